@@ -1,0 +1,239 @@
+"""The connector contract: what a connector declares and the calls it answers."""
+
+from __future__ import annotations
+
+import abc
+import enum
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from connectors.sdk._errors import ConnectorError
+from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
+
+
+class Sort(enum.Enum):
+    """Orders a search can ask for (mirrors the GraphQL ``DatasetSort``)."""
+
+    RELEVANCE = "RELEVANCE"
+    MODIFIED_DESC = "MODIFIED_DESC"
+    MODIFIED_ASC = "MODIFIED_ASC"
+    TITLE_ASC = "TITLE_ASC"
+
+
+class FilterName(enum.Enum):
+    """Filters a connector may declare it can push down to its platform."""
+
+    DEPARTMENTS = "departments"
+    THEMES = "themes"
+    KEYWORDS = "keywords"
+    FORMATS = "formats"
+    SHARE_TYPES = "share_types"
+    OPEN_TYPES = "open_types"
+    MAX_SENSITIVITY = "max_sensitivity"
+    MODIFIED_AFTER = "modified_after"
+    MODIFIED_BEFORE = "modified_before"
+
+
+class FacetName(enum.Enum):
+    DEPARTMENTS = "departments"
+    THEMES = "themes"
+    FORMATS = "formats"
+    SHARE_TYPES = "share_types"
+    OPEN_TYPES = "open_types"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a connector can do on its platform, so the engine knows what to do itself.
+
+    >>> Capabilities(search=True, filters=frozenset({FilterName.THEMES}), max_page_size=1000)
+    """
+
+    search: bool = False
+    filters: frozenset[FilterName] = frozenset()
+    sorts: frozenset[Sort] = frozenset({Sort.RELEVANCE})
+    facets: frozenset[FacetName] = frozenset()
+    get_by_id: bool = False
+    max_page_size: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetFilter:
+    """Canonical filters. Empty tuples and ``None`` mean "no constraint"."""
+
+    departments: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    share_types: tuple[ShareType, ...] = ()
+    open_types: tuple[OpenType, ...] = ()
+    max_sensitivity: Sensitivity | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+    def active(self) -> frozenset[FilterName]:
+        """The filters that constrain something."""
+        return frozenset(name for name in FilterName if getattr(self, name.value) not in ((), None))
+
+    def matches(self, dataset: Dataset) -> bool:
+        """Apply the filter in the gateway (for what a source could not push down)."""
+        return all(self.matches_one(name, dataset) for name in self.active())
+
+    def matches_one(self, name: FilterName, ds: Dataset) -> bool:
+        match name:
+            case FilterName.DEPARTMENTS:
+                return ds.department is not None and ds.department.id in self.departments
+            case FilterName.THEMES:
+                return bool(set(self.themes) & set(ds.themes))
+            case FilterName.KEYWORDS:
+                wanted = {k.casefold() for k in self.keywords}
+                return bool(wanted & {k.casefold() for k in ds.keywords})
+            case FilterName.FORMATS:
+                return bool({f.upper() for f in self.formats} & set(ds.formats))
+            case FilterName.SHARE_TYPES:
+                return ds.share_type in self.share_types
+            case FilterName.OPEN_TYPES:
+                return ds.open_type in self.open_types
+            case FilterName.MAX_SENSITIVITY:
+                assert self.max_sensitivity is not None
+                return ds.sensitivity <= self.max_sensitivity
+            case FilterName.MODIFIED_AFTER:
+                assert self.modified_after is not None
+                return ds.modified is not None and ds.modified >= self.modified_after
+            case FilterName.MODIFIED_BEFORE:
+                assert self.modified_before is not None
+                return ds.modified is not None and ds.modified < self.modified_before
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """One page request to one source. ``offset`` is the source's own position."""
+
+    text: str | None = None
+    filter: DatasetFilter = field(default_factory=DatasetFilter)
+    sort: Sort = Sort.RELEVANCE
+    offset: int = 0
+    limit: int = 20
+    facets: frozenset[FacetName] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A connector's answer to a ``SearchQuery``.
+
+    ``applied`` names the filters the platform really applied; the engine applies the
+    rest itself. ``total`` is the platform's match count for the applied filters.
+    """
+
+    datasets: tuple[Dataset, ...]
+    total: int | None
+    applied: frozenset[FilterName] = frozenset()
+    sorted: bool = True
+    facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
+
+
+class HealthStatus(enum.Enum):
+    UP = "UP"
+    DOWN = "DOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    status: HealthStatus
+    latency_ms: float | None = None
+    message: str | None = None
+
+
+class NoOptions(BaseModel):
+    """Options model for connectors that take none: any key is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDefaults:
+    """Classes applied when a record does not state them (never "most open")."""
+
+    share_type: ShareType = ShareType.NOT_SHARED
+    open_type: OpenType = OpenType.NOT_OPEN
+    sensitivity: Sensitivity = Sensitivity.L4
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """What a connector is built from: the validated ``sources[]`` entry of the config."""
+
+    id: str
+    url: str
+    timeout_seconds: float = 2.0
+    defaults: SourceDefaults = field(default_factory=SourceDefaults)
+    department: Department | None = None
+    authoritative_for: tuple[str, ...] = ()
+    options: BaseModel = field(default_factory=NoOptions)
+    max_response_bytes: int = 16 * 1024 * 1024
+
+
+class Connector(abc.ABC):
+    """Base class of every connector.
+
+    A connector is built from its validated settings and an injected
+    ``httpx.AsyncClient``; it never creates a client of its own, so the gateway controls
+    pooling, transports and timeouts, and tests inject ``httpx.MockTransport``::
+
+        class MyPortal(Connector):
+            name = "my-portal"
+            options_model = MyOptions          # a frozen pydantic model, or NoOptions
+            capabilities = Capabilities(search=True, get_by_id=True, max_page_size=100)
+
+            async def search(self, query: SearchQuery) -> SearchPage: ...
+            async def get(self, local_id: str) -> Dataset | None: ...
+            async def departments(self) -> list[Department]: ...
+
+    ``check()`` has a default built on ``departments()``; override it when the platform
+    has a cheaper status endpoint.
+    """
+
+    name: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]] = NoOptions
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, settings: SourceSettings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+
+    @property
+    def source_id(self) -> str:
+        return self.settings.id
+
+    @abc.abstractmethod
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Answer one page of a search at ``query.offset``."""
+
+    @abc.abstractmethod
+    async def get(self, local_id: str) -> Dataset | None:
+        """The dataset with this platform id, or ``None`` if the platform has none."""
+
+    @abc.abstractmethod
+    async def departments(self) -> list[Department]:
+        """The publishers this platform knows."""
+
+    async def check(self) -> Health:
+        """Probe the platform; never raises."""
+        started = time.perf_counter()
+        try:
+            await self.departments()
+        except ConnectorError as exc:
+            return Health(HealthStatus.DOWN, message=exc.message)
+        return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} source={self.source_id!r}>"
+
+
+JSONValue = Any

@@ -1,0 +1,161 @@
+"""The canonical catalogue model.
+
+Every connector maps its platform's records into these plain, frozen dataclasses;
+the GraphQL layer (`schema.graphql_types`) and the federation engine only ever see
+them. Nothing here imports GraphQL or HTTP.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ShareType(enum.Enum):
+    """Sharing class of a resource (无条件共享 / 有条件共享 / 不予共享)."""
+
+    UNCONDITIONAL = "UNCONDITIONAL"
+    CONDITIONAL = "CONDITIONAL"
+    NOT_SHARED = "NOT_SHARED"
+
+
+class OpenType(enum.Enum):
+    """Open-data class of a resource (无条件开放 / 有条件开放 / 不予开放)."""
+
+    OPEN = "OPEN"
+    CONDITIONAL = "CONDITIONAL"
+    NOT_OPEN = "NOT_OPEN"
+
+
+class Sensitivity(enum.Enum):
+    """Sensitivity level, L1 (not sensitive) to L4 (sensitive). Ordered."""
+
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L4 = "L4"
+
+    @property
+    def rank(self) -> int:
+        return int(self.value[1])
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Sensitivity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Sensitivity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+class UpdateFrequency(enum.Enum):
+    """DCAT frequency vocabulary (EU Publications Office authority table)."""
+
+    CONT = "CONT"
+    HOURLY = "HOURLY"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    BIWEEKLY = "BIWEEKLY"
+    MONTHLY = "MONTHLY"
+    BIMONTHLY = "BIMONTHLY"
+    QUARTERLY = "QUARTERLY"
+    ANNUAL_2 = "ANNUAL_2"
+    ANNUAL = "ANNUAL"
+    BIENNIAL = "BIENNIAL"
+    IRREG = "IRREG"
+    NEVER = "NEVER"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A publisher agent: the department that owns a dataset."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPoint:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """One way to get the data: a file, an API, a download page."""
+
+    title: str | None = None
+    format: str | None = None
+    media_type: str | None = None
+    access_url: str | None = None
+    download_url: str | None = None
+    byte_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataField:
+    """A data item (column) of a dataset."""
+
+    name: str
+    type: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Temporal:
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A catalogue entry as the gateway serves it.
+
+    ``source_id`` + ``local_id`` name the record on its platform; ``identifier`` is the
+    catalogue resource code shared by every copy of the same data ("one data, one source").
+    """
+
+    source_id: str
+    local_id: str
+    title: str
+    identifier: str | None = None
+    description: str | None = None
+    keywords: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    department: Department | None = None
+    issued: datetime | None = None
+    modified: datetime | None = None
+    update_frequency: UpdateFrequency = UpdateFrequency.UNKNOWN
+    share_type: ShareType = ShareType.NOT_SHARED
+    share_condition: str | None = None
+    open_type: OpenType = OpenType.NOT_OPEN
+    sensitivity: Sensitivity = Sensitivity.L4
+    license: str | None = None
+    landing_page: str | None = None
+    contact_point: ContactPoint | None = None
+    distributions: tuple[Distribution, ...] = ()
+    fields: tuple[DataField, ...] = ()
+    spatial: str | None = None
+    temporal: Temporal | None = None
+    also_published_by: tuple[DatasetRef, ...] = field(default=(), compare=False)
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for dist in self.distributions:
+            if dist.format:
+                seen.setdefault(dist.format.upper(), None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """Another source's copy of a dataset (see ``Dataset.also_published_by``)."""
+
+    source_id: str
+    local_id: str
