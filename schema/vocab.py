@@ -44,9 +44,7 @@ OPEN_TYPES: Mapping[str, OpenType] = {
     ),
     "non_public": OpenType.NOT_OPEN,
     "non-public": OpenType.NOT_OPEN,
-    "http://publications.europa.eu/resource/authority/access-right/non_public": (
-        OpenType.NOT_OPEN
-    ),
+    "http://publications.europa.eu/resource/authority/access-right/non_public": (OpenType.NOT_OPEN),
 }
 
 SENSITIVITIES: Mapping[str, Sensitivity] = {

@@ -1,0 +1,247 @@
+"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from graphql import OperationType
+from graphql.error import GraphQLSyntaxError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from connectors.sdk import HealthStatus
+from gateway import graphql_http as http
+from gateway.api import RequestContext, SourceInfo, build_schema
+from gateway.config import GatewayConfig
+from gateway.cursor import CursorCodec
+from gateway.federation import FederatedSearch
+from gateway.graphiql import (
+    GRAPHIQL_ASSET_PREFIX,
+    graphiql_page,
+    graphiql_static_app,
+    wants_graphiql,
+)
+from gateway.http_client import TransportName, build_client
+from gateway.policy import ANONYMOUS, Caller, Policy
+
+log = logging.getLogger("gateway")
+
+DEFAULT_QUERY = """\
+# Search every connected department platform at once.
+query FirstSearch {
+  datasets(search: "公交", first: 10) {
+    totalCount
+    totalCountIsExact
+    facets { departments { value count } formats { value count } }
+    sources { source { id } status latencyMs matched message }
+    edges {
+      node {
+        id
+        title
+        department { name }
+        source { id }
+        modified
+        shareType
+        openType
+        sensitivity
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+class Gateway:
+    """Owns the connectors, the engine and the policy for one running app."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: TransportName = "aiohttp",
+        policy: Policy | None = None,
+        cursor_secret: bytes | None = None,
+        headers_hint: dict[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self._owns_client = client is None
+        self.client = client or build_client(transport)
+        self.connectors = [
+            entry.connector_class(entry.settings, self.client) for entry in config.sources
+        ]
+        self.engine = FederatedSearch(
+            self.connectors, CursorCodec(cursor_secret or secrets.token_bytes(32))
+        )
+        if policy is None:
+            policy = Policy.load(config.policy_path) if config.policy_path else Policy.default()
+        self.policy = policy
+        self.schema = build_schema(introspection=config.graphql.introspection)
+        self.sources = tuple(
+            SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
+        )
+        self.headers_hint = headers_hint
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    def authenticate(self, request: Request) -> Caller | http.RequestError:
+        api_key = request.headers.get("x-api-key")
+        authorization = request.headers.get("authorization")
+        if api_key is not None:
+            caller = self.policy.caller_for_api_key(api_key.strip())
+            if caller is None:
+                return http.RequestError(
+                    401, "the API key is not valid", {"WWW-Authenticate": "ApiKey"}
+                )
+            return caller
+        if authorization:
+            return http.RequestError(
+                401,
+                "bearer tokens are not accepted by this gateway; send X-API-Key",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return ANONYMOUS
+
+    async def graphql(self, request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        started = time.perf_counter()
+        response = await self._graphql(request)
+        response.headers["X-Request-Id"] = request_id[:64]
+        log.info(
+            "%s %s -> %s in %.1f ms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    async def _graphql(self, request: Request) -> Response:
+        if request.method == "GET" and wants_graphiql(request):
+            if not self.config.graphql.graphiql:
+                return JSONResponse({"errors": [{"message": "GraphiQL is disabled"}]}, 404)
+            return graphiql_page(
+                "/graphql", default_query=DEFAULT_QUERY, headers_hint=self.headers_hint
+            )
+        media = http.negotiate(request.headers.get("accept"))
+        if media is None:
+            return http.respond(
+                http.error_payload(
+                    "cannot answer in any media type the Accept header allows; "
+                    "accept application/graphql-response+json or application/json"
+                ),
+                406,
+                http.JSON,
+            )
+        legacy = media == http.JSON
+        caller = self.authenticate(request)
+        if isinstance(caller, http.RequestError):
+            return http.respond(
+                http.error_payload(caller.message, "UNAUTHENTICATED"),
+                caller.status,
+                media,
+                caller.headers,
+            )
+        try:
+            params = await http.read_params(request)
+        except http.RequestError as exc:
+            return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
+
+        operation = http.operation_type(params)
+        if isinstance(operation, GraphQLSyntaxError):
+            return http.respond({"errors": [operation.formatted]}, 200 if legacy else 400, media)
+        if request.method == "GET" and operation not in (OperationType.QUERY, None):
+            return http.respond(
+                http.error_payload("only queries may be sent with GET; use POST"),
+                405,
+                media,
+                {"Allow": "POST"},
+            )
+        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
+        context = RequestContext(
+            engine=self.engine,
+            caller=caller,
+            grants=self.policy.grant_set(caller, purpose, datetime.now(UTC)),
+            purpose=purpose,
+            now=datetime.now(UTC),
+            sources=self.sources,
+            max_first=self.config.graphql.max_first,
+        )
+        result = await self.schema.execute(
+            params.query,
+            variable_values=params.variables,
+            context_value=context,
+            operation_name=params.operation_name,
+        )
+        payload: dict[str, Any] = {}
+        errors = [e.formatted for e in result.errors or ()]
+        errors += context.source_errors
+        not_executed = (
+            result.data is None
+            and bool(result.errors)
+            and all(e.path is None for e in result.errors or ())
+        )
+        if not not_executed:
+            payload["data"] = result.data
+        if errors:
+            payload["errors"] = errors
+        status = 400 if not_executed and not legacy else 200
+        return http.respond(payload, status, media)
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        async def probe(connector: Any) -> dict[str, Any]:
+            try:
+                async with asyncio.timeout(connector.settings.timeout_seconds):
+                    health = await connector.check()
+            except TimeoutError:
+                return {"id": connector.source_id, "status": "DOWN", "message": "timed out"}
+            return {
+                "id": connector.source_id,
+                "status": health.status.value,
+                "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
+                "message": health.message,
+            }
+
+        sources = await asyncio.gather(*(probe(c) for c in self.connectors))
+        up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
+        ready = up > 0
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "sources": sources},
+            status_code=200 if ready else 503,
+        )
+
+
+def create_app(gateway: Gateway) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    routes = [
+        Route("/graphql", gateway.graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Mount(GRAPHIQL_ASSET_PREFIX, app=graphiql_static_app(), name="graphiql-static"),
+        Route("/healthz", gateway.healthz, methods=["GET"]),
+        Route("/readyz", gateway.readyz, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.gateway = gateway
+    return app

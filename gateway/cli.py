@@ -1,0 +1,107 @@
+"""``catalogue-gateway``: demo, serve, check-config, hash-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from gateway.config import ConfigError, load_config
+from gateway.policy import Policy, hash_api_key
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catalogue-gateway",
+        description="One GraphQL schema over live public-data catalogues.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="simulated department platforms + gateway + GraphiQL")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    demo.add_argument("--seed", type=int, default=2026, help="sample catalogue seed")
+    demo.add_argument(
+        "--transport", choices=["aiohttp", "httpx"], default="aiohttp", help="upstream transport"
+    )
+
+    serve = sub.add_parser("serve", help="serve a deployment from a config file")
+    serve.add_argument("--config", required=True, metavar="FILE")
+    serve.add_argument("--host", help="override server.host")
+    serve.add_argument("--port", type=int, help="override server.port")
+    serve.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
+
+    check = sub.add_parser("check-config", help="validate a config file, listing every problem")
+    check.add_argument("file", metavar="FILE")
+
+    hash_key = sub.add_parser(
+        "hash-key", help="print the hashed form of an API key for policy.yaml"
+    )
+    hash_key.add_argument("key", nargs="?", help="the key (prompted for when omitted)")
+    return parser
+
+
+def _check_config(path: str) -> int:
+    try:
+        config = load_config(path)
+        if config.policy_path is not None:
+            Policy.load(config.policy_path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    names = ", ".join(s.settings.id for s in config.sources)
+    print(f"{path}: OK ({len(config.sources)} sources: {names})")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import Gateway, create_app
+
+    try:
+        config = load_config(args.config)
+        gateway = Gateway(config, transport=args.transport)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    uvicorn.run(create_app(gateway), host=host, port=port, log_level="info", access_log=False)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "check-config":
+        return _check_config(args.file)
+    if args.command == "hash-key":
+        key = args.key or getpass.getpass("API key: ")
+        print(hash_api_key(key))
+        return EXIT_OK
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "demo":
+        from gateway.demo.run import run_demo
+
+        try:
+            asyncio.run(
+                run_demo(host=args.host, port=args.port, seed=args.seed, transport=args.transport)
+            )
+        except KeyboardInterrupt:
+            pass
+        return EXIT_OK
+    return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

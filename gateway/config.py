@@ -1,0 +1,304 @@
+"""Gateway configuration: YAML in, frozen validated objects out, every problem at once.
+
+``load_config(path)`` reads the file, interpolates ``${ENV}`` references, validates the
+structure with pydantic, then checks what pydantic cannot (unique ids, known connectors,
+each connector's own options, the policy file). Every problem is collected with its key
+path and raised together as one ``ConfigError``::
+
+    $ catalogue-gateway check-config gateway.yaml
+    gateway.yaml: 2 problems
+      sources[1].url: Input should be a valid URL
+      sources[2].connector: unknown connector 'ckam'; known: ckan
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.sdk import Connector, GatewayError, SourceDefaults, SourceSettings
+from connectors.sdk._registry import load_connector
+from schema.model import Department, OpenType, Sensitivity, ShareType
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConfigError(GatewayError):
+    """Invalid configuration. ``problems`` lists every one, each with its key path."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}"]
+        lines += [f"  {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class DefaultsConfig(_Strict):
+    share_type: ShareType = ShareType.NOT_SHARED
+    open_type: OpenType = OpenType.NOT_OPEN
+    sensitivity: Sensitivity = Sensitivity.L4
+
+
+class DepartmentConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+
+
+class SourceConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
+    connector: str
+    url: str
+    timeout_seconds: float = Field(default=2.0, gt=0, le=120)
+    defaults: DefaultsConfig = DefaultsConfig()
+    department: DepartmentConfig | None = None
+    authoritative_for: tuple[str, ...] = ()
+    max_response_mb: float = Field(default=16, gt=0, le=1024)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class AuditConfig(_Strict):
+    path: str | None = None
+
+
+class GraphQLConfig(_Strict):
+    graphiql: bool = True
+    introspection: bool = True
+    max_first: int = Field(default=100, ge=1, le=1000)
+
+
+class GatewayFile(_Strict):
+    server: ServerConfig = ServerConfig()
+    sources: tuple[SourceConfig, ...] = Field(min_length=1)
+    policy: str | None = None
+    audit: AuditConfig = AuditConfig()
+    graphql: GraphQLConfig = GraphQLConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """A configured source: its settings and the connector class that serves it."""
+
+    settings: SourceSettings
+    connector_class: type[Connector]
+    connector_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    server: ServerConfig
+    sources: tuple[SourceEntry, ...]
+    graphql: GraphQLConfig
+    audit: AuditConfig
+    policy_path: Path | None
+    path: Path | None = None
+
+    def source(self, source_id: str) -> SourceEntry | None:
+        return next((s for s in self.sources if s.settings.id == source_id), None)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(node: Any, path: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string value."""
+    if isinstance(node, dict):
+        return {k: _interpolate(v, _join(path, str(k)), env, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(Problem(path, f"environment variable {name} is not set"))
+            return ""
+
+        return _ENV_REF.sub(substitute, node)
+    return node
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _loc_to_path(loc: Iterable[int | str]) -> str:
+    path = ""
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
+    return path
+
+
+def pydantic_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        path = _loc_to_path(loc)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(Problem(_join(prefix, path) if prefix else path, message))
+    return problems
+
+
+def parse_config(
+    raw: Any,
+    *,
+    source_name: str = "<config>",
+    base_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> GatewayConfig:
+    """Validate an already-parsed YAML document. Raises ``ConfigError`` with every problem."""
+    problems: list[Problem] = []
+    if not isinstance(raw, dict):
+        raise ConfigError(source_name, [Problem("", "the config must be a YAML mapping")])
+    raw = _interpolate(raw, "", os.environ if env is None else env, problems)
+    try:
+        parsed = GatewayFile.model_validate(raw)
+    except ValidationError as exc:
+        problems += pydantic_problems(exc)
+        # Keep checking what we can: connector names and options of the sources that parsed.
+        _check_sources_loosely(raw.get("sources"), problems)
+        raise ConfigError(source_name, problems) from None
+
+    entries: list[SourceEntry] = []
+    seen: dict[str, int] = {}
+    for index, source in enumerate(parsed.sources):
+        path = f"sources[{index}]"
+        if source.id in seen:
+            problems.append(
+                Problem(
+                    f"{path}.id",
+                    f"duplicate source id {source.id!r} (also sources[{seen[source.id]}])",
+                )
+            )
+        seen.setdefault(source.id, index)
+        entry = _build_source(source, path, problems)
+        if entry is not None:
+            entries.append(entry)
+
+    policy_path: Path | None = None
+    if parsed.policy is not None:
+        policy_path = Path(parsed.policy)
+        if base_dir is not None and not policy_path.is_absolute():
+            policy_path = base_dir / policy_path
+        if not policy_path.is_file():
+            problems.append(Problem("policy", f"file not found: {policy_path}"))
+    if problems:
+        raise ConfigError(source_name, problems)
+    return GatewayConfig(
+        server=parsed.server,
+        sources=tuple(entries),
+        graphql=parsed.graphql,
+        audit=parsed.audit,
+        policy_path=policy_path,
+    )
+
+
+def _check_sources_loosely(raw_sources: Any, problems: list[Problem]) -> None:
+    if not isinstance(raw_sources, list):
+        return
+    for index, raw in enumerate(raw_sources):
+        if not isinstance(raw, dict) or not isinstance(raw.get("connector"), str):
+            continue
+        path = f"sources[{index}]"
+        try:
+            connector_class = load_connector(raw["connector"])
+        except LookupError as exc:
+            problems.append(Problem(f"{path}.connector", str(exc)))
+            continue
+        options = raw.get("options", {})
+        if isinstance(options, dict):
+            try:
+                connector_class.options_model.model_validate(options)
+            except ValidationError as exc:
+                problems.extend(pydantic_problems(exc, f"{path}.options"))
+
+
+def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> SourceEntry | None:
+    try:
+        connector_class = load_connector(source.connector)
+    except LookupError as exc:
+        problems.append(Problem(f"{path}.connector", str(exc)))
+        return None
+    try:
+        options = connector_class.options_model.model_validate(source.options)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc, f"{path}.options"))
+        return None
+    settings = SourceSettings(
+        id=source.id,
+        url=source.url,
+        timeout_seconds=source.timeout_seconds,
+        defaults=SourceDefaults(
+            share_type=source.defaults.share_type,
+            open_type=source.defaults.open_type,
+            sensitivity=source.defaults.sensitivity,
+        ),
+        department=(
+            Department(source.department.id, source.department.name) if source.department else None
+        ),
+        authoritative_for=source.authoritative_for,
+        options=options,
+        max_response_bytes=int(source.max_response_mb * 1024 * 1024),
+    )
+    return SourceEntry(settings, connector_class, source.connector)
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read and validate a gateway YAML file. Raises ``ConfigError``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem("", f"cannot read file: {exc.strerror}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(str(path), [Problem("", f"{where}{problem}")]) from None
+    config = parse_config(raw, source_name=str(path), base_dir=path.parent, env=env)
+    return GatewayConfig(
+        server=config.server,
+        sources=config.sources,
+        graphql=config.graphql,
+        audit=config.audit,
+        policy_path=config.policy_path,
+        path=path,
+    )

@@ -1,0 +1,470 @@
+"""The federation engine: one search over many live sources.
+
+``FederatedSearch.search`` fans a page request out to every selected source concurrently,
+each under its own deadline (``SourceDeadline``), post-filters what a source could not
+apply (and always the caller's grants), merges the per-source lists in the requested
+order and cuts one page. The cursor records each source's own upstream position, so the
+next page continues every source where this one stopped instead of refetching from 0.
+
+Merge order: MODIFIED_* and TITLE_ASC are exact k-way merges on the sort value; RELEVANCE
+interleaves sources by their own rank (reciprocal rank fusion with one list per source
+reduces to ordering by rank, ties broken by source order). A record from one source is
+only emitted when no other source could still produce a record that sorts before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import json
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from connectors.sdk import (
+    Connector,
+    ConnectorError,
+    DatasetFilter,
+    FacetName,
+    SearchPage,
+    SearchQuery,
+    Sort,
+    SourceUnavailable,
+)
+from gateway.cursor import CursorCodec, CursorState
+from gateway.policy import Access, GrantSet
+from schema.model import Dataset, Department
+
+log = logging.getLogger("gateway.federation")
+
+# Rounds of refills when post-filtering empties a source's batch before the page is full.
+MAX_FETCH_ROUNDS = 4
+
+
+class SourceStatus(enum.Enum):
+    OK = "OK"
+    TIMEOUT = "TIMEOUT"
+    ERROR = "ERROR"
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    SKIPPED = "SKIPPED"
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What happened at one source during one request."""
+
+    source_id: str
+    status: SourceStatus = SourceStatus.SKIPPED
+    latency_ms: float | None = None
+    matched: int | None = None
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (SourceStatus.TIMEOUT, SourceStatus.ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    text: str | None = None
+    filter: DatasetFilter = field(default_factory=DatasetFilter)
+    sources: tuple[str, ...] = ()
+    sort: Sort = Sort.RELEVANCE
+    first: int = 20
+    after: str | None = None
+    want_facets: bool = True
+
+    def key(self) -> str:
+        """Identity of the query a cursor belongs to (everything but the page)."""
+        spec = {
+            "t": self.text or "",
+            "f": repr(self.filter),
+            "s": sorted(self.sources),
+            "o": self.sort.value,
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    dataset: Dataset
+    access: Access
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    edges: tuple[Edge, ...]
+    has_next_page: bool
+    end_cursor: str | None
+    total_count: int
+    total_count_is_exact: bool
+    facets: Mapping[FacetName, tuple[tuple[str, int], ...]]
+    sources: tuple[SourceReport, ...]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One source's fetched, visible, not yet emitted records for this request."""
+
+    index: int
+    connector: Connector
+    report: SourceReport
+    offset: int  # upstream position of the next row to fetch
+    rows: deque[tuple[tuple[Any, ...], int, Dataset, Access]] = field(default_factory=deque)
+    bound: tuple[Any, ...] | None = None  # sort key of the last row fetched
+    exhausted: bool = False
+    failed: bool = False
+    exact: bool = True
+    page_total: int | None = None
+    facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
+
+    @property
+    def source_id(self) -> str:
+        return self.connector.source_id
+
+    def resume_position(self) -> int:
+        """Where the next page should start reading this source."""
+        return self.rows[0][1] if self.rows else self.offset
+
+
+def sort_key(sort: Sort, dataset: Dataset, source_index: int, position: int) -> tuple[Any, ...]:
+    match sort:
+        case Sort.RELEVANCE:
+            return (position, source_index)
+        case Sort.MODIFIED_DESC | Sort.MODIFIED_ASC:
+            stamp = dataset.modified.timestamp() if dataset.modified else None
+            missing = stamp is None  # records without a date sort last either way
+            value = 0.0 if stamp is None else (-stamp if sort is Sort.MODIFIED_DESC else stamp)
+            return (missing, value, source_index, position)
+        case Sort.TITLE_ASC:
+            return (dataset.title, source_index, position)
+
+
+class FederatedSearch:
+    """Fan-out, post-filter, merge and paginate over the configured connectors."""
+
+    def __init__(
+        self,
+        connectors: Sequence[Connector],
+        cursor_codec: CursorCodec,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.connectors = tuple(connectors)
+        self._by_id = {c.source_id: c for c in self.connectors}
+        self._codec = cursor_codec
+        self._clock = clock
+
+    def connector(self, source_id: str) -> Connector | None:
+        return self._by_id.get(source_id)
+
+    async def _call(self, connector: Connector, report: SourceReport, call: Any) -> Any:
+        """Run one upstream call under the source's deadline; record the outcome."""
+        deadline = connector.settings.timeout_seconds
+        started = self._clock()
+        try:
+            async with asyncio.timeout(deadline):
+                result = await call
+        except TimeoutError:
+            report.status = SourceStatus.TIMEOUT
+            report.message = f"no answer within the {deadline:g}s deadline"
+            log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
+            return None
+        except SourceUnavailable as exc:
+            report.status = (
+                SourceStatus.TIMEOUT if "timed out" in exc.message else SourceStatus.ERROR
+            )
+            report.message = exc.message
+            log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
+            return None
+        except ConnectorError as exc:
+            report.status = SourceStatus.ERROR
+            report.message = exc.message
+            log.warning("source %s: %s: %s", connector.source_id, type(exc).__name__, exc.message)
+            return None
+        except Exception:
+            report.status = SourceStatus.ERROR
+            report.message = "internal error in the connector"
+            log.exception("source %s: connector crashed", connector.source_id)
+            return None
+        finally:
+            elapsed = (self._clock() - started) * 1000
+            report.latency_ms = (
+                elapsed if report.latency_ms is None else report.latency_ms + elapsed
+            )
+        if report.status is SourceStatus.SKIPPED:
+            report.status = SourceStatus.OK
+        return result
+
+    async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
+        query_key = request.key()
+        state = self._codec.decode(query_key, request.after) if request.after else CursorState()
+        pushdown = _combine(request.filter, grants.pushdown())
+        selected = [
+            c for c in self.connectors if not request.sources or c.source_id in request.sources
+        ]
+        batches = [
+            _Batch(
+                index=i,
+                connector=c,
+                report=SourceReport(c.source_id),
+                offset=state.positions.get(c.source_id, 0),
+                exhausted=c.source_id in state.exhausted,
+            )
+            for i, c in enumerate(selected)
+        ]
+        policy_exact = pushdown is not None and len(grants.clauses) == 1
+        first_round = [b for b in batches if not b.exhausted]
+        await asyncio.gather(
+            *(
+                self._fill(b, request, pushdown, grants, facets=request.want_facets)
+                for b in first_round
+            )
+        )
+
+        edges: list[Edge] = []
+        emitted: list[tuple[_Batch, Dataset, Access]] = []
+        rounds = 1
+        while len(emitted) < request.first:
+            live = [b for b in batches if not b.failed]
+            candidates = [b for b in live if b.rows]
+            if not candidates:
+                break
+            best = min(candidates, key=lambda b: b.rows[0][0])
+            # A source whose fetched rows are used up may still hold rows that sort first.
+            blocking = [
+                b
+                for b in live
+                if not b.rows
+                and not b.exhausted
+                and b.bound is not None
+                and b.bound < best.rows[0][0]
+            ]
+            if blocking:
+                if rounds >= MAX_FETCH_ROUNDS:
+                    break
+                rounds += 1
+                await asyncio.gather(
+                    *(self._fill(b, request, pushdown, grants, facets=False) for b in blocking)
+                )
+                continue
+            _, _, dataset, access = best.rows.popleft()
+            emitted.append((best, dataset, access))
+            edges.append(
+                Edge(dataset, access, self._cursor(query_key, batches, state, len(emitted)))
+            )
+
+        has_next = any((b.rows or not b.exhausted) for b in batches if not b.failed)
+        returned = state.returned + len(emitted)
+        failed_any = any(b.failed for b in batches)
+        exact = (
+            policy_exact
+            and not failed_any
+            and all(b.exact and b.page_total is not None for b in first_round)
+            and not any(b.exhausted for b in batches if b not in first_round)
+        )
+        seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
+        facets = _count_facets(seen)
+        if exact:
+            total = sum(b.page_total or 0 for b in first_round)
+            facets.update(_merge_upstream_facets([b.facets for b in first_round]))
+        else:
+            total = returned + sum(len(b.rows) for b in batches)
+        return SearchResult(
+            edges=tuple(edges),
+            has_next_page=has_next,
+            end_cursor=(
+                edges[-1].cursor
+                if edges
+                else self._cursor(query_key, batches, state, 0)
+                if has_next
+                else None
+            ),
+            total_count=total,
+            total_count_is_exact=exact,
+            facets=facets,
+            sources=tuple(b.report for b in batches),
+        )
+
+    def _cursor(
+        self, query_key: str, batches: Sequence[_Batch], state: CursorState, emitted: int
+    ) -> str:
+        positions = dict(state.positions)
+        exhausted = set(state.exhausted)
+        for b in batches:
+            if b.failed:
+                continue  # retry a failed source from where it was on the next page
+            positions[b.source_id] = b.resume_position()
+            if b.exhausted and not b.rows:
+                exhausted.add(b.source_id)
+        return self._codec.encode(
+            query_key,
+            CursorState(positions, frozenset(exhausted), state.returned + emitted),
+        )
+
+    async def _fill(
+        self,
+        batch: _Batch,
+        request: SearchRequest,
+        pushdown: DatasetFilter | None,
+        grants: GrantSet,
+        *,
+        facets: bool,
+    ) -> None:
+        connector = batch.connector
+        capabilities = connector.capabilities
+        limit = min(max(request.first, 1), capabilities.max_page_size)
+        upstream_filter = pushdown if pushdown is not None else request.filter
+        query = SearchQuery(
+            text=request.text,
+            filter=upstream_filter,
+            sort=request.sort if request.sort in capabilities.sorts else Sort.RELEVANCE,
+            offset=batch.offset,
+            limit=limit,
+            facets=capabilities.facets if facets else frozenset(),
+        )
+        page: SearchPage | None = await self._call(connector, batch.report, connector.search(query))
+        if page is None:
+            batch.failed = True
+            return
+        if batch.report.matched is None:
+            batch.report.matched = page.total
+            batch.page_total = page.total
+            batch.facets = page.facets
+        reordered = not page.sorted or query.sort is not request.sort
+        if upstream_filter.active() - page.applied or reordered:
+            batch.exact = False
+        datasets = page.datasets
+        if reordered:
+            # The source could not order these; the gateway orders what it fetched.
+            datasets = tuple(sorted(datasets, key=lambda d: sort_key(request.sort, d, 0, 0)))
+        for i, dataset in enumerate(datasets):
+            position = batch.offset + i
+            key = sort_key(request.sort, dataset, batch.index, position)
+            batch.bound = key
+            # Always re-check: a connector's claim to have applied a filter is not trusted.
+            access = grants.access(dataset)
+            if access is None or not request.filter.matches(dataset):
+                continue
+            batch.rows.append((key, position, dataset, access))
+        batch.offset += len(datasets)
+        total = page.total
+        batch.exhausted = len(datasets) < limit or (total is not None and batch.offset >= total)
+
+    async def get(self, source_id: str, local_id: str) -> tuple[Dataset | None, SourceReport]:
+        """One dataset from its source (the caller's grants are applied by the caller)."""
+        report = SourceReport(source_id)
+        connector = self._by_id.get(source_id)
+        if connector is None:
+            return None, report
+        dataset = await self._call(connector, report, connector.get(local_id))
+        if dataset is not None and dataset.source_id != source_id:
+            dataset = replace(dataset, source_id=source_id)
+        return dataset, report
+
+    async def departments(self) -> tuple[list[Department], list[SourceReport]]:
+        reports = [SourceReport(c.source_id) for c in self.connectors]
+        results = await asyncio.gather(
+            *(
+                self._call(c, r, c.departments())
+                for c, r in zip(self.connectors, reports, strict=True)
+            )
+        )
+        merged: dict[str, Department] = {}
+        for connector, found in zip(self.connectors, results, strict=True):
+            if connector.settings.department is not None:
+                merged.setdefault(connector.settings.department.id, connector.settings.department)
+            for department in found or ():
+                merged.setdefault(department.id, department)
+        return sorted(merged.values(), key=lambda d: d.id), reports
+
+
+def _combine(user: DatasetFilter, policy: DatasetFilter | None) -> DatasetFilter | None:
+    """The conjunction of two filters as one filter, or ``None`` if it cannot be expressed.
+
+    Single-valued fields intersect exactly; multi-valued ones (themes, keywords, formats)
+    only combine when one side leaves them open.
+    """
+    if policy is None:
+        return None
+
+    def single(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if not a or not b:
+            return a or b
+        both = tuple(x for x in a if x in b)
+        return both or None
+
+    def multi(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if a and b and set(a) != set(b):
+            return None
+        return a or b
+
+    parts = {
+        "departments": single(user.departments, policy.departments),
+        "share_types": single(user.share_types, policy.share_types),
+        "open_types": single(user.open_types, policy.open_types),
+        "themes": multi(user.themes, policy.themes),
+        "keywords": multi(user.keywords, policy.keywords),
+        "formats": multi(user.formats, policy.formats),
+    }
+    if any(v is None for v in parts.values()):
+        return None
+    sensitivities = [s for s in (user.max_sensitivity, policy.max_sensitivity) if s is not None]
+    afters = [d for d in (user.modified_after, policy.modified_after) if d is not None]
+    befores = [d for d in (user.modified_before, policy.modified_before) if d is not None]
+    return DatasetFilter(
+        departments=parts["departments"] or (),
+        themes=parts["themes"] or (),
+        keywords=parts["keywords"] or (),
+        formats=parts["formats"] or (),
+        share_types=parts["share_types"] or (),
+        open_types=parts["open_types"] or (),
+        max_sensitivity=min(sensitivities, key=lambda s: s.rank) if sensitivities else None,
+        modified_after=max(afters) if afters else None,
+        modified_before=min(befores) if befores else None,
+    )
+
+
+def _facet_values(name: FacetName, dataset: Dataset) -> tuple[str, ...]:
+    match name:
+        case FacetName.DEPARTMENTS:
+            return (dataset.department.id,) if dataset.department else ()
+        case FacetName.THEMES:
+            return dataset.themes
+        case FacetName.FORMATS:
+            return dataset.formats
+        case FacetName.SHARE_TYPES:
+            return (dataset.share_type.value,)
+        case FacetName.OPEN_TYPES:
+            return (dataset.open_type.value,)
+
+
+def _ordered(counter: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _count_facets(datasets: Sequence[Dataset]) -> dict[FacetName, tuple[tuple[str, int], ...]]:
+    result = {}
+    for name in FacetName:
+        counter: Counter[str] = Counter()
+        for dataset in datasets:
+            counter.update(set(_facet_values(name, dataset)))
+        result[name] = _ordered(counter)
+    return result
+
+
+def _merge_upstream_facets(
+    pages: Sequence[Mapping[FacetName, Mapping[str, int]]],
+) -> dict[FacetName, tuple[tuple[str, int], ...]]:
+    """Sum the facets every source computed upstream; others stay page-counted."""
+    names = [name for name in FacetName if all(name in facets for facets in pages)]
+    merged: dict[FacetName, Counter[str]] = {name: Counter() for name in names}
+    for facets in pages:
+        for name in names:
+            merged[name].update(facets[name])
+    return {name: _ordered(counter) for name, counter in merged.items()}

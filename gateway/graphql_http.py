@@ -1,0 +1,176 @@
+"""GraphQL over HTTP, as the GraphQL-over-HTTP specification asks (MUSTs and SHOULDs).
+
+- POST with ``Content-Type: application/json``; GET with ``query``, ``variables``,
+  ``operationName`` in the URL, for queries only (a mutation over GET is 405).
+- The response media type is negotiated from ``Accept``: ``application/graphql-response+json``
+  (preferred, and assumed when ``Accept`` is absent or ``*/*``) or ``application/json``;
+  anything else is 406.
+- With ``application/graphql-response+json``, a request that fails before execution
+  (unparsable JSON, bad parameters, a document that does not parse or validate) is 400;
+  an executed request is 200, with partial data and errors. With ``application/json``,
+  every well-formed request is 200, as the spec asks for legacy clients.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql.error import GraphQLSyntaxError
+from starlette.requests import Request
+from starlette.responses import Response
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLParams:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+class RequestError(Exception):
+    """The HTTP request is not a well-formed GraphQL-over-HTTP request."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def negotiate(accept: str | None) -> str | None:
+    """Pick the response media type from ``Accept``; ``None`` if nothing acceptable."""
+    if not accept or not accept.strip():
+        return GRAPHQL_RESPONSE
+    best: tuple[float, int, str] | None = None
+    for order, part in enumerate(accept.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        media = pieces[0].lower()
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media in ("*/*", "application/*", GRAPHQL_RESPONSE):
+            chosen = GRAPHQL_RESPONSE
+        elif media == JSON:
+            chosen = JSON
+        else:
+            continue
+        candidate = (quality, -order, chosen)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    return best[2] if best else None
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def respond(
+    payload: Mapping[str, Any],
+    status: int,
+    media_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return Response(
+        encode(payload),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=dict(headers or {}),
+    )
+
+
+def error_payload(message: str, code: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message}
+    if code:
+        error["extensions"] = {"code": code}
+    return {"errors": [error]}
+
+
+def _parse_json_param(value: str | None, name: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise RequestError(400, f"the {name} parameter is not valid JSON") from None
+
+
+def _validated(raw: Any) -> GraphQLParams:
+    if not isinstance(raw, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    query = raw.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "the query parameter is required and must be a string")
+    variables = raw.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "variables must be a JSON object")
+    operation_name = raw.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "operationName must be a string")
+    extensions = raw.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "extensions must be a JSON object")
+    return GraphQLParams(query, variables, operation_name)
+
+
+async def read_params(request: Request) -> GraphQLParams:
+    """Extract the GraphQL parameters, or raise ``RequestError`` with the right status."""
+    if request.method == "GET":
+        params = request.query_params
+        return _validated(
+            {
+                "query": params.get("query"),
+                "variables": _parse_json_param(params.get("variables"), "variables"),
+                "operationName": params.get("operationName"),
+                "extensions": _parse_json_param(params.get("extensions"), "extensions"),
+            }
+        )
+    if request.method != "POST":
+        raise RequestError(405, "use GET or POST", {"Allow": "GET, POST"})
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if media != JSON:
+        raise RequestError(
+            415, "POST requests must have Content-Type: application/json", {"Accept-Post": JSON}
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        raise RequestError(400, "the request body is not valid JSON") from None
+    return _validated(raw)
+
+
+def operation_type(params: GraphQLParams) -> OperationType | None | GraphQLError:
+    """The type of the operation that would run, a syntax error, or ``None`` if unknown."""
+    try:
+        document = parse(params.query, no_location=False, max_tokens=20_000)
+    except GraphQLSyntaxError as exc:
+        return exc
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if params.operation_name:
+        operations = [o for o in operations if o.name and o.name.value == params.operation_name]
+    if len(operations) != 1:
+        return None  # validation/execution reports the precise error
+    return operations[0].operation

@@ -1,0 +1,359 @@
+"""Authorization policy: who may discover or use which datasets.
+
+The policy file (``policy.yaml``) is validated into a frozen ``Policy``. For each request,
+``Policy.grant_set(caller, purpose, now)`` compiles what applies into a ``GrantSet``: a
+list of clauses, each a canonical ``DatasetFilter`` with a privilege and masks. A dataset
+is visible when any clause matches it. The federation engine pushes a single clause down
+to sources that can apply it and always post-filters with ``GrantSet.visible``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from connectors.sdk import DatasetFilter
+from gateway.config import ConfigError, Problem, pydantic_problems
+from schema.model import Dataset, OpenType, Sensitivity, ShareType
+
+
+class Privilege(enum.Enum):
+    DISCOVER = "discover"  # metadata only
+    USE = "use"  # also access/download URLs and data items
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Privilege):
+            return NotImplemented
+        return self is Privilege.USE or other is Privilege.DISCOVER
+
+
+MASKABLE_FIELDS = frozenset(
+    {"contact_point", "distributions", "fields", "landing_page", "share_condition", "spatial"}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PublicScope(_Strict):
+    open_types: tuple[OpenType, ...] = (OpenType.OPEN,)
+    max_sensitivity: Sensitivity = Sensitivity.L1
+    privilege: Privilege = Privilege.USE
+
+
+class CallerConfig(_Strict):
+    id: str = Field(min_length=1)
+    department: str | None = None
+    roles: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = Field(default=(), description="sha256:<hex> of each key")
+
+    @model_validator(mode="after")
+    def _hashed_keys(self) -> CallerConfig:
+        for key in self.api_keys:
+            if not (key.startswith("sha256:") and len(key) == 71 and _is_hex(key[7:])):
+                raise ValueError(
+                    "api_keys must be stored hashed as 'sha256:<64 hex digits>' "
+                    "(catalogue-gateway hash-key prints it); never the key in clear"
+                )
+        return self
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+class GrantTo(_Strict):
+    callers: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> GrantTo:
+        if not (self.callers or self.roles or self.departments):
+            raise ValueError("a grant must name callers, roles or departments")
+        return self
+
+
+class GrantAllow(_Strict):
+    departments: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    share_types: tuple[ShareType, ...] = ()
+    open_types: tuple[OpenType, ...] = ()
+    max_sensitivity: Sensitivity = Sensitivity.L1
+
+
+class GrantConfig(_Strict):
+    id: str = Field(min_length=1)
+    to: GrantTo
+    allow: GrantAllow
+    scenarios: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    privilege: Privilege = Privilege.DISCOVER
+    mask: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> GrantConfig:
+        unknown = sorted(set(self.mask) - MASKABLE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"cannot mask {', '.join(unknown)}; maskable: {', '.join(sorted(MASKABLE_FIELDS))}"
+            )
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class PolicyFile(_Strict):
+    public: PublicScope = PublicScope()
+    callers: tuple[CallerConfig, ...] = ()
+    grants: tuple[GrantConfig, ...] = ()
+    jwt: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking. ``anonymous`` callers get the public scope only."""
+
+    id: str
+    department: str | None = None
+    roles: tuple[str, ...] = ()
+    anonymous: bool = False
+
+
+ANONYMOUS = Caller(id="anonymous", anonymous=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One way a caller may see datasets: a filter, a privilege and masked fields."""
+
+    grant_id: str
+    filter: DatasetFilter
+    privilege: Privilege
+    mask: frozenset[str] = frozenset()
+    own_department: bool = False
+    valid_until: date | None = None
+
+    def matches(self, dataset: Dataset) -> bool:
+        if not self.filter.matches(dataset):
+            return False
+        # NOT_SHARED data is visible to its own department only.
+        return self.own_department or dataset.share_type is not ShareType.NOT_SHARED
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    privilege: Privilege
+    mask: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantSet:
+    """The clauses in force for one request; the single place visibility is decided."""
+
+    clauses: tuple[Clause, ...]
+    key: str = field(default="")
+
+    def access(self, dataset: Dataset) -> Access | None:
+        """How the caller may see ``dataset``, or ``None`` if they may not discover it."""
+        best: Access | None = None
+        for clause in self.clauses:
+            if not clause.matches(dataset):
+                continue
+            if best is None:
+                best = Access(clause.privilege, clause.mask)
+                continue
+            privilege = max(best.privilege, clause.privilege, key=lambda p: p is Privilege.USE)
+            if clause.privilege is best.privilege:
+                mask = best.mask & clause.mask
+            elif clause.privilege is privilege:
+                mask = clause.mask
+            else:
+                mask = best.mask
+            best = Access(privilege, mask)
+        return best
+
+    def visible(self, dataset: Dataset) -> bool:
+        return self.access(dataset) is not None
+
+    def pushdown(self) -> DatasetFilter | None:
+        """A filter every visible dataset satisfies, for sources to apply upstream.
+
+        Exact when there is a single clause; ``None`` when nothing can be narrowed.
+        """
+        if len(self.clauses) != 1:
+            return None
+        clause = self.clauses[0]
+        if clause.own_department:
+            return clause.filter
+        # NOT_SHARED is never visible through a non-department clause.
+        share_types = clause.filter.share_types or (ShareType.UNCONDITIONAL, ShareType.CONDITIONAL)
+        return replace(
+            clause.filter,
+            share_types=tuple(t for t in share_types if t is not ShareType.NOT_SHARED),
+        )
+
+
+class Policy:
+    """A validated policy file. Build with ``Policy.load(path)`` or ``Policy.parse(raw)``."""
+
+    def __init__(self, document: PolicyFile) -> None:
+        self.document = document
+        self._callers_by_key: dict[str, CallerConfig] = {}
+        for caller in document.callers:
+            for key in caller.api_keys:
+                self._callers_by_key[key[7:]] = caller
+
+    @classmethod
+    def default(cls) -> Policy:
+        return cls(PolicyFile())
+
+    @classmethod
+    def parse(cls, raw: Any, *, source_name: str = "<policy>") -> Policy:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(source_name, [Problem("", "the policy must be a YAML mapping")])
+        try:
+            document = PolicyFile.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(source_name, pydantic_problems(exc)) from None
+        problems = _cross_check(document)
+        if problems:
+            raise ConfigError(source_name, problems)
+        return cls(document)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(
+                str(path), [Problem("", f"cannot read file: {exc.strerror}")]
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(str(path), [Problem("", f"invalid YAML: {exc}")]) from None
+        return cls.parse(raw, source_name=str(path))
+
+    def caller_for_api_key(self, api_key: str) -> Caller | None:
+        """Constant-time comparison of the key's hash against every stored hash."""
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        found: CallerConfig | None = None
+        for stored, caller in self._callers_by_key.items():
+            if hmac.compare_digest(stored, digest):
+                found = caller
+        if found is None:
+            return None
+        return Caller(id=found.id, department=found.department, roles=found.roles)
+
+    def grant_set(self, caller: Caller, purpose: str | None, now: datetime) -> GrantSet:
+        public = self.document.public
+        clauses = [
+            Clause(
+                "public",
+                DatasetFilter(open_types=public.open_types, max_sensitivity=public.max_sensitivity),
+                public.privilege,
+            )
+        ]
+        if not caller.anonymous:
+            if caller.department:
+                clauses.append(
+                    Clause(
+                        "own-department",
+                        DatasetFilter(departments=(caller.department,)),
+                        Privilege.USE,
+                        own_department=True,
+                    )
+                )
+            today = now.date()
+            for grant in self.document.grants:
+                if not _applies(grant, caller, purpose, today):
+                    continue
+                allow = grant.allow
+                clauses.append(
+                    Clause(
+                        grant.id,
+                        DatasetFilter(
+                            departments=allow.departments,
+                            themes=allow.themes,
+                            share_types=allow.share_types,
+                            open_types=allow.open_types,
+                            max_sensitivity=allow.max_sensitivity,
+                        ),
+                        grant.privilege,
+                        frozenset(grant.mask),
+                        valid_until=grant.valid_until,
+                    )
+                )
+        key = hashlib.sha256(repr(tuple(clauses)).encode()).hexdigest()[:32]
+        return GrantSet(tuple(clauses), key)
+
+
+def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: date) -> bool:
+    to = grant.to
+    named = (
+        caller.id in to.callers
+        or bool(set(caller.roles) & set(to.roles))
+        or (caller.department is not None and caller.department in to.departments)
+    )
+    if not named:
+        return False
+    if grant.scenarios and purpose not in grant.scenarios:
+        return False
+    if grant.valid_from and today < grant.valid_from:
+        return False
+    return not (grant.valid_until and today >= grant.valid_until)
+
+
+def _cross_check(document: PolicyFile) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _duplicates((c.id for c in document.callers), "callers", "id")
+    problems += _duplicates((g.id for g in document.grants), "grants", "id")
+    seen_keys: dict[str, str] = {}
+    for index, caller in enumerate(document.callers):
+        for key in caller.api_keys:
+            if key in seen_keys and seen_keys[key] != caller.id:
+                problems.append(
+                    Problem(f"callers[{index}].api_keys", f"key also used by {seen_keys[key]!r}")
+                )
+            seen_keys[key] = caller.id
+    known_callers = {c.id for c in document.callers}
+    for index, grant in enumerate(document.grants):
+        for name in grant.to.callers:
+            if name not in known_callers:
+                problems.append(Problem(f"grants[{index}].to.callers", f"unknown caller {name!r}"))
+    if document.jwt is not None:
+        problems.append(Problem("jwt", "JWT authentication is not supported yet; use api_keys"))
+    return problems
+
+
+def _duplicates(ids: Iterable[str], section: str, key: str) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, value in enumerate(ids):
+        if value in seen:
+            problems.append(
+                Problem(
+                    f"{section}[{index}].{key}",
+                    f"duplicate {value!r} (also {section}[{seen[value]}])",
+                )
+            )
+        seen.setdefault(value, index)
+    return problems
+
+
+def hash_api_key(api_key: str) -> str:
+    """The form a key is stored in: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()

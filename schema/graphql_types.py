@@ -1,0 +1,278 @@
+"""GraphQL types over the canonical model (strawberry).
+
+These types hold no I/O: the gateway's resolvers build them from ``schema.model`` objects
+with ``dataset_type(dataset, privilege_use, mask)``, which is also where field privileges
+and masks are applied, so no path can return a field above the caller's privilege.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NewType
+
+import strawberry
+
+from schema import model
+from schema.ids import encode_id
+
+ShareType = strawberry.enum(model.ShareType, description="Sharing class of a resource.")
+OpenType = strawberry.enum(model.OpenType, description="Open-data class of a resource.")
+Sensitivity = strawberry.enum(
+    model.Sensitivity, description="Sensitivity level, L1 (not sensitive) to L4 (sensitive)."
+)
+UpdateFrequency = strawberry.enum(
+    model.UpdateFrequency, description="DCAT update frequency (EU frequency vocabulary)."
+)
+
+BigInt = strawberry.scalar(
+    NewType("BigInt", int),
+    serialize=int,
+    parse_value=int,
+    description="An integer that may exceed 32 bits (byte sizes).",
+)
+
+
+@strawberry.enum(description="Result order.")
+class DatasetSort(enum.Enum):
+    RELEVANCE = "RELEVANCE"
+    MODIFIED_DESC = "MODIFIED_DESC"
+    MODIFIED_ASC = "MODIFIED_ASC"
+    TITLE_ASC = "TITLE_ASC"
+
+
+@strawberry.enum(description="What happened at a source while answering this request.")
+class SourceStatus(enum.Enum):
+    OK = "OK"
+    TIMEOUT = "TIMEOUT"
+    ERROR = "ERROR"
+    CIRCUIT_OPEN = "CIRCUIT_OPEN"
+    SKIPPED = "SKIPPED"
+
+
+@strawberry.interface(description="An object with a global id (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="A publishing department.")
+class Department:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(description="A connected department platform.")
+class Source:
+    id: strawberry.ID
+    connector: str
+    name: str | None = None
+
+
+@strawberry.type
+class SourceRef:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ContactPoint:
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+@strawberry.type(description="One way to get the data: a file, an API, a download page.")
+class Distribution:
+    title: str | None
+    format: str | None
+    media_type: str | None
+    access_url: str | None = strawberry.field(description="Null without the use privilege.")
+    download_url: str | None = strawberry.field(description="Null without the use privilege.")
+    byte_size: BigInt | None  # type: ignore[valid-type]
+
+
+@strawberry.type(description="A data item (column) of a dataset.")
+class DataField:
+    name: str
+    type: str | None
+    description: str | None
+
+
+@strawberry.type(description="Another source's copy of the same data.")
+class DatasetCopy:
+    source: SourceRef
+    id: strawberry.ID
+
+
+@strawberry.type(description="A catalogue entry, from its authoritative source.")
+class Dataset(Node):
+    id: strawberry.ID
+    identifier: str | None = strawberry.field(
+        description="Catalogue resource code: the key for 'one data, one source'."
+    )
+    title: str
+    description: str | None
+    keywords: list[str]
+    themes: list[str]
+    department: Department | None
+    source: SourceRef
+    issued: datetime | None
+    modified: datetime | None
+    update_frequency: UpdateFrequency  # type: ignore[valid-type]
+    share_type: ShareType  # type: ignore[valid-type]
+    share_condition: str | None
+    open_type: OpenType  # type: ignore[valid-type]
+    sensitivity: Sensitivity  # type: ignore[valid-type]
+    license: str | None
+    landing_page: str | None
+    contact_point: ContactPoint | None
+    distributions: list[Distribution]
+    fields: list[DataField] | None = strawberry.field(
+        description="Data items; null without the use privilege."
+    )
+    spatial: str | None
+    also_published_by: list[DatasetCopy]
+
+
+@strawberry.type
+class DatasetEdge:
+    cursor: str
+    node: Dataset
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class FacetValue:
+    value: str
+    count: int
+
+
+@strawberry.type(description="Counts over everything the caller may see that matches.")
+class DatasetFacets:
+    departments: list[FacetValue]
+    themes: list[FacetValue]
+    formats: list[FacetValue]
+    share_types: list[FacetValue]
+    open_types: list[FacetValue]
+
+
+@strawberry.type(description="How one source answered this request.")
+class SourceResult:
+    source: SourceRef
+    status: SourceStatus
+    latency_ms: float | None
+    matched: int | None = strawberry.field(
+        description="Upstream matches before the gateway's own filtering, when known."
+    )
+    message: str | None
+
+
+@strawberry.type
+class DatasetConnection:
+    edges: list[DatasetEdge]
+    page_info: PageInfo
+    total_count: int
+    total_count_is_exact: bool = strawberry.field(
+        description="False when the gateway had to filter what sources returned; "
+        "totalCount is then a lower bound."
+    )
+    facets: DatasetFacets
+    sources: list[SourceResult]
+
+
+@strawberry.input
+class DatasetFilter:
+    departments: list[str] | None = None
+    sources: list[str] | None = None
+    themes: list[str] | None = None
+    keywords: list[str] | None = None
+    formats: list[str] | None = None
+    share_types: list[ShareType] | None = None  # type: ignore[valid-type]
+    open_types: list[OpenType] | None = None  # type: ignore[valid-type]
+    max_sensitivity: Sensitivity | None = None  # type: ignore[valid-type]
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+
+@strawberry.type(description="A grant in force for this request.")
+class EffectiveGrant:
+    id: str
+    privilege: str
+    valid_until: str | None
+
+
+@strawberry.type(description="Who the gateway thinks is asking, and with which grants.")
+class Caller:
+    id: str
+    anonymous: bool
+    department: str | None
+    roles: list[str]
+    purpose: str | None
+    grants: list[EffectiveGrant]
+
+
+def facet_values(pairs: Iterable[tuple[str, int]]) -> list[FacetValue]:
+    return [FacetValue(value=value, count=count) for value, count in pairs]
+
+
+def dataset_type(dataset: model.Dataset, *, use: bool, mask: frozenset[str]) -> Dataset:
+    """Build the GraphQL object, nulling fields above the caller's privilege."""
+    contact = dataset.contact_point
+    department = dataset.department
+    return Dataset(
+        id=strawberry.ID(encode_id("Dataset", dataset.source_id, dataset.local_id)),
+        identifier=dataset.identifier,
+        title=dataset.title,
+        description=dataset.description,
+        keywords=list(dataset.keywords),
+        themes=list(dataset.themes),
+        department=Department(id=strawberry.ID(department.id), name=department.name)
+        if department
+        else None,
+        source=SourceRef(id=strawberry.ID(dataset.source_id)),
+        issued=dataset.issued,
+        modified=dataset.modified,
+        update_frequency=dataset.update_frequency,
+        share_type=dataset.share_type,
+        share_condition=None if "share_condition" in mask else dataset.share_condition,
+        open_type=dataset.open_type,
+        sensitivity=dataset.sensitivity,
+        license=dataset.license,
+        landing_page=None if "landing_page" in mask else dataset.landing_page,
+        contact_point=None
+        if contact is None or "contact_point" in mask
+        else ContactPoint(name=contact.name, email=contact.email, phone=contact.phone),
+        distributions=[]
+        if "distributions" in mask
+        else [
+            Distribution(
+                title=d.title,
+                format=d.format,
+                media_type=d.media_type,
+                access_url=d.access_url if use else None,
+                download_url=d.download_url if use else None,
+                byte_size=d.byte_size,
+            )
+            for d in dataset.distributions
+        ],
+        fields=None
+        if not use or "fields" in mask
+        else [
+            DataField(name=f.name, type=f.type, description=f.description) for f in dataset.fields
+        ],
+        spatial=None if "spatial" in mask else dataset.spatial,
+        also_published_by=[
+            DatasetCopy(
+                source=SourceRef(id=strawberry.ID(ref.source_id)),
+                id=strawberry.ID(encode_id("Dataset", ref.source_id, ref.local_id)),
+            )
+            for ref in dataset.also_published_by
+        ],
+    )

@@ -1,0 +1,90 @@
+"""An in-memory connector for engine tests: real contract, no HTTP, counts its calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import httpx
+
+from connectors.sdk import (
+    Capabilities,
+    Connector,
+    FacetName,
+    FilterName,
+    SearchPage,
+    SearchQuery,
+    Sort,
+    SourceSettings,
+)
+from schema.model import Dataset, Department
+
+
+@dataclass
+class Calls:
+    searches: list[SearchQuery] = field(default_factory=list)
+    gets: list[str] = field(default_factory=list)
+
+
+class MemoryConnector(Connector):
+    name = "memory"
+    capabilities = Capabilities(
+        search=True,
+        filters=frozenset(FilterName),
+        sorts=frozenset(Sort),
+        facets=frozenset(FacetName),
+        get_by_id=True,
+        max_page_size=1000,
+    )
+
+    def __init__(
+        self,
+        settings: SourceSettings,
+        client: httpx.AsyncClient,
+        datasets: Iterable[Dataset] = (),
+        *,
+        push_down: bool = True,
+    ) -> None:
+        super().__init__(settings, client)
+        self.datasets = list(datasets)
+        self.calls = Calls()
+        self.push_down = push_down
+
+    def _ordered(self, query: SearchQuery) -> list[Dataset]:
+        rows = [d for d in self.datasets if not query.text or query.text in d.title]
+        if self.push_down:
+            rows = [d for d in rows if query.filter.matches(d)]
+        match query.sort:
+            case Sort.MODIFIED_DESC:
+                rows.sort(
+                    key=lambda d: (
+                        d.modified is None,
+                        -(d.modified.timestamp() if d.modified else 0),
+                    )
+                )
+            case Sort.MODIFIED_ASC:
+                rows.sort(
+                    key=lambda d: (d.modified is None, d.modified.timestamp() if d.modified else 0)
+                )
+            case Sort.TITLE_ASC:
+                rows.sort(key=lambda d: d.title)
+            case Sort.RELEVANCE:
+                pass
+        return rows
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        self.calls.searches.append(query)
+        rows = self._ordered(query)
+        page = rows[query.offset : query.offset + query.limit]
+        return SearchPage(
+            datasets=tuple(page),
+            total=len(rows),
+            applied=query.filter.active() if self.push_down else frozenset(),
+        )
+
+    async def get(self, local_id: str) -> Dataset | None:
+        self.calls.gets.append(local_id)
+        return next((d for d in self.datasets if d.local_id == local_id), None)
+
+    async def departments(self) -> list[Department]:
+        return sorted({d.department for d in self.datasets if d.department}, key=lambda d: d.id)
