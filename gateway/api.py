@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
@@ -130,11 +132,13 @@ class Query:
         info: Info[RequestContext, None],
         search: str | None = None,
         filter: gql.DatasetFilter | None = None,
-        sort: gql.DatasetSort = gql.DatasetSort.RELEVANCE,
-        first: int = 20,
+        sort: gql.DatasetSort | None = gql.DatasetSort.RELEVANCE,
+        first: int | None = 20,
         after: str | None = None,
     ) -> gql.DatasetConnection:
         ctx = _context(info)
+        first = 20 if first is None else first
+        sort = sort or gql.DatasetSort.RELEVANCE
         if not 0 <= first <= ctx.max_first:
             raise PublicError(
                 f"first must be between 0 and {ctx.max_first}", "BAD_USER_INPUT", argument="first"
@@ -146,7 +150,7 @@ class Query:
             text=(search or "").strip() or None,
             filter=dataset_filter,
             sources=sources,
-            sort=Sort(sort.value if isinstance(sort, gql.DatasetSort) else sort),
+            sort=Sort(sort.value),
             first=first,
             after=after,
         )
@@ -247,19 +251,25 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        MaskErrors(
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaskErrors(
             should_mask_error=_should_mask,
             error_message="Internal error; it has been logged.",
         ),
-        MaxTokensLimiter(max_token_count=5_000),
-        QueryDepthLimiter(max_depth=12),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=5_000),
+        lambda: QueryDepthLimiter(max_depth=12),
     ]
+    # The caches must outlive a request to be of use; their only state is an LRU.
+    parser_cache, validation_cache = ParserCache(maxsize=512), ValidationCache(maxsize=512)
+    extensions += [lambda: parser_cache, lambda: validation_cache]
     if not introspection:
-        extensions.append(DisableIntrospection())
-    return strawberry.Schema(query=Query, types=[gql.Dataset], extensions=extensions)
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        types=[gql.Dataset],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
+    )
 
 
 schema = build_schema()

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from connectors.sdk import HealthStatus
+from connectors.sdk import Connector, HealthStatus
 from gateway import graphql_http as http
 from gateway.api import RequestContext, SourceInfo, build_schema
 from gateway.config import GatewayConfig
@@ -75,13 +75,16 @@ class Gateway:
         policy: Policy | None = None,
         cursor_secret: bytes | None = None,
         headers_hint: dict[str, str] | None = None,
+        connectors: Sequence[Connector] | None = None,
     ) -> None:
         self.config = config
         self._owns_client = client is None
         self.client = client or build_client(transport)
-        self.connectors = [
-            entry.connector_class(entry.settings, self.client) for entry in config.sources
-        ]
+        self.connectors = (
+            list(connectors)
+            if connectors is not None
+            else [entry.connector_class(entry.settings, self.client) for entry in config.sources]
+        )
         self.engine = FederatedSearch(
             self.connectors, CursorCodec(cursor_secret or secrets.token_bytes(32))
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         "hash-key", help="print the hashed form of an API key for policy.yaml"
     )
     hash_key.add_argument("key", nargs="?", help="the key (prompted for when omitted)")
+    sub.add_parser("print-schema", help="print the GraphQL SDL (schema/catalogue.graphql)")
     return parser
 
 
@@ -93,12 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from gateway.demo.run import run_demo
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 run_demo(host=args.host, port=args.port, seed=args.seed, transport=args.transport)
             )
-        except KeyboardInterrupt:
-            pass
+        return EXIT_OK
+    if args.command == "print-schema":
+        from gateway.api import schema
+
+        print(schema.as_str())
         return EXIT_OK
     return EXIT_CONFIG
 

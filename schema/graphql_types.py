@@ -26,12 +26,16 @@ UpdateFrequency = strawberry.enum(
     model.UpdateFrequency, description="DCAT update frequency (EU frequency vocabulary)."
 )
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
-    serialize=int,
-    parse_value=int,
-    description="An integer that may exceed 32 bits (byte sizes).",
-)
+BigInt = NewType("BigInt", int)
+
+SCALAR_MAP = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        serialize=int,
+        parse_value=int,
+        description="An integer that may exceed 32 bits (byte sizes).",
+    )
+}
 
 
 @strawberry.enum(description="Result order.")
@@ -88,7 +92,7 @@ class Distribution:
     media_type: str | None
     access_url: str | None = strawberry.field(description="Null without the use privilege.")
     download_url: str | None = strawberry.field(description="Null without the use privilege.")
-    byte_size: BigInt | None  # type: ignore[valid-type]
+    byte_size: BigInt | None
 
 
 @strawberry.type(description="A data item (column) of a dataset.")
