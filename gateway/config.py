@@ -168,7 +168,7 @@ def pydantic_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
     for error in exc.errors():
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         path = _loc_to_path(loc)
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         problems.append(Problem(_join(prefix, path) if prefix else path, message))
@@ -232,7 +232,18 @@ def parse_config(
 def _check_sources_loosely(raw_sources: Any, problems: list[Problem]) -> None:
     if not isinstance(raw_sources, list):
         return
+    seen: dict[str, int] = {}
     for index, raw in enumerate(raw_sources):
+        source_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(source_id, str):
+            if source_id in seen:
+                problems.append(
+                    Problem(
+                        f"sources[{index}].id",
+                        f"duplicate source id {source_id!r} (also sources[{seen[source_id]}])",
+                    )
+                )
+            seen.setdefault(source_id, index)
         if not isinstance(raw, dict) or not isinstance(raw.get("connector"), str):
             continue
         path = f"sources[{index}]"

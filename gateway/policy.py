@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors.sdk import DatasetFilter
 from gateway.config import ConfigError, Problem, pydantic_problems
@@ -57,15 +64,16 @@ class CallerConfig(_Strict):
     roles: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = Field(default=(), description="sha256:<hex> of each key")
 
-    @model_validator(mode="after")
-    def _hashed_keys(self) -> CallerConfig:
-        for key in self.api_keys:
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        for key in keys:
             if not (key.startswith("sha256:") and len(key) == 71 and _is_hex(key[7:])):
                 raise ValueError(
                     "api_keys must be stored hashed as 'sha256:<64 hex digits>' "
                     "(catalogue-gateway hash-key prints it); never the key in clear"
                 )
-        return self
+        return keys
 
 
 def _is_hex(text: str) -> bool:

@@ -39,7 +39,7 @@ class ConnectorError(GatewayError):
         super().__init__(message)
         self.message = message
         self.source_id = source_id
-        self.request = request
+        self.request = _redacted(request) if request is not None else None
 
     def __str__(self) -> str:
         return f"{self.source_id}: {self.message}" if self.source_id else self.message
@@ -59,3 +59,17 @@ class FatalError(ConnectorError):
 
 class NotSupported(ConnectorError):
     """The connector does not support the operation (e.g. get-by-id)."""
+
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+
+
+def _redacted(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` safe to log: credentials in headers are replaced."""
+    if not any(name.lower() in _SECRET_HEADERS for name in request.headers):
+        return request
+    headers = [
+        (name, "[redacted]" if name.lower() in _SECRET_HEADERS else value)
+        for name, value in request.headers.multi_items()
+    ]
+    return httpx.Request(request.method, request.url, headers=headers)

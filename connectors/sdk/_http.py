@@ -66,6 +66,10 @@ async def get_json(
         raise SourceUnavailable(
             f"connection failed: {type(exc).__name__}", source_id=source_id, request=request
         ) from exc
+    except httpx.HTTPError as exc:  # too many redirects, invalid URL...
+        raise FatalError(
+            f"request failed: {type(exc).__name__}", source_id=source_id, request=request
+        ) from exc
     try:
         status = response.status_code
         if status not in allow_statuses:
@@ -84,6 +88,10 @@ async def get_json(
                 f"connection failed reading the body: {type(exc).__name__}",
                 source_id=source_id,
                 request=request,
+            ) from exc
+        except httpx.HTTPError as exc:  # e.g. DecodingError from a bad gzip body
+            raise FatalError(
+                f"unreadable body: {type(exc).__name__}", source_id=source_id, request=request
             ) from exc
     finally:
         await response.aclose()

@@ -20,3 +20,15 @@ def test_unknown_connector_names_the_known_ones() -> None:
         assert "ckan" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("expected LookupError")
+
+
+def test_connector_errors_keep_the_request_without_credentials() -> None:
+    import httpx
+
+    request = httpx.Request(
+        "GET", "http://127.0.0.1/x", headers={"Authorization": "Bearer s3cret", "Accept": "a/b"}
+    )
+    error = sdk.FatalError("boom", source_id="s", request=request)
+    assert error.request is not None
+    assert "s3cret" not in repr(dict(error.request.headers))
+    assert error.request.headers["accept"] == "a/b"

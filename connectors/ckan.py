@@ -1,0 +1,741 @@
+"""CKAN connector: the Action API v3 (``/api/3/action/...``), written against CKAN 2.10.
+
+Search, filters, sorts and the department/theme/format facets are pushed down to CKAN's
+Solr index through ``package_search``. The sharing, open-data and sensitivity classes
+live in package ``extras`` (key names configurable), which stock CKAN indexes as
+tokenised ``extras_<key>`` text fields; ``_class_clause`` explains how they are filtered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any, TypeGuard, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from connectors.sdk import (
+    Capabilities,
+    Connector,
+    ConnectorError,
+    DatasetFilter,
+    FacetName,
+    FatalError,
+    FilterName,
+    Health,
+    HealthStatus,
+    SearchPage,
+    SearchQuery,
+    Sort,
+    SourceSettings,
+    get_json,
+)
+from schema import vocab
+from schema.model import (
+    ContactPoint,
+    DataField,
+    Dataset,
+    Department,
+    Distribution,
+    Temporal,
+    UpdateFrequency,
+)
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+
+_KeyNames = tuple[str, ...]
+
+
+class CkanExtrasKeys(BaseModel):
+    """Which ``extras`` keys hold each canonical field; the first non-empty one wins.
+
+    Filters on share/open type and sensitivity are pushed down on the FIRST name
+    (Solr field ``extras_<name>``)::
+
+        options: {extras_keys: {share_type: [gongxiang_leixing, share_type]}}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    identifier: _KeyNames = Field(("identifier", "dct_identifier", "资源代码"), min_length=1)
+    share_type: _KeyNames = Field(("share_type", "共享类型"), min_length=1)
+    open_type: _KeyNames = Field(("open_type", "开放类型"), min_length=1)
+    sensitivity: _KeyNames = Field(("sensitivity", "敏感级别"), min_length=1)
+    update_frequency: _KeyNames = Field(
+        ("update_cycle", "update_frequency", "frequency", "更新周期"), min_length=1
+    )
+    share_condition: _KeyNames = Field(("share_condition", "共享条件"), min_length=1)
+    phone: _KeyNames = Field(("contact_phone",), min_length=1)
+    fields: _KeyNames = Field(("fields",), min_length=1)
+    title_en: _KeyNames = Field(("title_en",), min_length=1)
+    spatial: _KeyNames = Field(("spatial",), min_length=1)
+    temporal_start: _KeyNames = Field(("temporal_start",), min_length=1)
+    temporal_end: _KeyNames = Field(("temporal_end",), min_length=1)
+
+
+class CkanOptions(BaseModel):
+    """``options`` of a ``connector: ckan`` source.
+
+    >>> CkanOptions(api_key="${CKAN_TOKEN}", page_size_max=500)
+
+    ``api_key`` is a CKAN API token, sent as the ``Authorization`` header.
+    ``page_size_max`` should match the site's ``ckan.search.rows_max`` if it lowered it.
+    ``include_private`` asks for private datasets the token's user may read.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: SecretStr | None = None
+    extras_keys: CkanExtrasKeys = Field(default_factory=CkanExtrasKeys)
+    page_size_max: int = Field(1000, ge=1, le=1000)
+    include_private: bool = False
+
+
+_SORTS: Mapping[Sort, str] = {
+    Sort.RELEVANCE: "score desc, metadata_modified desc",
+    Sort.MODIFIED_DESC: "metadata_modified desc",
+    Sort.MODIFIED_ASC: "metadata_modified asc",
+    Sort.TITLE_ASC: "title_string asc",
+}
+
+# Share/open facets are not offered: CKAN facets on tokenised extras fields count words,
+# and records without the extra are not counted at all, so the engine computes them.
+_FACET_FIELDS: Mapping[FacetName, str] = {
+    FacetName.DEPARTMENTS: "organization",
+    FacetName.THEMES: "groups",
+    FacetName.FORMATS: "res_format",
+}
+
+# Formats whose usual spelling is neither upper, lower nor capitalised.
+_MIXED_CASE_FORMATS: Mapping[str, str] = {
+    "GEOJSON": "GeoJSON",
+    "GEOTIFF": "GeoTIFF",
+    "GEOPACKAGE": "GeoPackage",
+    "NETCDF": "NetCDF",
+    "ARCGIS GEOSERVICES REST API": "ArcGIS GeoServices REST API",
+}
+
+# fmt: off
+_FILE_FORMATS = frozenset({
+    "CSV", "TSV", "TXT", "XLS", "XLSX", "ODS", "JSON", "JSONL", "GEOJSON", "XML", "RDF", "TTL",
+    "N3", "NT", "JSON-LD", "ZIP", "GZ", "TAR", "7Z", "RAR", "PDF", "DOC", "DOCX", "ODT", "SHP",
+    "KML", "KMZ", "GPKG", "GEOPACKAGE", "GEOTIFF", "TIF", "TIFF", "JPG", "JPEG", "PNG", "GIF",
+    "SVG", "PARQUET", "AVRO", "NC", "NETCDF", "HDF5", "SQLITE", "DBF", "MDB",
+})
+# fmt: on
+
+_ORG_PAGE = 25  # CKAN's default ckan.group_and_organization_list_all_fields_max
+_MAX_ORG_PAGES = 400
+_ERROR_TEXT_MAX = 300
+
+
+class CkanConnector(Connector):
+    """Live queries against one CKAN site (``settings.url`` is the site root)."""
+
+    name = "ckan"
+    options_model = CkanOptions
+    capabilities = Capabilities(
+        search=True,
+        filters=frozenset(FilterName),
+        sorts=frozenset(Sort),
+        facets=frozenset(_FACET_FIELDS),
+        get_by_id=True,
+        max_page_size=1000,
+    )
+
+    def __init__(self, settings: SourceSettings, client: httpx.AsyncClient) -> None:
+        super().__init__(settings, client)
+        opts = settings.options
+        self.options = (
+            opts if isinstance(opts, CkanOptions) else CkanOptions.model_validate(opts.model_dump())
+        )
+        self._base = settings.url.rstrip("/")
+        self._headers = {"Accept": "application/json"}
+        if self.options.api_key is not None:
+            self._headers["Authorization"] = self.options.api_key.get_secret_value()
+
+    # -- the contract -------------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        clauses, applied = self._filter_clauses(query.filter)
+        rows = min(query.limit, self.capabilities.max_page_size, self.options.page_size_max)
+        params: list[tuple[str, str]] = [
+            ("rows", str(max(rows, 0))),
+            ("start", str(max(query.offset, 0))),
+            ("sort", _SORTS[query.sort]),
+        ]
+        text = _free_text(query.text)
+        if text:
+            params.append(("q", text))
+        if clauses:
+            params.append(("fq", " ".join(f"+{clause}" for clause in clauses)))
+        facet_fields = [field for name, field in _FACET_FIELDS.items() if name in query.facets]
+        if facet_fields:
+            params += [("facet.field", json.dumps(facet_fields)), ("facet.limit", "-1")]
+        if self.options.include_private:
+            params.append(("include_private", "true"))
+
+        result, request = await self._action("package_search", params)
+        if not isinstance(result, dict):
+            raise self._fatal(f"package_search result is a {_kind(result)}, not an object", request)
+        count, records = result.get("count"), result.get("results")
+        if not _is_count(count):
+            raise self._fatal(f"package_search result 'count' is {count!r}, not a count", request)
+        if not isinstance(records, list):
+            raise self._fatal(
+                f"package_search result 'results' is a {_kind(records)}, not a list", request
+            )
+        datasets = tuple(self._map_records(records))
+        return SearchPage(
+            datasets=datasets,
+            total=count,
+            applied=self._verified(applied, query.filter, datasets),
+            sorted=True,
+            facets=self._facets(result.get("search_facets"), query.facets, count),
+        )
+
+    async def get(self, local_id: str) -> Dataset | None:
+        result, request = await self._action("package_show", [("id", local_id)], missing_ok=True)
+        if result is None:
+            return None
+        if not isinstance(result, dict):
+            raise self._fatal(f"package_show result is a {_kind(result)}, not an object", request)
+        if result.get("state") not in (None, "active"):  # deleted/draft: search never shows them
+            return None
+        return self._map_record(result)
+
+    async def departments(self) -> list[Department]:
+        found: dict[str, Department] = {}
+        offset, largest_page = 0, 0
+        for _ in range(_MAX_ORG_PAGES):
+            page, request = await self._action(
+                "organization_list",
+                [("all_fields", "true"), ("limit", str(_ORG_PAGE)), ("offset", str(offset))],
+            )
+            if not isinstance(page, list):
+                raise self._fatal(
+                    f"organization_list result is a {_kind(page)}, not a list", request
+                )
+            before = len(found)
+            for org in page:
+                dept = _department(org)
+                if dept is not None:
+                    found.setdefault(dept.id, dept)
+            # A site may cap pages below what we ask for, so only a page shorter than the
+            # largest seen (or an empty or all-repeated one) proves the list has ended.
+            largest_page = max(largest_page, len(page))
+            if not page or len(page) < largest_page or len(found) == before:
+                break
+            offset += len(page)
+        return list(found.values())
+
+    async def check(self) -> Health:
+        started = time.perf_counter()
+        try:
+            await self._action("status_show", [])
+        except ConnectorError as exc:
+            return Health(HealthStatus.DOWN, message=exc.message)
+        except Exception as exc:  # a health probe reports, it never raises
+            log.exception("source %s: status_show check crashed", self.source_id)
+            return Health(HealthStatus.DOWN, message=f"check failed: {type(exc).__name__}")
+        return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    async def _action(
+        self, action: str, params: list[tuple[str, str]], *, missing_ok: bool = False
+    ) -> tuple[Any, httpx.Request]:
+        """Call one action: its ``result`` (``None`` for a 404 when ``missing_ok``) and the
+        request, without credentials, for errors to carry."""
+        url = f"{self._base}/api/3/action/{action}"
+        request = httpx.Request("GET", url, params=tuple(params))
+        allowed = {400, 403, 409} | ({404} if missing_ok else set())
+        try:
+            status, body = await get_json(
+                self.client,
+                url,
+                source_id=self.source_id,
+                params=params,
+                headers=self._headers,
+                max_bytes=self.settings.max_response_bytes,
+                allow_statuses=frozenset(allowed),
+            )
+        except ConnectorError as exc:
+            exc.request = _without_credentials(exc.request)
+            raise
+        except httpx.HTTPError as exc:  # e.g. a body that fails to decompress
+            raise self._fatal(f"{action} failed: {type(exc).__name__}", request) from None
+        if not isinstance(body, dict):
+            raise self._fatal(f"{action} answered HTTP {status} with a JSON {_kind(body)}", request)
+        if status == 404:
+            return None, request
+        if status != 200 or body.get("success") is not True:
+            error = _error_text(body.get("error"))
+            if status in (400, 409):
+                raise self._fatal(f"CKAN rejected the query: {error}", request)
+            if status == 403:
+                raise self._fatal(f"CKAN refused {action} (check the api_key): {error}", request)
+            raise self._fatal(
+                f"{action} answered success={body.get('success')!r}: {error}", request
+            )
+        if "result" not in body:
+            raise self._fatal(f"{action} answer has no 'result'", request)
+        return body["result"], request
+
+    def _fatal(self, message: str, request: httpx.Request | None = None) -> FatalError:
+        return FatalError(message, source_id=self.source_id, request=request)
+
+    # -- filters ------------------------------------------------------------------------
+
+    def _filter_clauses(self, f: DatasetFilter) -> tuple[list[str], set[FilterName]]:
+        clauses: list[str] = []
+        applied: set[FilterName] = set()
+
+        def add(name: FilterName, clause: str | None) -> None:
+            if clause:
+                clauses.append(clause)
+                applied.add(name)
+
+        if f.departments:
+            clause = f"organization:{_any_of(f.departments)}"
+            own = self.settings.department
+            if own is not None and own.id in f.departments:  # records without organization
+                clause = f"({clause} OR (*:* -organization:[* TO *]))"
+            add(FilterName.DEPARTMENTS, clause)
+        if f.themes:
+            add(FilterName.THEMES, f"groups:{_any_of(f.themes)}")
+        if f.keywords:
+            add(FilterName.KEYWORDS, f"tags:{_any_of(_case_variants(f.keywords))}")
+        if f.formats:
+            add(FilterName.FORMATS, f"res_format:{_any_of(_format_variants(f.formats))}")
+        keys, defaults = self.options.extras_keys, self.settings.defaults
+        if f.share_types:
+            add(
+                FilterName.SHARE_TYPES,
+                _class_clause(
+                    keys.share_type[0], vocab.SHARE_TYPES, set(f.share_types), defaults.share_type
+                ),
+            )
+        if f.open_types:
+            add(
+                FilterName.OPEN_TYPES,
+                _class_clause(
+                    keys.open_type[0], vocab.OPEN_TYPES, set(f.open_types), defaults.open_type
+                ),
+            )
+        if f.max_sensitivity is not None:
+            wanted = {s for s in vocab.SENSITIVITIES.values() if s <= f.max_sensitivity}
+            add(
+                FilterName.MAX_SENSITIVITY,
+                _class_clause(
+                    keys.sensitivity[0], vocab.SENSITIVITIES, wanted, defaults.sensitivity
+                ),
+            )
+        if f.modified_after is not None:
+            add(
+                FilterName.MODIFIED_AFTER,
+                f"metadata_modified:[{_solr_date(f.modified_after)} TO *]",
+            )
+        if f.modified_before is not None:
+            add(
+                FilterName.MODIFIED_BEFORE,
+                f"metadata_modified:[* TO {_solr_date(f.modified_before)}}}",
+            )
+        return clauses, applied
+
+    def _verified(
+        self, applied: set[FilterName], f: DatasetFilter, datasets: tuple[Dataset, ...]
+    ) -> frozenset[FilterName]:
+        """Drop a class filter from ``applied`` when CKAN's tokenised match let through a
+        record our vocabulary maps elsewhere, so the engine re-applies it."""
+        checked = applied & {
+            FilterName.SHARE_TYPES,
+            FilterName.OPEN_TYPES,
+            FilterName.MAX_SENSITIVITY,
+        }
+        for name in checked:
+            strays = [ds.local_id for ds in datasets if not f.matches_one(name, ds)]
+            if strays:
+                log.warning(
+                    "source %s: %s pushdown let through %d record(s) (e.g. %s); "
+                    "the gateway will filter them",
+                    self.source_id,
+                    name.value,
+                    len(strays),
+                    strays[0],
+                )
+                applied.discard(name)
+        return frozenset(applied)
+
+    # -- facets -------------------------------------------------------------------------
+
+    def _facets(
+        self, raw: object, wanted: frozenset[FacetName], total: int
+    ) -> dict[FacetName, dict[str, int]]:
+        facets: dict[FacetName, dict[str, int]] = {}
+        if not isinstance(raw, dict):
+            return facets
+        for name, field in _FACET_FIELDS.items():
+            entry = raw.get(field)
+            if name not in wanted or not isinstance(entry, dict):
+                continue
+            items = entry.get("items")
+            if not isinstance(items, list):
+                continue
+            counts: dict[str, int] = {}
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                value, count = item.get("name"), item.get("count")
+                if not isinstance(value, str) or not value or not _is_count(count):
+                    continue
+                key = value.upper() if name is FacetName.FORMATS else value
+                counts[key] = counts.get(key, 0) + count
+            own = self.settings.department
+            if name is FacetName.DEPARTMENTS and own is not None:
+                # One organization per package, so the rest are the org-less records we
+                # attribute to the configured department.
+                orphans = total - sum(counts.values())
+                if orphans > 0:
+                    counts[own.id] = counts.get(own.id, 0) + orphans
+            facets[name] = counts
+        return facets
+
+    # -- mapping ------------------------------------------------------------------------
+
+    def _map_records(self, records: Iterable[object]) -> Iterator[Dataset]:
+        for position, record in enumerate(records):
+            if not isinstance(record, dict) or not _text(record.get("id")):
+                log.warning(
+                    "source %s: skipped package_search result #%d (%s without an id)",
+                    self.source_id,
+                    position,
+                    _kind(record),
+                )
+                continue
+            try:
+                yield self._map_record(record)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                log.warning(
+                    "source %s: skipped package %r: %s: %s",
+                    self.source_id,
+                    record.get("id"),
+                    type(exc).__name__,
+                    exc,
+                )
+
+    def _map_record(self, pkg: Mapping[str, Any]) -> Dataset:
+        local_id = _text(pkg.get("id"))
+        if local_id is None:
+            raise self._fatal("package has no id")
+        extras = _extras(pkg.get("extras"))
+        keys, defaults = self.options.extras_keys, self.settings.defaults
+
+        def raw(names: tuple[str, ...]) -> Any:
+            return next((extras[n] for n in names if n in extras), None)
+
+        def extra(names: tuple[str, ...]) -> str | None:
+            return next((extras[n] for n in names if isinstance(extras.get(n), str)), None)
+
+        name = _text(pkg.get("name"))
+        start, end = _timestamp(extra(keys.temporal_start)), _timestamp(extra(keys.temporal_end))
+        return Dataset(
+            source_id=self.source_id,
+            local_id=local_id,
+            title=_text(pkg.get("title")) or name or local_id,
+            identifier=extra(keys.identifier),
+            description=_plain_text(pkg.get("notes")),
+            keywords=_unique(
+                _text(t.get("display_name")) or _text(t.get("name"))
+                for t in _dicts(pkg.get("tags"))
+            ),
+            themes=_unique(_text(g.get("name")) for g in _dicts(pkg.get("groups"))),
+            department=_department(pkg.get("organization")) or self.settings.department,
+            issued=_timestamp(pkg.get("metadata_created")),
+            modified=_timestamp(pkg.get("metadata_modified")),
+            update_frequency=vocab.parse_update_frequency(extra(keys.update_frequency))
+            or UpdateFrequency.UNKNOWN,
+            share_type=vocab.parse_share_type(extra(keys.share_type)) or defaults.share_type,
+            share_condition=extra(keys.share_condition),
+            open_type=vocab.parse_open_type(extra(keys.open_type)) or defaults.open_type,
+            sensitivity=vocab.parse_sensitivity(extra(keys.sensitivity)) or defaults.sensitivity,
+            license=_text(pkg.get("license_title")) or _text(pkg.get("license_id")),
+            landing_page=f"{self._base}/dataset/{quote(name, safe='')}" if name else None,
+            contact_point=_contact(pkg, extra(keys.phone)),
+            distributions=tuple(_distribution(r) for r in _dicts(pkg.get("resources"))),
+            fields=_data_fields(raw(keys.fields)),
+            spatial=extra(keys.spatial),
+            temporal=Temporal(start, end) if start or end else None,
+        )
+
+
+# -- Solr query building ----------------------------------------------------------------
+
+_SOLR_FIELD_SPECIAL = re.compile(r'([\s\\+\-&|!(){}\[\]^"~*?:/])')
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _any_of(values: Iterable[str]) -> str:
+    return "(" + " OR ".join(_quote(v) for v in dict.fromkeys(values)) + ")"
+
+
+def _case_variants(values: Iterable[str]) -> list[str]:
+    return [v for value in values for v in (value, value.lower(), value.upper(), value.title())]
+
+
+def _format_variants(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        out += [value, value.upper(), value.lower(), value.capitalize()]
+        if value.upper() in _MIXED_CASE_FORMATS:
+            out.append(_MIXED_CASE_FORMATS[value.upper()])
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    # Roughly what CKAN's ``text`` field analyser does: lower-case, split on punctuation,
+    # whitespace and letter/digit boundaries; a run of CJK characters stays one token.
+    return re.findall(r"[^\W\d_]+|\d+", text.lower())
+
+
+def _within(phrase: str, value: str) -> bool:
+    """Would a Solr phrase query for ``phrase`` match a field holding ``value``?"""
+    p, v = _tokens(phrase), _tokens(value)
+    return bool(p) and any(v[i : i + len(p)] == p for i in range(len(v) - len(p) + 1))
+
+
+def _class_clause(key: str, table: Mapping[str, E], wanted: set[E], default: E) -> str | None:
+    """A clause matching records whose ``extras[key]`` maps to a wanted class.
+
+    ``extras_*`` fields are tokenised, so the phrase "open" also matches "not open";
+    spellings of other classes that a wanted phrase would match are excluded explicitly.
+    Records with no value or an unrecognised one take the source default, so when the
+    default is wanted the clause also admits every record holding no known spelling.
+    ``None`` when no exact clause exists (the engine filters instead).
+    """
+    field = "extras_" + _SOLR_FIELD_SPECIAL.sub(r"\\\1", key)
+    want = [s for s, cls in table.items() if cls in wanted]
+    other = [s for s, cls in table.items() if cls not in wanted]
+    clash = [o for o in other if any(_within(w, o) for w in want)]
+    if any(_within(c, w) for c in clash for w in want):
+        return None
+    parts: list[str] = []
+    if want:
+        include = f"{field}:{_any_of(want)}"
+        parts.append(f"({include} -{field}:{_any_of(clash)})" if clash else include)
+    if default in wanted:
+        parts.append(f"(*:* -{field}:{_any_of(table)})")
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def _solr_date(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    stamp = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        stamp += f".{value.microsecond // 1000:03d}"
+    return stamp + "Z"
+
+
+def _free_text(text: str | None) -> str | None:
+    # A colon switches CKAN from dismax to the Lucene parser (field queries, syntax
+    # errors) and "{!" is refused as local params: free text should stay free text.
+    if not text:
+        return None
+    cleaned = " ".join(re.sub(r"[:{}]", " ", text).split())
+    return cleaned or None
+
+
+# -- record mapping helpers -------------------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _extras(value: object) -> dict[str, Any]:
+    """CKAN ``extras`` ([{key, value}]) as a dict; strings stripped, empty ones dropped."""
+    out: dict[str, Any] = {}
+    for item in _dicts(value):
+        key, raw = item.get("key"), item.get("value")
+        if not isinstance(key, str):
+            continue
+        if isinstance(raw, (list, dict)):
+            out.setdefault(key, raw)
+        elif (text := _text(raw)) is not None:
+            out.setdefault(key, text)
+    return out
+
+
+def _timestamp(value: object) -> datetime | None:
+    """ISO 8601 with or without microseconds, ``Z`` or offset, or a date; naive is UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _department(org: object) -> Department | None:
+    if not isinstance(org, dict):
+        return None
+    name = _text(org.get("name"))
+    if name is None:
+        return None
+    title = _text(org.get("title")) or _text(org.get("display_name")) or name
+    return Department(id=name, name=title)
+
+
+def _contact(pkg: Mapping[str, Any], phone: str | None) -> ContactPoint | None:
+    # Maintainer and author are kept as pairs, so one person's email never gets
+    # attached to another's name.
+    name, email = _text(pkg.get("maintainer")), _text(pkg.get("maintainer_email"))
+    if name is None and email is None:
+        name, email = _text(pkg.get("author")), _text(pkg.get("author_email"))
+    if name is None and email is None and phone is None:
+        return None
+    return ContactPoint(name=name, email=email, phone=phone)
+
+
+def _distribution(res: Mapping[str, Any]) -> Distribution:
+    fmt = _text(res.get("format"))
+    fmt = fmt.upper() if fmt else None
+    url = _text(res.get("url"))
+    size = res.get("size")
+    downloadable = res.get("url_type") == "upload" or (fmt is not None and fmt in _FILE_FORMATS)
+    return Distribution(
+        title=_text(res.get("name")),
+        format=fmt,
+        media_type=_text(res.get("mimetype")),
+        access_url=url,
+        download_url=url if url and downloadable else None,
+        byte_size=size if _is_count(size) else None,
+    )
+
+
+def _data_fields(raw: object) -> tuple[DataField, ...]:
+    """The ``fields`` extra: a JSON list of {name, type, description}; garbage -> ()."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return ()
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for item in _dicts(raw):
+        name = _text(item.get("name"))
+        if name is not None:
+            out.append(
+                DataField(
+                    name=name,
+                    type=_text(item.get("type")),
+                    description=_text(item.get("description")),
+                )
+            )
+    return tuple(out)
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP = frozenset({"script", "style", "template", "head", "title"})
+    # fmt: off
+    _BLOCK = frozenset({
+        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+        "blockquote", "pre", "hr", "section", "article", "dd", "dt",
+    })
+    # fmt: on
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _plain_text(value: object) -> str | None:
+    """Tags stripped, entities decoded, spaces collapsed; paragraphs kept as blank lines."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    parser = _TextExtractor()
+    parser.feed(value)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text or None
+
+
+def _error_text(error: object) -> str:
+    """CKAN's error object ({"__type", "message"} or field -> [messages]) as one line."""
+    if isinstance(error, dict):
+        kind = _text(error.get("__type"))
+        if (message := _text(error.get("message"))) is None:
+            details = [
+                f"{key}: {'; '.join(map(str, v)) if isinstance(v, list) else v}"
+                for key, v in error.items()
+                if key != "__type"
+            ]
+            message = ", ".join(details) or None
+        text = ": ".join(part for part in (kind, message) if part) or "no error detail"
+    else:
+        text = _text(error) or "no error detail"
+    return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
+
+
+def _without_credentials(request: httpx.Request | None) -> httpx.Request | None:
+    """A copy of ``request`` without its ``Authorization`` header (errors keep requests)."""
+    if request is None or "authorization" not in request.headers:
+        return request
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() != "authorization"]
+    return httpx.Request(request.method, request.url, headers=headers)
