@@ -191,7 +191,7 @@ class Gateway:
             operation_name=params.operation_name,
         )
         payload: dict[str, Any] = {}
-        errors = [e.formatted for e in result.errors or ()]
+        errors: list[Any] = [e.formatted for e in result.errors or ()]
         errors += context.source_errors
         not_executed = (
             result.data is None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from schema import model
 from schema.ids import encode_id
@@ -28,7 +29,7 @@ UpdateFrequency = strawberry.enum(
 
 BigInt = NewType("BigInt", int)
 
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     BigInt: strawberry.scalar(
         name="BigInt",
         serialize=int,
@@ -262,7 +263,7 @@ def dataset_type(dataset: model.Dataset, *, use: bool, mask: frozenset[str]) -> 
                 media_type=d.media_type,
                 access_url=d.access_url if use else None,
                 download_url=d.download_url if use else None,
-                byte_size=d.byte_size,
+                byte_size=BigInt(d.byte_size) if d.byte_size is not None else None,
             )
             for d in dataset.distributions
         ],
