@@ -47,7 +47,10 @@ class LoadResult:
         return asdict(self)
 
 
-HEADER = f"{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>6} {'RSS MB':>7}"
+HEADER = (
+    f"{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    f"{'req/s':>8} {'errors':>6} {'RSS MB':>7}"
+)
 
 
 def percentile(values: list[float], q: float) -> float:
