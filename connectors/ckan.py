@@ -167,6 +167,9 @@ class CkanConnector(Connector):
 
     async def search(self, query: SearchQuery) -> SearchPage:
         clauses, applied = self._filter_clauses(query.filter)
+        visibility, any_of_applied = self._any_of_clause(query.any_of)
+        if visibility:
+            clauses.append(visibility)
         rows = min(query.limit, self.capabilities.max_page_size, self.options.page_size_max)
         params: list[tuple[str, str]] = [
             ("rows", str(max(rows, 0))),
@@ -195,10 +198,18 @@ class CkanConnector(Connector):
                 f"package_search result 'results' is a {_kind(records)}, not a list", request
             )
         datasets = tuple(self._map_records(records))
+        if any_of_applied and not all(query.matches_any_of(ds) for ds in datasets):
+            log.warning(
+                "source %s: visibility pushdown let through records it should not; "
+                "the gateway will filter them",
+                self.source_id,
+            )
+            any_of_applied = False
         return SearchPage(
             datasets=datasets,
             total=count,
             applied=self._verified(applied, query.filter, datasets),
+            any_of_applied=any_of_applied,
             sorted=True,
             facets=self._facets(result.get("search_facets"), query.facets, count),
         )
@@ -295,6 +306,20 @@ class CkanConnector(Connector):
         return FatalError(message, source_id=self.source_id, request=request)
 
     # -- filters ------------------------------------------------------------------------
+
+    def _any_of_clause(self, filters: tuple[DatasetFilter, ...]) -> tuple[str | None, bool]:
+        """One Solr clause for "matches at least one of ``filters``", if expressible."""
+        if not filters:
+            return None, True
+        groups = []
+        for f in filters:
+            clauses, applied = self._filter_clauses(f)
+            if applied != f.active():
+                return None, False
+            if not clauses:
+                return None, True  # this alternative admits every record
+            groups.append("(" + " AND ".join(clauses) + ")")
+        return "(" + " OR ".join(groups) + ")", True
 
     def _filter_clauses(self, f: DatasetFilter) -> tuple[list[str], set[FilterName]]:
         clauses: list[str] = []
@@ -526,8 +551,12 @@ def _class_clause(key: str, table: Mapping[str, E], wanted: set[E], default: E) 
     ``None`` when no exact clause exists (the engine filters instead).
     """
     field = "extras_" + _SOLR_FIELD_SPECIAL.sub(r"\\\1", key)
-    want = [s for s, cls in table.items() if cls in wanted]
-    other = [s for s, cls in table.items() if cls not in wanted]
+    # The vocabulary is keyed lower-case; platforms write "L1", "UNCONDITIONAL"...
+    spellings = {
+        v: cls for s, cls in table.items() for v in ((s,) if "://" in s else (s, s.upper()))
+    }
+    want = [s for s, cls in spellings.items() if cls in wanted]
+    other = [s for s, cls in spellings.items() if cls not in wanted]
     clash = [o for o in other if any(_within(w, o) for w in want)]
     if any(_within(c, w) for c in clash for w in want):
         return None
@@ -536,7 +565,7 @@ def _class_clause(key: str, table: Mapping[str, E], wanted: set[E], default: E) 
         include = f"{field}:{_any_of(want)}"
         parts.append(f"({include} -{field}:{_any_of(clash)})" if clash else include)
     if default in wanted:
-        parts.append(f"(*:* -{field}:{_any_of(table)})")
+        parts.append(f"(*:* -{field}:{_any_of(spellings)})")
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"

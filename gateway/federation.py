@@ -204,7 +204,7 @@ class FederatedSearch:
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
         query_key = request.key()
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
-        pushdown = _combine(request.filter, grants.pushdown())
+        visibility = grants.visibility()
         selected = [
             c for c in self.connectors if not request.sources or c.source_id in request.sources
         ]
@@ -218,11 +218,10 @@ class FederatedSearch:
             )
             for i, c in enumerate(selected)
         ]
-        policy_exact = pushdown is not None and len(grants.clauses) == 1
         first_round = [b for b in batches if not b.exhausted]
         await asyncio.gather(
             *(
-                self._fill(b, request, pushdown, grants, facets=request.want_facets)
+                self._fill(b, request, visibility, grants, facets=request.want_facets)
                 for b in first_round
             )
         )
@@ -250,7 +249,7 @@ class FederatedSearch:
                     break
                 rounds += 1
                 await asyncio.gather(
-                    *(self._fill(b, request, pushdown, grants, facets=False) for b in blocking)
+                    *(self._fill(b, request, visibility, grants, facets=False) for b in blocking)
                 )
                 continue
             _, _, dataset, access = best.rows.popleft()
@@ -263,8 +262,7 @@ class FederatedSearch:
         returned = state.returned + len(emitted)
         failed_any = any(b.failed for b in batches)
         exact = (
-            policy_exact
-            and not failed_any
+            not failed_any
             and all(b.exact and b.page_total is not None for b in first_round)
             and not any(b.exhausted for b in batches if b not in first_round)
         )
@@ -311,7 +309,7 @@ class FederatedSearch:
         self,
         batch: _Batch,
         request: SearchRequest,
-        pushdown: DatasetFilter | None,
+        visibility: tuple[DatasetFilter, ...],
         grants: GrantSet,
         *,
         facets: bool,
@@ -319,14 +317,14 @@ class FederatedSearch:
         connector = batch.connector
         capabilities = connector.capabilities
         limit = min(max(request.first, 1), capabilities.max_page_size)
-        upstream_filter = pushdown if pushdown is not None else request.filter
         query = SearchQuery(
             text=request.text,
-            filter=upstream_filter,
+            filter=request.filter,
             sort=request.sort if request.sort in capabilities.sorts else Sort.RELEVANCE,
             offset=batch.offset,
             limit=limit,
             facets=capabilities.facets if facets else frozenset(),
+            any_of=visibility,
         )
         page: SearchPage | None = await self._call(connector, batch.report, connector.search(query))
         if page is None:
@@ -337,7 +335,7 @@ class FederatedSearch:
             batch.page_total = page.total
             batch.facets = page.facets
         reordered = not page.sorted or query.sort is not request.sort
-        if upstream_filter.active() - page.applied or reordered:
+        if request.filter.active() - page.applied or not page.any_of_applied or reordered:
             batch.exact = False
         datasets = page.datasets
         if reordered:
@@ -382,52 +380,6 @@ class FederatedSearch:
             for department in found or ():
                 merged.setdefault(department.id, department)
         return sorted(merged.values(), key=lambda d: d.id), reports
-
-
-def _combine(user: DatasetFilter, policy: DatasetFilter | None) -> DatasetFilter | None:
-    """The conjunction of two filters as one filter, or ``None`` if it cannot be expressed.
-
-    Single-valued fields intersect exactly; multi-valued ones (themes, keywords, formats)
-    only combine when one side leaves them open.
-    """
-    if policy is None:
-        return None
-
-    def single(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        if not a or not b:
-            return a or b
-        both = tuple(x for x in a if x in b)
-        return both or None
-
-    def multi(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        if a and b and set(a) != set(b):
-            return None
-        return a or b
-
-    parts = {
-        "departments": single(user.departments, policy.departments),
-        "share_types": single(user.share_types, policy.share_types),
-        "open_types": single(user.open_types, policy.open_types),
-        "themes": multi(user.themes, policy.themes),
-        "keywords": multi(user.keywords, policy.keywords),
-        "formats": multi(user.formats, policy.formats),
-    }
-    if any(v is None for v in parts.values()):
-        return None
-    sensitivities = [s for s in (user.max_sensitivity, policy.max_sensitivity) if s is not None]
-    afters = [d for d in (user.modified_after, policy.modified_after) if d is not None]
-    befores = [d for d in (user.modified_before, policy.modified_before) if d is not None]
-    return DatasetFilter(
-        departments=parts["departments"] or (),
-        themes=parts["themes"] or (),
-        keywords=parts["keywords"] or (),
-        formats=parts["formats"] or (),
-        share_types=parts["share_types"] or (),
-        open_types=parts["open_types"] or (),
-        max_sensitivity=min(sensitivities, key=lambda s: s.rank) if sensitivities else None,
-        modified_after=max(afters) if afters else None,
-        modified_before=min(befores) if befores else None,
-    )
 
 
 def _facet_values(name: FacetName, dataset: Dataset) -> tuple[str, ...]:

@@ -195,22 +195,26 @@ class GrantSet:
     def visible(self, dataset: Dataset) -> bool:
         return self.access(dataset) is not None
 
-    def pushdown(self) -> DatasetFilter | None:
-        """A filter every visible dataset satisfies, for sources to apply upstream.
+    def visibility(self) -> tuple[DatasetFilter, ...]:
+        """One filter per clause, any of which a visible dataset satisfies.
 
-        Exact when there is a single clause; ``None`` when nothing can be narrowed.
+        Sent to sources as ``SearchQuery.any_of`` so platforms return and count only what
+        the caller may see; ``access`` still decides, whatever a source claims.
         """
-        if len(self.clauses) != 1:
-            return None
-        clause = self.clauses[0]
-        if clause.own_department:
-            return clause.filter
-        # NOT_SHARED is never visible through a non-department clause.
-        share_types = clause.filter.share_types or (ShareType.UNCONDITIONAL, ShareType.CONDITIONAL)
-        return replace(
-            clause.filter,
-            share_types=tuple(t for t in share_types if t is not ShareType.NOT_SHARED),
-        )
+        filters = []
+        for clause in self.clauses:
+            if clause.own_department:
+                filters.append(clause.filter)
+                continue
+            # NOT_SHARED is never visible through a non-department clause.
+            share_types = clause.filter.share_types or tuple(ShareType)
+            filters.append(
+                replace(
+                    clause.filter,
+                    share_types=tuple(t for t in share_types if t is not ShareType.NOT_SHARED),
+                )
+            )
+        return tuple(filters)
 
 
 class Policy:

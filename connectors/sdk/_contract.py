@@ -113,7 +113,13 @@ class DatasetFilter:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
-    """One page request to one source. ``offset`` is the source's own position."""
+    """One page request to one source. ``offset`` is the source's own position.
+
+    ``any_of`` narrows further: a record must also match at least one of these filters.
+    The gateway sends the caller's visibility this way, so a platform that can express
+    it returns (and counts) only what the caller may see. Connectors that cannot, ignore
+    it and say so with ``SearchPage.any_of_applied = False``; the gateway filters anyway.
+    """
 
     text: str | None = None
     filter: DatasetFilter = field(default_factory=DatasetFilter)
@@ -121,19 +127,25 @@ class SearchQuery:
     offset: int = 0
     limit: int = 20
     facets: frozenset[FacetName] = frozenset()
+    any_of: tuple[DatasetFilter, ...] = ()
+
+    def matches_any_of(self, dataset: Dataset) -> bool:
+        return not self.any_of or any(f.matches(dataset) for f in self.any_of)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     """A connector's answer to a ``SearchQuery``.
 
-    ``applied`` names the filters the platform really applied; the engine applies the
-    rest itself. ``total`` is the platform's match count for the applied filters.
+    ``applied`` names the filters the platform really applied, ``any_of_applied`` whether
+    it applied ``SearchQuery.any_of``; the engine applies the rest itself. ``total`` is
+    the platform's match count for what it applied.
     """
 
     datasets: tuple[Dataset, ...]
     total: int | None
     applied: frozenset[FilterName] = frozenset()
+    any_of_applied: bool = False
     sorted: bool = True
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
 

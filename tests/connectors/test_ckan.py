@@ -332,19 +332,20 @@ PUSHED = [
     pytest.param(
         DatasetFilter(share_types=(ShareType.UNCONDITIONAL,)),
         FilterName.SHARE_TYPES,
-        'extras_share_type:("unconditional" OR "无条件共享")',
+        'extras_share_type:("unconditional" OR "UNCONDITIONAL" OR "无条件共享")',
         id="share_types",
     ),
     pytest.param(
         DatasetFilter(open_types=(OpenType.CONDITIONAL,)),
         FilterName.OPEN_TYPES,
-        'extras_open_type:("conditional" OR "有条件开放" OR "restricted" OR "restricted public"',
+        'extras_open_type:("conditional" OR "CONDITIONAL" OR "有条件开放" OR "restricted" '
+        'OR "RESTRICTED" OR "restricted public"',
         id="open_types",
     ),
     pytest.param(
         DatasetFilter(max_sensitivity=Sensitivity.L1),
         FilterName.MAX_SENSITIVITY,
-        'extras_sensitivity:("l1" OR "1" OR "一级" OR "不敏感")',
+        'extras_sensitivity:("l1" OR "L1" OR "1" OR "一级" OR "不敏感")',
         id="max_sensitivity",
     ),
     pytest.param(
@@ -422,9 +423,9 @@ async def test_wanted_default_class_also_admits_records_without_a_recognised_val
     route = mock_search(router, search_envelope([]))
     await connector.search(SearchQuery(filter=DatasetFilter(share_types=(ShareType.CONDITIONAL,))))
     fq = sent(route)["fq"]
-    assert fq.startswith('+(extras_share_type:("conditional" OR "有条件共享") OR ')
+    assert fq.startswith('+(extras_share_type:("conditional" OR "CONDITIONAL" OR "有条件共享") OR ')
     # the default branch: no extra, or a value that is none of the known spellings
-    assert '(*:* -extras_share_type:("unconditional" OR "无条件共享" OR "conditional"' in fq
+    assert '(*:* -extras_share_type:("unconditional" OR "UNCONDITIONAL" OR "无条件共享"' in fq
     assert '"不予共享"))' in fq
 
 
@@ -891,3 +892,39 @@ def test_connector_built_without_options_uses_the_defaults(client: httpx.AsyncCl
 def test_registry_loads_the_ckan_connector_by_name() -> None:
     assert load_connector("ckan") is CkanConnector
     assert CkanConnector.name == "ckan" and CkanConnector.options_model is CkanOptions
+
+
+# -- visibility (SearchQuery.any_of) ----------------------------------------------------
+
+
+async def test_visibility_alternatives_are_pushed_down_as_one_or_group(
+    router: respx.MockRouter, connector: CkanConnector
+) -> None:
+    route = mock_search(router, search_envelope([]))
+    public = DatasetFilter(open_types=(OpenType.OPEN,), max_sensitivity=Sensitivity.L1)
+    own = DatasetFilter(departments=("transport",))
+    page = await connector.search(SearchQuery(any_of=(public, own)))
+    fq = sent(route)["fq"]
+    assert fq.startswith("+(((extras_open_type:")
+    assert ") OR (organization:" in fq
+    assert page.any_of_applied is True
+
+
+async def test_visibility_that_admits_everything_adds_no_clause(
+    router: respx.MockRouter, connector: CkanConnector
+) -> None:
+    route = mock_search(router, search_envelope([]))
+    page = await connector.search(SearchQuery(any_of=(DatasetFilter(),)))
+    assert "fq" not in sent(route)
+    assert page.any_of_applied is True
+
+
+async def test_a_record_outside_the_visibility_marks_it_not_applied(
+    router: respx.MockRouter, connector: CkanConnector
+) -> None:
+    package = load("package_show.json")["result"]
+    mock_search(router, search_envelope([package]))
+    nobody = DatasetFilter(departments=("no-such-department",))
+    page = await connector.search(SearchQuery(any_of=(nobody,)))
+    assert page.any_of_applied is False
+    assert len(page.datasets) == 1  # returned, but the gateway will filter it

@@ -53,7 +53,7 @@ class MemoryConnector(Connector):
     def _ordered(self, query: SearchQuery) -> list[Dataset]:
         rows = [d for d in self.datasets if not query.text or query.text in d.title]
         if self.push_down:
-            rows = [d for d in rows if query.filter.matches(d)]
+            rows = [d for d in rows if query.filter.matches(d) and query.matches_any_of(d)]
         match query.sort:
             case Sort.MODIFIED_DESC:
                 rows.sort(
@@ -80,6 +80,7 @@ class MemoryConnector(Connector):
             datasets=tuple(page),
             total=len(rows),
             applied=query.filter.active() if self.push_down else frozenset(),
+            any_of_applied=self.push_down,
         )
 
     async def get(self, local_id: str) -> Dataset | None:

@@ -1,0 +1,721 @@
+"""A simulated CKAN platform: the Action API v3 over a ``PlatformCatalogue``.
+
+It answers ``package_search``, ``package_show``, ``package_list``,
+``organization_list``/``organization_show``, ``group_list``/``group_show``,
+``status_show`` and ``help_show`` with CKAN 2.10's envelopes, status codes and error
+shapes, so a connector tested here behaves the same against a real CKAN. A shared,
+mutable ``Fault`` makes it slow, hang, fail or answer garbage at run time, and
+``SimStats`` counts the upstream calls.
+
+    >>> sim = CkanSimulator(build_city_catalogue().platforms["transport-platform"])
+    >>> app = sim.app            # any ASGI server, or httpx.ASGITransport(app)
+    >>> sim.fault.mode = "hang"  # from now on every API call hangs
+
+Admin endpoints (not part of CKAN): ``GET|POST /__sim__/fault`` reads or changes the
+fault (JSON ``{"mode": "error", "latency_ms": 200}``), ``GET /__sim__/stats`` returns
+request counts per action and the most recent requests, ``POST /__sim__/stats/reset``
+clears them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import random
+import re
+import threading
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar, get_args
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway.demo.catalogue import PlatformCatalogue
+from gateway.demo.solr_fq import FqSyntaxError, Node, check_field, index_fields, parse_fq
+
+__all__ = [
+    "CKAN_VERSION",
+    "CkanSimulator",
+    "Fault",
+    "FaultMode",
+    "SimStats",
+    "ckan_app",
+]
+
+CKAN_VERSION = "2.10.4"
+ROWS_MAX = 1000  # ckan.search.rows_max
+ORG_LIST_MAX = 1000  # ckan.group_and_organization_list_max
+ORG_LIST_ALL_FIELDS_MAX = 25  # ckan.group_and_organization_list_all_fields_max
+DEFAULT_SORT = "score desc, metadata_modified desc"
+JSON_TYPE = "application/json;charset=utf-8"
+
+FaultMode = Literal["ok", "hang", "error", "garbage", "html", "huge"]
+FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
+
+
+@dataclass
+class Fault:
+    """How the platform misbehaves; change the fields at any time, even from another thread.
+
+    ``latency_ms`` delays every API answer; ``fail_rate`` answers that share of calls
+    with a 503; ``mode`` is ``ok``, ``hang`` (never answers until the client leaves),
+    ``error`` (500 HTML page), ``garbage`` (200 JSON content type, broken body), ``html``
+    (200 login page) or ``huge`` (200 streaming a valid ~``huge_bytes`` JSON body).
+
+        >>> fault = Fault(latency_ms=50)
+        >>> fault.update({"mode": "error"})
+    """
+
+    latency_ms: float = 0.0
+    mode: FaultMode = "ok"
+    fail_rate: float = 0.0
+    huge_bytes: int = 40_000_000
+    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False,
+                               compare=False)
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply ``changes`` (JSON-like); raises ``ValueError`` naming every bad key."""
+        problems = []
+        for key, value in changes.items():
+            if key == "mode" and value in FAULT_MODES:
+                continue
+            if key in ("latency_ms", "fail_rate") and isinstance(value, int | float) and (
+                    value >= 0 and not isinstance(value, bool)):
+                continue
+            if key == "huge_bytes" and isinstance(value, int) and value > 0:
+                continue
+            problems.append(f"{key}={value!r}")
+        if problems:
+            raise ValueError(f"invalid fault settings: {', '.join(problems)} (modes: "
+                             f"{', '.join(FAULT_MODES)}; latency_ms, fail_rate >= 0)")
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+    def reset(self) -> None:
+        """Back to a healthy platform."""
+        fresh = Fault()
+        self.latency_ms, self.mode, self.fail_rate = fresh.latency_ms, fresh.mode, 0.0
+        self.huge_bytes = fresh.huge_bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "latency_ms": self.latency_ms, "fail_rate": self.fail_rate,
+                "huge_bytes": self.huge_bytes}
+
+
+class SimStats:
+    """Counts API calls per action (thread-safe) and keeps the most recent requests."""
+
+    def __init__(self, keep: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self.actions: Counter[str] = Counter()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
+
+    def record(self, action: str, params: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.actions[action] += 1
+            self.recent.append({"action": action, "params": dict(params)})
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.actions.values())
+
+    def count(self, action: str) -> int:
+        with self._lock:
+            return self.actions[action]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.actions.clear()
+            self.recent.clear()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": sum(self.actions.values()), "actions": dict(self.actions),
+                    "recent": list(self.recent)}
+
+
+class ActionError(Exception):
+    """An error CKAN reports in its envelope: ``{"success": false, "error": {...}}``."""
+
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def _validation_error(errors: Mapping[str, list[str]]) -> ActionError:
+    return ActionError(409, {"__type": "Validation Error", **errors})
+
+
+def _query_error(message: str) -> ActionError:
+    return ActionError(409, {"__type": "Search Query Error",
+                             "message": f"Search Query is invalid: {json.dumps(message)}"})
+
+
+NOT_FOUND = ActionError(404, {"message": "Not found", "__type": "Not Found Error"})
+
+# -- the precomputed platform index ----------------------------------------------------
+
+_FIELDED = re.compile(r"(?:^|[\s(+\-!])[A-Za-z_][\w.\-]*:")
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+SORT_FIELDS = frozenset({"score", "metadata_modified", "metadata_created", "title_string",
+                         "name", "id"})
+# Weights of a free-text term found in each part (CKAN's qf boosts name and title).
+WEIGHTS = (("title", 10), ("title_en", 6), ("name", 4), ("tags", 4), ("org", 2),
+           ("groups", 2), ("notes", 1))
+SortSpec = tuple[tuple[str, bool], ...]  # (field, descending)
+V = TypeVar("V")
+
+
+class _Lru(Generic[V]):
+    """A small LRU map; locked because one index may serve apps in several threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> V | None:
+        with self._lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: V) -> None:
+        with self._lock:
+            self.items[key] = value
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def parse_sort(text: str) -> SortSpec:
+    """``"score desc, name asc"`` -> ``(("score", True), ("name", False))``."""
+    spec = []
+    for clause in text.split(","):
+        parts = clause.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or parts[1].lower() not in ("asc", "desc"):
+            raise FqSyntaxError(
+                f"Can't determine a Sort Order (asc or desc) in sort spec '{clause.strip()}'")
+        if parts[0] not in SORT_FIELDS:
+            raise FqSyntaxError(f"sort param field can't be found: {parts[0]}")
+        spec.append((parts[0], parts[1].lower() == "desc"))
+    return tuple(spec)
+
+
+class PlatformIndex:
+    """Everything a search needs, computed once per platform; results cached per query."""
+
+    def __init__(self, platform: PlatformCatalogue) -> None:
+        self.platform = platform
+        self.packages = platform.packages
+        self.json = [json.dumps(p, ensure_ascii=False, separators=(",", ":"))
+                     for p in self.packages]
+        self.docs = [index_fields(p) for p in self.packages]
+        self.by_key: dict[str, int] = {}
+        for i, p in enumerate(self.packages):
+            self.by_key[p["name"]] = i
+            self.by_key[p["id"]] = i
+        self.parts: list[dict[str, str]] = []
+        for p, doc in zip(self.packages, self.docs, strict=True):
+            org = p.get("organization") or {}
+            self.parts.append({
+                "title": (p.get("title") or "").lower(),
+                "title_en": " ".join(doc.get("extras_title_en", [])).lower(),
+                "name": p["name"].lower(),
+                "tags": "\x1f".join(doc["tags"]).lower(),
+                "org": (org.get("title") or "").lower(),
+                "groups": "\x1f".join(g["title"] for g in p.get("groups") or []).lower(),
+                "notes": (p.get("notes") or "").lower(),
+            })
+        self.all_text = ["\x1f".join(parts.values()) for parts in self.parts]
+        self.sort_keys: dict[str, list[str]] = {
+            "metadata_modified": [d["metadata_modified"][0] for d in self.docs],
+            "metadata_created": [d["metadata_created"][0] for d in self.docs],
+            "title_string": [p.get("title") or "" for p in self.packages],
+            "name": [p["name"] for p in self.packages],
+            "id": [p["id"] for p in self.packages],
+        }
+        self.display: dict[str, dict[str, str]] = {
+            "organization": {o["name"]: o["title"] or o["name"] for o in platform.organizations},
+            "groups": {g["name"]: g["title"] or g["name"] for g in platform.groups},
+        }
+        self._results: _Lru[list[int]] = _Lru(512)
+        self._facets: _Lru[tuple[dict[str, dict[str, int]], dict[str, Any]]] = _Lru(512)
+        self.package_counts: dict[tuple[str, str], int] = Counter()
+        for doc in self.docs:
+            for org_name in doc["organization"]:
+                self.package_counts["organization", org_name] += 1
+            for group_name in doc["groups"]:
+                self.package_counts["groups", group_name] += 1
+
+    def search(self, q: str, filters: tuple[str, ...], sort: SortSpec) -> list[int]:
+        """Matching package positions in result order (deterministic, ties by name, id)."""
+        key = (q, filters, sort)
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        nodes = [parse_fq(f) for f in filters if f.strip()]
+        scores = self._match(q, nodes)
+        order = sorted(scores, key=lambda i: (self.sort_keys["name"][i], self.sort_keys["id"][i]))
+        for field_name, descending in reversed(sort):
+            keys: Any = scores if field_name == "score" else self.sort_keys[field_name]
+            order.sort(key=keys.__getitem__, reverse=descending)
+        if "NOW" not in q and not any("NOW" in f for f in filters):
+            self._results.put(key, order)
+        return order
+
+    def _match(self, q: str, nodes: list[Node]) -> dict[int, float]:
+        if q and q != "*:*" and _FIELDED.search(q):
+            nodes = [*nodes, parse_fq(q, default_field="text")]
+            q = ""
+        terms = [(m.group(1) if m.group(1) is not None else m.group(2)).lower()
+                 for m in _TERM.finditer("" if q == "*:*" else q)]
+        terms = [t for t in terms if t]
+        scores: dict[int, float] = {}
+        for i, doc in enumerate(self.docs):
+            if terms:
+                text = self.all_text[i]
+                if not all(t in text for t in terms):
+                    continue
+            if nodes and not all(node.matches(doc) for node in nodes):
+                continue
+            parts = self.parts[i]
+            scores[i] = float(sum(weight * parts[name].count(t)
+                                  for t in terms for name, weight in WEIGHTS))
+        return scores
+
+    def facets(self, matched: list[int], fields: list[str], limit: int, cache_key: Any = None
+               ) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
+        """Solr-style facet counts (count desc, then value) over ``matched``."""
+        key = (cache_key, tuple(fields), limit)
+        cached = self._facets.get(key) if cache_key is not None else None
+        if cached is not None:
+            return cached
+        facets: dict[str, dict[str, int]] = {}
+        search_facets: dict[str, Any] = {}
+        for name in fields:
+            counts: Counter[str] = Counter()
+            for i in matched:
+                counts.update(set(self.docs[i].get(name, ())))
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if limit >= 0:
+                ranked = ranked[:limit]
+            facets[name] = dict(ranked)
+            display = self.display.get(name, {})
+            search_facets[name] = {"title": name, "items": [
+                {"count": c, "display_name": display.get(v, v), "name": v} for v, c in ranked]}
+        if cache_key is not None:
+            self._facets.put(key, (facets, search_facets))
+        return facets, search_facets
+
+
+@functools.lru_cache(maxsize=16)
+def platform_index(platform: PlatformCatalogue) -> PlatformIndex:
+    """The (cached) index of ``platform``; built once, shared by every app serving it."""
+    return PlatformIndex(platform)
+
+
+# -- parameter validation --------------------------------------------------------------
+
+_TRUE = {"true", "yes", "t", "y", "1", "on"}
+_FALSE = {"false", "no", "f", "n", "0", "off", ""}
+
+
+def _int_param(params: Mapping[str, Any], key: str, default: int,
+               errors: dict[str, list[str]], *, natural: bool = True) -> int:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        if isinstance(raw, bool | float | list | dict):
+            raise ValueError(raw)
+        value = int(raw)
+    except ValueError:
+        errors[key] = ["Invalid integer"]
+        return default
+    if natural and value < 0:
+        errors[key] = ["Must be a natural number"]
+    return value
+
+
+def _bool_param(params: Mapping[str, Any], key: str, default: bool,
+                errors: dict[str, list[str]]) -> bool:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    errors[key] = ["Value must be one of: ['true', 'false']"]
+    return default
+
+
+def _list_param(params: Mapping[str, Any], key: str,
+                errors: dict[str, list[str]]) -> list[str]:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            errors[key] = ["Could not parse as valid JSON"]
+            return []
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        errors[key] = ["Not a list of strings"]
+        return []
+    return raw
+
+
+# -- the app ---------------------------------------------------------------------------
+
+Handler = Callable[[Mapping[str, Any], str], Awaitable[str]]
+
+ERROR_PAGE = ("<!DOCTYPE html><html><head><title>{code} {reason}</title></head><body>"
+              "<h1>{reason}</h1><p>{text}</p><hr><address>nginx</address></body></html>")
+LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>河西市统一身份认证平台 - 登录</title></head>
+<body><form method="post" action="/sso/login"><h1>统一身份认证</h1>
+<label>用户名 <input name="username"></label><label>密码 <input name="password" type="password">
+</label><button type="submit">登录</button></form></body></html>"""
+
+
+class CkanSimulator:
+    """One simulated CKAN site serving ``platform``; ``app`` is its Starlette app.
+
+    ``base_url`` fixes the site URL used in links (``{base}`` in the stored records);
+    by default each request's own base URL is used, so links point back at the server
+    the client actually called.
+    """
+
+    def __init__(self, platform: PlatformCatalogue, fault: Fault | None = None, *,
+                 base_url: str | None = None, stats: SimStats | None = None) -> None:
+        self.platform = platform
+        self.fault = fault if fault is not None else Fault()
+        self.stats = stats if stats is not None else SimStats()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.index = platform_index(platform)
+        self._closing = False
+        self._sleepers: set[asyncio.Event] = set()
+        self._actions: dict[str, Handler] = {
+            "package_search": self.package_search,
+            "package_show": self.package_show,
+            "package_list": self.package_list,
+            "organization_list": functools.partial(self.group_list, "organization"),
+            "group_list": functools.partial(self.group_list, "groups"),
+            "organization_show": functools.partial(self.group_show, "organization"),
+            "group_show": functools.partial(self.group_show, "groups"),
+            "status_show": self.status_show,
+            "help_show": self.help_show,
+        }
+        self.app = Starlette(routes=[
+            Route("/api/3/action/{action}", self.dispatch, methods=["GET", "POST"]),
+            Route("/api/action/{action}", self.dispatch, methods=["GET", "POST"]),
+            Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
+            Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
+            Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+        ])
+
+    def release(self) -> None:
+        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
+        self._closing = True
+        for event in self._sleepers:
+            event.set()
+
+    def _base(self, request: Request) -> str:
+        return self.base_url or str(request.base_url).rstrip("/")
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    async def dispatch(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        base = self._base(request)
+        help_url = f"{base}/api/3/action/help_show?name={action}"
+        try:
+            params = await _read_params(request)
+        except ActionError as exc:
+            self.stats.record(action, {})
+            return _envelope_error(help_url, exc)
+        self.stats.record(action, params)
+        fault_response = await self._apply_fault(request, base)
+        if fault_response is not None:
+            return fault_response
+        handler = self._actions.get(action)
+        try:
+            if handler is None:
+                raise ActionError(400, {"message": f"Bad request - Action name not known: "
+                                                   f"{action}", "__type": "Bad Request"})
+            result = await handler(params, base)
+        except ActionError as exc:
+            return _envelope_error(help_url, exc)
+        body = f'{{"help":{json.dumps(help_url)},"success":true,"result":{result}}}'
+        return Response(body.encode(), media_type=JSON_TYPE)
+
+    async def _apply_fault(self, request: Request, base: str) -> Response | None:
+        fault = self.fault
+        if fault.latency_ms > 0:
+            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
+        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+            return _error_page(503, "Service Temporarily Unavailable")
+        mode = fault.mode
+        if mode == "hang":
+            await self._sleep(request, None, watch_client=True)
+            return _error_page(503, "Service Temporarily Unavailable")
+        if mode == "error":
+            return _error_page(500, "Internal Server Error")
+        if mode == "garbage":
+            body = (f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
+                    '"success":true,"result":{"count":12,"results":[{"id":"5e1f9c'
+                    "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7")
+            return Response(body.encode(), media_type=JSON_TYPE)
+        if mode == "html":
+            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
+        if mode == "huge":
+            return StreamingResponse(self._huge_body(base, fault.huge_bytes),
+                                     media_type=JSON_TYPE)
+        return None
+
+    async def _sleep(self, request: Request, seconds: float | None, *,
+                     watch_client: bool) -> None:
+        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
+        if self._closing:
+            return
+        event = asyncio.Event()
+        self._sleepers.add(event)
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
+        if watch_client:
+            waits.append(asyncio.ensure_future(_client_gone(request)))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._sleepers.discard(event)
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
+        """A valid package_search envelope whose results repeat until ``size`` bytes."""
+        block = ",".join(self.index.json).replace("{base}", base).encode()
+        head = (f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
+                f'"success":true,"result":{{"count":{len(self.index.json)},"facets":{{}},'
+                '"results":[').encode()
+        yield head
+        sent, piece = len(head), 1 << 16
+        while True:
+            for offset in range(0, len(block), piece):
+                if self._closing:
+                    return
+                yield block[offset:offset + piece]
+                # Let the loop notice a client that hung up before the next write.
+                await asyncio.sleep(0)
+            sent += len(block)
+            if sent >= size:
+                break
+            yield b","
+        yield f'],"sort":"{DEFAULT_SORT}","search_facets":{{}}}}}}'.encode()
+
+    # -- actions -----------------------------------------------------------------------
+
+    async def package_search(self, params: Mapping[str, Any], base: str) -> str:
+        errors: dict[str, list[str]] = {}
+        rows = min(_int_param(params, "rows", 10, errors), ROWS_MAX)
+        start = _int_param(params, "start", 0, errors)
+        facet_limit = _int_param(params, "facet.limit", 50, errors, natural=False)
+        facet_fields = _list_param(params, "facet.field", errors)
+        _bool_param(params, "include_private", False, errors)
+        fq_list = _list_param(params, "fq_list", errors)
+        if errors:
+            raise _validation_error(errors)
+        q = str(params.get("q") or "").strip()
+        sort_text = str(params.get("sort") or DEFAULT_SORT)
+        filters = (str(params.get("fq") or ""), *fq_list)
+        try:
+            sort = parse_sort(sort_text) or parse_sort(DEFAULT_SORT)
+            for name in facet_fields:
+                check_field(name)
+            matched = self.index.search(q, filters, sort)
+        except FqSyntaxError as exc:
+            raise _query_error(str(exc)) from None
+        cache_key = None if "NOW" in q or any("NOW" in f for f in filters) else (q, filters)
+        facets, search_facets = self.index.facets(matched, facet_fields, facet_limit, cache_key)
+        page = ",".join(self.index.json[i] for i in matched[start:start + rows])
+        return (f'{{"count":{len(matched)},"facets":{_dumps(facets)},'
+                f'"results":[{page.replace("{base}", base)}],"sort":{_dumps(sort_text)},'
+                f'"search_facets":{_dumps(search_facets)}}}')
+
+    async def package_show(self, params: Mapping[str, Any], base: str) -> str:
+        key = params.get("id") or params.get("name_or_id")
+        if not key:
+            raise _validation_error({"id": ["Missing value"]})
+        position = self.index.by_key.get(str(key))
+        if position is None:
+            raise NOT_FOUND
+        return self.index.json[position].replace("{base}", base)
+
+    async def package_list(self, params: Mapping[str, Any], base: str) -> str:
+        errors: dict[str, list[str]] = {}
+        limit = _int_param(params, "limit", len(self.index.packages), errors)
+        offset = _int_param(params, "offset", 0, errors)
+        if errors:
+            raise _validation_error(errors)
+        names = sorted(p["name"] for p in self.index.packages)
+        return _dumps(names[offset:offset + limit])
+
+    def _group_dict(self, kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+        is_org = kind == "organization"
+        return {
+            "approval_status": raw.get("approval_status", "approved"),
+            "created": raw.get("created", "2019-01-02T03:04:05.000000"),
+            "description": raw.get("description", ""),
+            "display_name": raw["title"] or raw["name"],
+            "id": raw["id"],
+            "image_display_url": raw.get("image_url", ""),
+            "image_url": raw.get("image_url", ""),
+            "is_organization": is_org,
+            "name": raw["name"],
+            "num_followers": 0,
+            "package_count": self.index.package_counts[kind, raw["name"]],
+            "state": "active",
+            "title": raw["title"],
+            "type": "organization" if is_org else "group",
+        }
+
+    def _groups(self, kind: str) -> list[dict[str, Any]]:
+        raws = self.platform.organizations if kind == "organization" else self.platform.groups
+        return [self._group_dict(kind, raw) for raw in raws]
+
+    async def group_list(self, kind: str, params: Mapping[str, Any], base: str) -> str:
+        errors: dict[str, list[str]] = {}
+        all_fields = _bool_param(params, "all_fields", False, errors)
+        cap = ORG_LIST_ALL_FIELDS_MAX if all_fields else ORG_LIST_MAX
+        limit = min(_int_param(params, "limit", cap, errors), cap)
+        offset = _int_param(params, "offset", 0, errors)
+        sort = str(params.get("sort") or "title asc").split()
+        wanted = _list_param(params, "organizations" if kind == "organization" else "groups",
+                             errors)
+        field_name = {"name": "name", "title": "title", "package_count": "package_count",
+                      "packages": "package_count"}.get(sort[0] if sort else "title")
+        descending = len(sort) > 1 and sort[1].lower() == "desc"
+        if field_name is None:
+            raise _validation_error({**errors, "sort": [f"Cannot sort by field `{sort[0]}`"]})
+        if errors:
+            raise _validation_error(errors)
+        groups = self._groups(kind)
+        if wanted:
+            groups = [g for g in groups if g["name"] in wanted]
+        q = str(params.get("q") or "").lower()
+        if q:
+            groups = [g for g in groups if q in g["name"].lower() or q in g["title"].lower()]
+        groups.sort(key=lambda g: (g[field_name], g["name"]), reverse=descending)
+        page = groups[offset:offset + limit]
+        return _dumps(page if all_fields else [g["name"] for g in page])
+
+    async def group_show(self, kind: str, params: Mapping[str, Any], base: str) -> str:
+        key = str(params.get("id") or "")
+        for group in self._groups(kind):
+            if key in (group["id"], group["name"]):
+                return _dumps(group)
+        raise NOT_FOUND
+
+    async def status_show(self, params: Mapping[str, Any], base: str) -> str:
+        return _dumps({
+            "ckan_version": CKAN_VERSION,
+            "site_url": base,
+            "site_description": self.platform.title_en,
+            "site_title": self.platform.title,
+            "error_emails_to": None,
+            "locale_default": "zh_Hans_CN",
+            "extensions": ["activity", "datastore", "scheming_datasets", "dcat"],
+        })
+
+    async def help_show(self, params: Mapping[str, Any], base: str) -> str:
+        name = str(params.get("name") or "")
+        if name not in self._actions:
+            raise NOT_FOUND
+        return _dumps(f"Simulated CKAN {CKAN_VERSION} action `{name}`.")
+
+    # -- admin -------------------------------------------------------------------------
+
+    async def admin_fault(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                changes = json.loads(await request.body() or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object")
+                self.fault.update(changes)
+            except ValueError as exc:
+                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
+        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
+
+    async def admin_stats(self, request: Request) -> Response:
+        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
+
+    async def admin_stats_reset(self, request: Request) -> Response:
+        self.stats.reset()
+        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
+
+
+def ckan_app(platform: PlatformCatalogue, fault: Fault | None = None, *,
+             base_url: str | None = None, stats: SimStats | None = None) -> Starlette:
+    """A Starlette app speaking the CKAN Action API for ``platform`` (see ``CkanSimulator``).
+
+        >>> app = ckan_app(build_city_catalogue().platforms["city-open-portal"], Fault())
+    """
+    return CkanSimulator(platform, fault, base_url=base_url, stats=stats).app
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _envelope_error(help_url: str, exc: ActionError) -> Response:
+    body = _dumps({"help": help_url, "success": False, "error": exc.error})
+    return Response(body.encode(), exc.status, media_type=JSON_TYPE)
+
+
+def _error_page(code: int, reason: str) -> Response:
+    text = {500: "The server encountered an internal error and was unable to complete "
+                 "your request.",
+            503: "The server is temporarily unable to service your request."}[code]
+    return Response(ERROR_PAGE.format(code=code, reason=reason, text=text), code,
+                    media_type="text/html; charset=utf-8")
+
+
+async def _client_gone(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    """Query string, then a POST body (JSON or form) on top, as CKAN reads them."""
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method != "POST":
+        return params
+    body = await request.body()
+    if not body.strip():
+        return params
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(body.decode("utf-8", "replace")))
+        return params
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ActionError(400, {"message": f"Bad request - JSON Error: {exc}",
+                                "__type": "Bad Request"}) from None
+    if not isinstance(data, dict):
+        raise ActionError(400, {"message": "Bad request - JSON Error: Request data JSON "
+                                           "decoded to a non-dict", "__type": "Bad Request"})
+    params.update(data)
+    return params

@@ -1,0 +1,126 @@
+"""``catalogue-gateway demo``: simulated department platforms + the gateway, in one process."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+from typing import Any
+
+import uvicorn
+import yaml
+
+from gateway.app import Gateway, create_app
+from gateway.config import GatewayConfig, parse_config
+from gateway.demo.platforms import PlatformServer, demo_specs, running_platforms
+from gateway.http_client import TransportName
+from gateway.policy import Policy
+
+log = logging.getLogger("gateway.demo")
+
+# (caller, key, what they see) as printed at start and listed in the README.
+DEMO_CALLERS = [
+    ("anonymous", None, "OPEN datasets up to sensitivity L1"),
+    (
+        "transport-analyst",
+        "demo-key-transport-analyst",
+        "all Transport Bureau data + others' UNCONDITIONAL data up to L2",
+    ),
+    (
+        "health-analyst",
+        "demo-key-health-analyst",
+        "all Health Commission data + others' UNCONDITIONAL data up to L2",
+    ),
+    (
+        "city-operator",
+        "demo-key-city-operator",
+        "with X-Purpose: traffic-forecasting, shared transport data up to L3 (contacts masked)",
+    ),
+    ("auditor", "demo-key-auditor", "metadata only of every shared dataset"),
+]
+
+SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
+    "transport-platform": {
+        "defaults": {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L2"},
+        "authoritative_for": ["transport", "housing", "planning"],
+    },
+    "livelihood-platform": {
+        "defaults": {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L3"},
+        "authoritative_for": ["health", "education", "civil-affairs", "public-security"],
+    },
+    "city-open-portal": {
+        "defaults": {"share_type": "CONDITIONAL", "open_type": "CONDITIONAL", "sensitivity": "L2"},
+        "department": {"id": "big-data", "name": "河西市大数据发展管理局"},
+        "authoritative_for": ["environment", "market", "statistics", "big-data"],
+    },
+}
+
+
+def demo_policy() -> Policy:
+    text = importlib.resources.files("gateway.demo").joinpath("policy.yaml").read_text("utf-8")
+    return Policy.parse(yaml.safe_load(text), source_name="gateway/demo/policy.yaml")
+
+
+def demo_config(servers: dict[str, PlatformServer], *, host: str, port: int) -> GatewayConfig:
+    sources = [
+        {
+            "id": platform_id,
+            "connector": "ckan",
+            "url": server.url,
+            "timeout_seconds": 2.0,
+            **SOURCE_SETTINGS.get(platform_id, {}),
+        }
+        for platform_id, server in servers.items()
+    ]
+    return parse_config(
+        {"server": {"host": host, "port": port}, "sources": sources}, source_name="<demo>"
+    )
+
+
+def banner(url: str, servers: dict[str, PlatformServer]) -> str:
+    lines = [
+        "",
+        "  Catalogue gateway demo",
+        f"  GraphiQL:  {url}/graphql   (open it in a browser)",
+        f"  Health:    {url}/healthz   Readiness: {url}/readyz",
+        "",
+        "  Simulated department platforms (CKAN Action API):",
+    ]
+    lines += [f"    {pid:<22} {server.url}" for pid, server in servers.items()]
+    lines += ["", "  Demo callers (send the key in the X-API-Key header):"]
+    for caller, key, sees in DEMO_CALLERS:
+        lines.append(f"    {caller:<18} {key or '(no key)':<28} {sees}")
+    lines += [
+        "",
+        f"  Try: curl -s {url}/graphql -H 'content-type: application/json' "
+        "-H 'x-api-key: demo-key-transport-analyst' "
+        """-d '{"query":"{ datasets(search: \\"公交\\", first: 3) { totalCount edges { node { title } } } }"}'""",
+        "",
+        "  Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def run_demo(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    seed: int = 2026,
+    transport: TransportName = "aiohttp",
+) -> None:
+    async with running_platforms(demo_specs(seed)) as servers:
+        config = demo_config(servers, host=host, port=port)
+        gateway = Gateway(
+            config,
+            transport=transport,
+            policy=demo_policy(),
+            headers_hint={"X-API-Key": "demo-key-transport-analyst"},
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(gateway), host=host, port=port, log_level="warning", access_log=False
+            )
+        )
+        url = f"http://{host}:{port}"
+        print(banner(url, servers), flush=True)
+        await server.serve()
