@@ -264,6 +264,9 @@ TEMPLATES: dict[str, list[_T]] = {
          "health", "每季度", "CSV JSON", "pharmacy_name:string:药店名称;address:string:地址"),
     ],
     "education": [
+        ("student-bus-cards", "学生公交卡办理", "Student bus cards", "公交,学生卡,bus",
+         "education transport", "每半年", "CSV", "school_name:string:学校名称;"
+         "cards:integer:办卡人数"),
         ("schools", "中小学校名录", "Primary and secondary schools", "学校,中小学,school",
          "education", "每年", "CSV JSON GeoJSON", "school_name:string:学校名称;"
          "school_type:string:办学类型;address:string:地址;phone:string:联系电话"),
@@ -290,6 +293,9 @@ TEMPLATES: dict[str, list[_T]] = {
          "CSV", "school_name:string:学校名称;majors:string:开设专业"),
     ],
     "civil-affairs": [
+        ("senior-bus-passes", "老年人公交优待卡", "Senior citizens' bus passes",
+         "公交,老年人,优待卡,bus", "society transport", "每月", "XLSX CSV",
+         "community:string:社区;cards:integer:办卡人数"),
         ("elderly-care-facilities", "养老机构", "Elderly care facilities",
          "养老,养老机构,elderly care", "society", "每季度", "CSV JSON GeoJSON",
          "org_name:string:机构名称;beds:integer:床位数;address:string:地址"),
@@ -348,6 +354,9 @@ TEMPLATES: dict[str, list[_T]] = {
          "public-safety", "每月", "XLSX", "case_type:string:案件类别;cases:integer:受理起数"),
     ],
     "environment": [
+        ("bus-emissions", "公交车尾气排放监测", "Bus exhaust emission monitoring",
+         "公交,尾气,机动车排放,bus", "environment transport", "每月", "CSV JSON",
+         "plate_no:string:车牌号;nox:number:氮氧化物浓度;tested_at:datetime:检测时间"),
         ("air-quality", "空气质量监测", "Air quality monitoring", "空气质量,AQI,PM2.5,air quality",
          "environment", "实时", "API CSV JSON", "station:string:监测站点;aqi:integer:空气质量指数;"
          "pm25:number:PM2.5浓度;measured_at:datetime:监测时间"),
