@@ -38,6 +38,11 @@ DEMO_CALLERS = [
     ("auditor", "demo-key-auditor", "metadata only of every shared dataset"),
 ]
 
+TRY_QUERY = (
+    """-d '{"query":"{ datasets(search: \\"公交\\", first: 3) """
+    """{ totalCount edges { node { title } } } }"}'"""
+)
+
 SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
     "transport-platform": {
         "defaults": {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L2"},
@@ -93,7 +98,7 @@ def banner(url: str, servers: dict[str, PlatformServer]) -> str:
         "",
         f"  Try: curl -s {url}/graphql -H 'content-type: application/json' "
         "-H 'x-api-key: demo-key-transport-analyst' "
-        """-d '{"query":"{ datasets(search: \\"公交\\", first: 3) { totalCount edges { node { title } } } }"}'""",
+        + TRY_QUERY,
         "",
         "  Ctrl-C stops everything.",
         "",

@@ -1,0 +1,75 @@
+"""`catalogue-gateway demo` as a user runs it: a real process, real ports, GraphiQL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_serves_graphiql_and_merged_results() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        text = "".join(banner)
+        assert f"http://127.0.0.1:{port}/graphql" in text
+        assert "demo-key-transport-analyst" in text and "demo-key-auditor" in text
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        page_request = urllib.request.Request(base + "/graphql", headers={"Accept": "text/html"})
+        with urllib.request.urlopen(page_request, timeout=5) as page:
+            html = page.read().decode()
+        assert "graphiql" in html.lower() and "unpkg" not in html and "cdn" not in html.lower()
+        query = '{ datasets(search: "公交", first: 5) { totalCount edges { node { title } } } }'
+        request = urllib.request.Request(
+            base + "/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json", "X-API-Key": "demo-key-transport-analyst"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+        assert body["data"]["datasets"]["totalCount"] > 50
+        assert len(body["data"]["datasets"]["edges"]) == 5
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        finally:
+            assert process.stdout is not None
+            process.stdout.close()
+    assert "Traceback" not in "".join(banner)
