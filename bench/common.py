@@ -143,18 +143,24 @@ def rss_mb(pid: int) -> float | None:
 
 @contextmanager
 def child(
-    args: list[str], ready_line: str = "READY", timeout: float = 60
+    args: list[str], ready_line: str | None = "READY", timeout: float = 60
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start ``python args...``; yield it and the rest of its first line after ``ready_line``."""
+    """Start ``python args...``; yield it and the rest of its first line after ``ready_line``.
+
+    With ``ready_line=None`` it yields at once (wait for a port instead).
+    """
     process = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if ready_line is not None else subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
         deadline = time.monotonic() + timeout
+        if ready_line is None:
+            yield process, ""
+            return
         assert process.stdout is not None
         while True:
             line = process.stdout.readline()

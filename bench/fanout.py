@@ -18,16 +18,23 @@ import aiohttp
 import httpx
 from aiohttp import web
 
-PARAMS = {"q": "公交", "rows": "20", "start": "0", "sort": "score desc, metadata_modified desc"}
+PARAMS: list[tuple[str, str]] = [
+    ("q", "公交"),
+    ("rows", "20"),
+    ("start", "0"),
+    ("sort", "score desc, metadata_modified desc"),
+]
 
 
-def make_fetch(kind: str) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
+def make_fetch(
+    kind: str, params: list[tuple[str, str]]
+) -> tuple[Callable[[str], Awaitable[int]], Callable[[], Awaitable[None]]]:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
     if kind == "aiohttp":
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
 
         async def fetch_aiohttp(url: str) -> int:
-            async with session.get(url + "/api/3/action/package_search", params=PARAMS) as r:
+            async with session.get(url + "/api/3/action/package_search", params=params) as r:
                 return len((await r.json())["result"]["results"])
 
         return fetch_aiohttp, session.close
@@ -39,7 +46,7 @@ def make_fetch(kind: str) -> tuple[Callable[[str], Awaitable[int]], Callable[[],
         client = httpx.AsyncClient(limits=limits, timeout=10)
 
     async def fetch_httpx(url: str) -> int:
-        response = await client.get(url + "/api/3/action/package_search", params=PARAMS)
+        response = await client.get(url + "/api/3/action/package_search", params=params)
         return len(response.json()["result"]["results"])
 
     return fetch_httpx, client.aclose
@@ -50,9 +57,11 @@ async def main() -> None:
     parser.add_argument("--client", choices=["httpx", "httpx-aiohttp", "aiohttp"], required=True)
     parser.add_argument("--upstreams", required=True, help="JSON list of base URLs")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--params", help="JSON list of [name, value] query parameters")
     args = parser.parse_args()
     upstreams = json.loads(args.upstreams)
-    fetch, close = make_fetch(args.client)
+    params = [tuple(p) for p in json.loads(args.params)] if args.params else PARAMS
+    fetch, close = make_fetch(args.client, params)
 
     async def handle(request: web.Request) -> web.Response:
         counts = await asyncio.gather(*(fetch(u) for u in upstreams))

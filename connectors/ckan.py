@@ -19,6 +19,7 @@ from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
 import httpx
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.sdk import (
@@ -162,6 +163,12 @@ class CkanConnector(Connector):
         self._headers = {"Accept": "application/json"}
         if self.options.api_key is not None:
             self._headers["Authorization"] = self.options.api_key.get_secret_value()
+        # A caller's visibility repeats across requests; building its Solr clause does not
+        # need to (it showed up at ~10% of a request's CPU in bench/gateway.py).
+        self._mapped: LRUCache[tuple[str, str], Dataset] = LRUCache(maxsize=4096)
+        self._any_of_clauses: LRUCache[tuple[DatasetFilter, ...], tuple[str | None, bool]] = (
+            LRUCache(maxsize=256)
+        )
 
     # -- the contract -------------------------------------------------------------------
 
@@ -309,6 +316,14 @@ class CkanConnector(Connector):
 
     def _any_of_clause(self, filters: tuple[DatasetFilter, ...]) -> tuple[str | None, bool]:
         """One Solr clause for "matches at least one of ``filters``", if expressible."""
+        cached = self._any_of_clauses.get(filters)
+        if cached is None:
+            cached = self._any_of_clauses[filters] = self._build_any_of_clause(filters)
+        return cached
+
+    def _build_any_of_clause(
+        self, filters: tuple[DatasetFilter, ...]
+    ) -> tuple[str | None, bool]:
         if not filters:
             return None, True
         groups = []
@@ -447,8 +462,16 @@ class CkanConnector(Connector):
                     _kind(record),
                 )
                 continue
+            # CKAN bumps metadata_modified on every change to a package or its resources,
+            # so (id, metadata_modified) names one version of a record.
+            stamp = record.get("metadata_modified")
+            version = (record["id"], stamp) if isinstance(stamp, str) and stamp else None
+            cached = self._mapped.get(version) if version else None
+            if cached is not None:
+                yield cached
+                continue
             try:
-                yield self._map_record(record)
+                dataset = self._map_record(record)
             except (TypeError, ValueError, AttributeError, KeyError) as exc:
                 log.warning(
                     "source %s: skipped package %r: %s: %s",
@@ -457,6 +480,10 @@ class CkanConnector(Connector):
                     type(exc).__name__,
                     exc,
                 )
+                continue
+            if version:
+                self._mapped[version] = dataset
+            yield dataset
 
     def _map_record(self, pkg: Mapping[str, Any]) -> Dataset:
         local_id = _text(pkg.get("id"))

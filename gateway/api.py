@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
@@ -250,18 +251,23 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
+# Validation rules are built once: ValidationCache keys on the rule classes, and
+# QueryDepthLimiter would build a new class for every request (every lookup a miss).
+_DEPTH_RULES = tuple(QueryDepthLimiter(max_depth=12).validation_rules)
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[Callable[[], SchemaExtension]] = [
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaskErrors(
             should_mask_error=_should_mask,
             error_message="Internal error; it has been logged.",
         ),
         lambda: MaxTokensLimiter(max_token_count=5_000),
-        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: AddValidationRules(list(_DEPTH_RULES)),
+        # A fresh extension per request; their LRU caches live at module level.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
     ]
-    # The caches must outlive a request to be of use; their only state is an LRU.
-    parser_cache, validation_cache = ParserCache(maxsize=512), ValidationCache(maxsize=512)
-    extensions += [lambda: parser_cache, lambda: validation_cache]
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(

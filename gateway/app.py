@@ -124,7 +124,7 @@ class Gateway:
         started = time.perf_counter()
         response = await self._graphql(request)
         response.headers["X-Request-Id"] = request_id[:64]
-        log.info(
+        log.debug(
             "%s %s -> %s in %.1f ms",
             request.method,
             request.url.path,

@@ -266,11 +266,14 @@ class FederatedSearch:
             and all(b.exact and b.page_total is not None for b in first_round)
             and not any(b.exhausted for b in batches if b not in first_round)
         )
-        seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
-        facets = _count_facets(seen)
+        facets = _merge_upstream_facets([b.facets for b in first_round]) if exact else {}
+        missing = [name for name in FacetName if name not in facets]
+        if missing:
+            # Facets no source counted upstream: count what this request has seen.
+            seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
+            facets.update(_count_facets(seen, missing))
         if exact:
             total = sum(b.page_total or 0 for b in first_round)
-            facets.update(_merge_upstream_facets([b.facets for b in first_round]))
         else:
             total = returned + sum(len(b.rows) for b in batches)
         return SearchResult(
@@ -400,9 +403,11 @@ def _ordered(counter: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _count_facets(datasets: Sequence[Dataset]) -> dict[FacetName, tuple[tuple[str, int], ...]]:
+def _count_facets(
+    datasets: Sequence[Dataset], names: Sequence[FacetName]
+) -> dict[FacetName, tuple[tuple[str, int], ...]]:
     result = {}
-    for name in FacetName:
+    for name in names:
         counter: Counter[str] = Counter()
         for dataset in datasets:
             counter.update(set(_facet_values(name, dataset)))

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
@@ -76,7 +77,7 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def encode(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(payload)
 
 
 def respond(

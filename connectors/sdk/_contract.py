@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 import httpx
@@ -63,7 +64,7 @@ class Capabilities:
     max_page_size: int = 100
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DatasetFilter:
     """Canonical filters. Empty tuples and ``None`` mean "no constraint"."""
 
@@ -79,11 +80,15 @@ class DatasetFilter:
 
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
+        return self._active
+
+    @cached_property
+    def _active(self) -> frozenset[FilterName]:
         return frozenset(name for name in FilterName if getattr(self, name.value) not in ((), None))
 
     def matches(self, dataset: Dataset) -> bool:
         """Apply the filter in the gateway (for what a source could not push down)."""
-        return all(self.matches_one(name, dataset) for name in self.active())
+        return all(self.matches_one(name, dataset) for name in self._active)
 
     def matches_one(self, name: FilterName, ds: Dataset) -> bool:
         match name:

@@ -76,8 +76,7 @@ class Fault:
     mode: FaultMode = "ok"
     fail_rate: float = 0.0
     huge_bytes: int = 40_000_000
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False,
-                               compare=False)
+    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` (JSON-like); raises ``ValueError`` naming every bad key."""
@@ -85,15 +84,20 @@ class Fault:
         for key, value in changes.items():
             if key == "mode" and value in FAULT_MODES:
                 continue
-            if key in ("latency_ms", "fail_rate") and isinstance(value, int | float) and (
-                    value >= 0 and not isinstance(value, bool)):
+            if (
+                key in ("latency_ms", "fail_rate")
+                and isinstance(value, int | float)
+                and (value >= 0 and not isinstance(value, bool))
+            ):
                 continue
             if key == "huge_bytes" and isinstance(value, int) and value > 0:
                 continue
             problems.append(f"{key}={value!r}")
         if problems:
-            raise ValueError(f"invalid fault settings: {', '.join(problems)} (modes: "
-                             f"{', '.join(FAULT_MODES)}; latency_ms, fail_rate >= 0)")
+            raise ValueError(
+                f"invalid fault settings: {', '.join(problems)} (modes: "
+                f"{', '.join(FAULT_MODES)}; latency_ms, fail_rate >= 0)"
+            )
         for key, value in changes.items():
             setattr(self, key, value)
 
@@ -104,8 +108,12 @@ class Fault:
         self.huge_bytes = fresh.huge_bytes
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "latency_ms": self.latency_ms, "fail_rate": self.fail_rate,
-                "huge_bytes": self.huge_bytes}
+        return {
+            "mode": self.mode,
+            "latency_ms": self.latency_ms,
+            "fail_rate": self.fail_rate,
+            "huge_bytes": self.huge_bytes,
+        }
 
 
 class SimStats:
@@ -137,8 +145,11 @@ class SimStats:
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": sum(self.actions.values()), "actions": dict(self.actions),
-                    "recent": list(self.recent)}
+            return {
+                "total": sum(self.actions.values()),
+                "actions": dict(self.actions),
+                "recent": list(self.recent),
+            }
 
 
 class ActionError(Exception):
@@ -155,8 +166,13 @@ def _validation_error(errors: Mapping[str, list[str]]) -> ActionError:
 
 
 def _query_error(message: str) -> ActionError:
-    return ActionError(409, {"__type": "Search Query Error",
-                             "message": f"Search Query is invalid: {json.dumps(message)}"})
+    return ActionError(
+        409,
+        {
+            "__type": "Search Query Error",
+            "message": f"Search Query is invalid: {json.dumps(message)}",
+        },
+    )
 
 
 NOT_FOUND = ActionError(404, {"message": "Not found", "__type": "Not Found Error"})
@@ -165,11 +181,19 @@ NOT_FOUND = ActionError(404, {"message": "Not found", "__type": "Not Found Error
 
 _FIELDED = re.compile(r"(?:^|[\s(+\-!])[A-Za-z_][\w.\-]*:")
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
-SORT_FIELDS = frozenset({"score", "metadata_modified", "metadata_created", "title_string",
-                         "name", "id"})
+SORT_FIELDS = frozenset(
+    {"score", "metadata_modified", "metadata_created", "title_string", "name", "id"}
+)
 # Weights of a free-text term found in each part (CKAN's qf boosts name and title).
-WEIGHTS = (("title", 10), ("title_en", 6), ("name", 4), ("tags", 4), ("org", 2),
-           ("groups", 2), ("notes", 1))
+WEIGHTS = (
+    ("title", 10),
+    ("title_en", 6),
+    ("name", 4),
+    ("tags", 4),
+    ("org", 2),
+    ("groups", 2),
+    ("notes", 1),
+)
 SortSpec = tuple[tuple[str, bool], ...]  # (field, descending)
 V = TypeVar("V")
 
@@ -205,7 +229,8 @@ def parse_sort(text: str) -> SortSpec:
             continue
         if len(parts) != 2 or parts[1].lower() not in ("asc", "desc"):
             raise FqSyntaxError(
-                f"Can't determine a Sort Order (asc or desc) in sort spec '{clause.strip()}'")
+                f"Can't determine a Sort Order (asc or desc) in sort spec '{clause.strip()}'"
+            )
         if parts[0] not in SORT_FIELDS:
             raise FqSyntaxError(f"sort param field can't be found: {parts[0]}")
         spec.append((parts[0], parts[1].lower() == "desc"))
@@ -218,8 +243,9 @@ class PlatformIndex:
     def __init__(self, platform: PlatformCatalogue) -> None:
         self.platform = platform
         self.packages = platform.packages
-        self.json = [json.dumps(p, ensure_ascii=False, separators=(",", ":"))
-                     for p in self.packages]
+        self.json = [
+            json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in self.packages
+        ]
         self.docs = [index_fields(p) for p in self.packages]
         self.by_key: dict[str, int] = {}
         for i, p in enumerate(self.packages):
@@ -228,15 +254,17 @@ class PlatformIndex:
         self.parts: list[dict[str, str]] = []
         for p, doc in zip(self.packages, self.docs, strict=True):
             org = p.get("organization") or {}
-            self.parts.append({
-                "title": (p.get("title") or "").lower(),
-                "title_en": " ".join(doc.get("extras_title_en", [])).lower(),
-                "name": p["name"].lower(),
-                "tags": "\x1f".join(doc["tags"]).lower(),
-                "org": (org.get("title") or "").lower(),
-                "groups": "\x1f".join(g["title"] for g in p.get("groups") or []).lower(),
-                "notes": (p.get("notes") or "").lower(),
-            })
+            self.parts.append(
+                {
+                    "title": (p.get("title") or "").lower(),
+                    "title_en": " ".join(doc.get("extras_title_en", [])).lower(),
+                    "name": p["name"].lower(),
+                    "tags": "\x1f".join(doc["tags"]).lower(),
+                    "org": (org.get("title") or "").lower(),
+                    "groups": "\x1f".join(g["title"] for g in p.get("groups") or []).lower(),
+                    "notes": (p.get("notes") or "").lower(),
+                }
+            )
         self.all_text = ["\x1f".join(parts.values()) for parts in self.parts]
         self.sort_keys: dict[str, list[str]] = {
             "metadata_modified": [d["metadata_modified"][0] for d in self.docs],
@@ -278,8 +306,10 @@ class PlatformIndex:
         if q and q != "*:*" and _FIELDED.search(q):
             nodes = [*nodes, parse_fq(q, default_field="text")]
             q = ""
-        terms = [(m.group(1) if m.group(1) is not None else m.group(2)).lower()
-                 for m in _TERM.finditer("" if q == "*:*" else q)]
+        terms = [
+            (m.group(1) if m.group(1) is not None else m.group(2)).lower()
+            for m in _TERM.finditer("" if q == "*:*" else q)
+        ]
         terms = [t for t in terms if t]
         scores: dict[int, float] = {}
         for i, doc in enumerate(self.docs):
@@ -290,12 +320,14 @@ class PlatformIndex:
             if nodes and not all(node.matches(doc) for node in nodes):
                 continue
             parts = self.parts[i]
-            scores[i] = float(sum(weight * parts[name].count(t)
-                                  for t in terms for name, weight in WEIGHTS))
+            scores[i] = float(
+                sum(weight * parts[name].count(t) for t in terms for name, weight in WEIGHTS)
+            )
         return scores
 
-    def facets(self, matched: list[int], fields: list[str], limit: int, cache_key: Any = None
-               ) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
+    def facets(
+        self, matched: list[int], fields: list[str], limit: int, cache_key: Any = None
+    ) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
         """Solr-style facet counts (count desc, then value) over ``matched``."""
         key = (cache_key, tuple(fields), limit)
         cached = self._facets.get(key) if cache_key is not None else None
@@ -312,8 +344,12 @@ class PlatformIndex:
                 ranked = ranked[:limit]
             facets[name] = dict(ranked)
             display = self.display.get(name, {})
-            search_facets[name] = {"title": name, "items": [
-                {"count": c, "display_name": display.get(v, v), "name": v} for v, c in ranked]}
+            search_facets[name] = {
+                "title": name,
+                "items": [
+                    {"count": c, "display_name": display.get(v, v), "name": v} for v, c in ranked
+                ],
+            }
         if cache_key is not None:
             self._facets.put(key, (facets, search_facets))
         return facets, search_facets
@@ -331,8 +367,14 @@ _TRUE = {"true", "yes", "t", "y", "1", "on"}
 _FALSE = {"false", "no", "f", "n", "0", "off", ""}
 
 
-def _int_param(params: Mapping[str, Any], key: str, default: int,
-               errors: dict[str, list[str]], *, natural: bool = True) -> int:
+def _int_param(
+    params: Mapping[str, Any],
+    key: str,
+    default: int,
+    errors: dict[str, list[str]],
+    *,
+    natural: bool = True,
+) -> int:
     raw = params.get(key)
     if raw is None or raw == "":
         return default
@@ -348,8 +390,9 @@ def _int_param(params: Mapping[str, Any], key: str, default: int,
     return value
 
 
-def _bool_param(params: Mapping[str, Any], key: str, default: bool,
-                errors: dict[str, list[str]]) -> bool:
+def _bool_param(
+    params: Mapping[str, Any], key: str, default: bool, errors: dict[str, list[str]]
+) -> bool:
     raw = params.get(key)
     if raw is None:
         return default
@@ -362,8 +405,7 @@ def _bool_param(params: Mapping[str, Any], key: str, default: bool,
     return default
 
 
-def _list_param(params: Mapping[str, Any], key: str,
-                errors: dict[str, list[str]]) -> list[str]:
+def _list_param(params: Mapping[str, Any], key: str, errors: dict[str, list[str]]) -> list[str]:
     raw = params.get(key)
     if raw is None or raw == "":
         return []
@@ -383,8 +425,10 @@ def _list_param(params: Mapping[str, Any], key: str,
 
 Handler = Callable[[Mapping[str, Any], str], Awaitable[str]]
 
-ERROR_PAGE = ("<!DOCTYPE html><html><head><title>{code} {reason}</title></head><body>"
-              "<h1>{reason}</h1><p>{text}</p><hr><address>nginx</address></body></html>")
+ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>{code} {reason}</title></head><body>"
+    "<h1>{reason}</h1><p>{text}</p><hr><address>nginx</address></body></html>"
+)
 LOGIN_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>河西市统一身份认证平台 - 登录</title></head>
 <body><form method="post" action="/sso/login"><h1>统一身份认证</h1>
@@ -400,8 +444,14 @@ class CkanSimulator:
     the client actually called.
     """
 
-    def __init__(self, platform: PlatformCatalogue, fault: Fault | None = None, *,
-                 base_url: str | None = None, stats: SimStats | None = None) -> None:
+    def __init__(
+        self,
+        platform: PlatformCatalogue,
+        fault: Fault | None = None,
+        *,
+        base_url: str | None = None,
+        stats: SimStats | None = None,
+    ) -> None:
         self.platform = platform
         self.fault = fault if fault is not None else Fault()
         self.stats = stats if stats is not None else SimStats()
@@ -420,13 +470,15 @@ class CkanSimulator:
             "status_show": self.status_show,
             "help_show": self.help_show,
         }
-        self.app = Starlette(routes=[
-            Route("/api/3/action/{action}", self.dispatch, methods=["GET", "POST"]),
-            Route("/api/action/{action}", self.dispatch, methods=["GET", "POST"]),
-            Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-            Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-            Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/api/3/action/{action}", self.dispatch, methods=["GET", "POST"]),
+                Route("/api/action/{action}", self.dispatch, methods=["GET", "POST"]),
+                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
+                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
+                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+            ]
+        )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
@@ -455,8 +507,13 @@ class CkanSimulator:
         handler = self._actions.get(action)
         try:
             if handler is None:
-                raise ActionError(400, {"message": f"Bad request - Action name not known: "
-                                                   f"{action}", "__type": "Bad Request"})
+                raise ActionError(
+                    400,
+                    {
+                        "message": f"Bad request - Action name not known: {action}",
+                        "__type": "Bad Request",
+                    },
+                )
             result = await handler(params, base)
         except ActionError as exc:
             return _envelope_error(help_url, exc)
@@ -476,19 +533,19 @@ class CkanSimulator:
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
-            body = (f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
-                    '"success":true,"result":{"count":12,"results":[{"id":"5e1f9c'
-                    "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7")
+            body = (
+                f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
+                '"success":true,"result":{"count":12,"results":[{"id":"5e1f9c'
+                "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
+            )
             return Response(body.encode(), media_type=JSON_TYPE)
         if mode == "html":
             return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
         if mode == "huge":
-            return StreamingResponse(self._huge_body(base, fault.huge_bytes),
-                                     media_type=JSON_TYPE)
+            return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *,
-                     watch_client: bool) -> None:
+    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
         """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
         if self._closing:
             return
@@ -508,16 +565,18 @@ class CkanSimulator:
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid package_search envelope whose results repeat until ``size`` bytes."""
         block = ",".join(self.index.json).replace("{base}", base).encode()
-        head = (f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
-                f'"success":true,"result":{{"count":{len(self.index.json)},"facets":{{}},'
-                '"results":[').encode()
+        head = (
+            f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
+            f'"success":true,"result":{{"count":{len(self.index.json)},"facets":{{}},'
+            '"results":['
+        ).encode()
         yield head
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
                 if self._closing:
                     return
-                yield block[offset:offset + piece]
+                yield block[offset : offset + piece]
                 # Let the loop notice a client that hung up before the next write.
                 await asyncio.sleep(0)
             sent += len(block)
@@ -550,10 +609,12 @@ class CkanSimulator:
             raise _query_error(str(exc)) from None
         cache_key = None if "NOW" in q or any("NOW" in f for f in filters) else (q, filters)
         facets, search_facets = self.index.facets(matched, facet_fields, facet_limit, cache_key)
-        page = ",".join(self.index.json[i] for i in matched[start:start + rows])
-        return (f'{{"count":{len(matched)},"facets":{_dumps(facets)},'
-                f'"results":[{page.replace("{base}", base)}],"sort":{_dumps(sort_text)},'
-                f'"search_facets":{_dumps(search_facets)}}}')
+        page = ",".join(self.index.json[i] for i in matched[start : start + rows])
+        return (
+            f'{{"count":{len(matched)},"facets":{_dumps(facets)},'
+            f'"results":[{page.replace("{base}", base)}],"sort":{_dumps(sort_text)},'
+            f'"search_facets":{_dumps(search_facets)}}}'
+        )
 
     async def package_show(self, params: Mapping[str, Any], base: str) -> str:
         key = params.get("id") or params.get("name_or_id")
@@ -571,7 +632,7 @@ class CkanSimulator:
         if errors:
             raise _validation_error(errors)
         names = sorted(p["name"] for p in self.index.packages)
-        return _dumps(names[offset:offset + limit])
+        return _dumps(names[offset : offset + limit])
 
     def _group_dict(self, kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         is_org = kind == "organization"
@@ -603,10 +664,15 @@ class CkanSimulator:
         limit = min(_int_param(params, "limit", cap, errors), cap)
         offset = _int_param(params, "offset", 0, errors)
         sort = str(params.get("sort") or "title asc").split()
-        wanted = _list_param(params, "organizations" if kind == "organization" else "groups",
-                             errors)
-        field_name = {"name": "name", "title": "title", "package_count": "package_count",
-                      "packages": "package_count"}.get(sort[0] if sort else "title")
+        wanted = _list_param(
+            params, "organizations" if kind == "organization" else "groups", errors
+        )
+        field_name = {
+            "name": "name",
+            "title": "title",
+            "package_count": "package_count",
+            "packages": "package_count",
+        }.get(sort[0] if sort else "title")
         descending = len(sort) > 1 and sort[1].lower() == "desc"
         if field_name is None:
             raise _validation_error({**errors, "sort": [f"Cannot sort by field `{sort[0]}`"]})
@@ -619,7 +685,7 @@ class CkanSimulator:
         if q:
             groups = [g for g in groups if q in g["name"].lower() or q in g["title"].lower()]
         groups.sort(key=lambda g: (g[field_name], g["name"]), reverse=descending)
-        page = groups[offset:offset + limit]
+        page = groups[offset : offset + limit]
         return _dumps(page if all_fields else [g["name"] for g in page])
 
     async def group_show(self, kind: str, params: Mapping[str, Any], base: str) -> str:
@@ -630,15 +696,17 @@ class CkanSimulator:
         raise NOT_FOUND
 
     async def status_show(self, params: Mapping[str, Any], base: str) -> str:
-        return _dumps({
-            "ckan_version": CKAN_VERSION,
-            "site_url": base,
-            "site_description": self.platform.title_en,
-            "site_title": self.platform.title,
-            "error_emails_to": None,
-            "locale_default": "zh_Hans_CN",
-            "extensions": ["activity", "datastore", "scheming_datasets", "dcat"],
-        })
+        return _dumps(
+            {
+                "ckan_version": CKAN_VERSION,
+                "site_url": base,
+                "site_description": self.platform.title_en,
+                "site_title": self.platform.title,
+                "error_emails_to": None,
+                "locale_default": "zh_Hans_CN",
+                "extensions": ["activity", "datastore", "scheming_datasets", "dcat"],
+            }
+        )
 
     async def help_show(self, params: Mapping[str, Any], base: str) -> str:
         name = str(params.get("name") or "")
@@ -667,11 +735,16 @@ class CkanSimulator:
         return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
 
-def ckan_app(platform: PlatformCatalogue, fault: Fault | None = None, *,
-             base_url: str | None = None, stats: SimStats | None = None) -> Starlette:
+def ckan_app(
+    platform: PlatformCatalogue,
+    fault: Fault | None = None,
+    *,
+    base_url: str | None = None,
+    stats: SimStats | None = None,
+) -> Starlette:
     """A Starlette app speaking the CKAN Action API for ``platform`` (see ``CkanSimulator``).
 
-        >>> app = ckan_app(build_city_catalogue().platforms["city-open-portal"], Fault())
+    >>> app = ckan_app(build_city_catalogue().platforms["city-open-portal"], Fault())
     """
     return CkanSimulator(platform, fault, base_url=base_url, stats=stats).app
 
@@ -686,11 +759,15 @@ def _envelope_error(help_url: str, exc: ActionError) -> Response:
 
 
 def _error_page(code: int, reason: str) -> Response:
-    text = {500: "The server encountered an internal error and was unable to complete "
-                 "your request.",
-            503: "The server is temporarily unable to service your request."}[code]
-    return Response(ERROR_PAGE.format(code=code, reason=reason, text=text), code,
-                    media_type="text/html; charset=utf-8")
+    text = {
+        500: "The server encountered an internal error and was unable to complete your request.",
+        503: "The server is temporarily unable to service your request.",
+    }[code]
+    return Response(
+        ERROR_PAGE.format(code=code, reason=reason, text=text),
+        code,
+        media_type="text/html; charset=utf-8",
+    )
 
 
 async def _client_gone(request: Request) -> None:
@@ -712,10 +789,16 @@ async def _read_params(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except ValueError as exc:
-        raise ActionError(400, {"message": f"Bad request - JSON Error: {exc}",
-                                "__type": "Bad Request"}) from None
+        raise ActionError(
+            400, {"message": f"Bad request - JSON Error: {exc}", "__type": "Bad Request"}
+        ) from None
     if not isinstance(data, dict):
-        raise ActionError(400, {"message": "Bad request - JSON Error: Request data JSON "
-                                           "decoded to a non-dict", "__type": "Bad Request"})
+        raise ActionError(
+            400,
+            {
+                "message": "Bad request - JSON Error: Request data JSON decoded to a non-dict",
+                "__type": "Bad Request",
+            },
+        )
     params.update(data)
     return params

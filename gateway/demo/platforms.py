@@ -81,9 +81,16 @@ class PlatformServer:
             raise
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://{HOST}:{self.port}"
-        config = uvicorn.Config(self.simulator.app, host=HOST, port=self.port,
-                                log_level="warning", access_log=False, lifespan="off",
-                                ws="none", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.simulator.app,
+            host=HOST,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
 
@@ -101,8 +108,9 @@ class PlatformServer:
 
     async def start(self) -> None:
         """Serve on the pre-bound socket; returns once the server accepts connections."""
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]),
-                                         name=f"platform-{self.id}")
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[self._socket]), name=f"platform-{self.id}"
+        )
         while not self._server.started:
             if self._task.done():
                 self._socket.close()
@@ -129,8 +137,9 @@ class PlatformServer:
 
 
 @contextlib.asynccontextmanager
-async def running_platforms(specs: Sequence[PlatformSpec]
-                            ) -> AsyncIterator[dict[str, PlatformServer]]:
+async def running_platforms(
+    specs: Sequence[PlatformSpec],
+) -> AsyncIterator[dict[str, PlatformServer]]:
     """Start ``specs`` in the running event loop; yields servers by platform id."""
     servers: dict[str, PlatformServer] = {}
     try:
@@ -145,8 +154,8 @@ async def running_platforms(specs: Sequence[PlatformSpec]
 class PlatformThread:
     """Run platforms in a background thread with its own event loop (sync tests, bench).
 
-        >>> with PlatformThread(demo_specs()) as servers:
-        ...     httpx.get(servers["transport-platform"].url + "/api/3/action/status_show")
+    >>> with PlatformThread(demo_specs()) as servers:
+    ...     httpx.get(servers["transport-platform"].url + "/api/3/action/status_show")
     """
 
     def __init__(self, specs: Sequence[PlatformSpec]) -> None:
@@ -162,13 +171,16 @@ class PlatformThread:
         self.start()
         return self.servers
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="simulated-platforms",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="simulated-platforms", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._error is not None:
@@ -202,9 +214,12 @@ class PlatformThread:
 def demo_specs(seed: int = 2026, *, base_port: int = 0) -> list[PlatformSpec]:
     """The demo's three CKAN platforms; ``base_port`` > 0 numbers their ports from it."""
     city = build_city_catalogue(seed)
-    return [PlatformSpec(platform_id, city.platforms[platform_id],
-                         port=base_port + n if base_port else 0)
-            for n, platform_id in enumerate(DEMO_PLATFORMS)]
+    return [
+        PlatformSpec(
+            platform_id, city.platforms[platform_id], port=base_port + n if base_port else 0
+        )
+        for n, platform_id in enumerate(DEMO_PLATFORMS)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -215,8 +230,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--base-port", type=int, default=0,
-                        help="first port (the others follow); 0 picks free ports")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=0,
+        help="first port (the others follow); 0 picks free ports",
+    )
     args = parser.parse_args(argv)
 
     async def serve() -> None:

@@ -97,8 +97,7 @@ def banner(url: str, servers: dict[str, PlatformServer]) -> str:
     lines += [
         "",
         f"  Try: curl -s {url}/graphql -H 'content-type: application/json' "
-        "-H 'x-api-key: demo-key-transport-analyst' "
-        + TRY_QUERY,
+        "-H 'x-api-key: demo-key-transport-analyst' " + TRY_QUERY,
         "",
         "  Ctrl-C stops everything.",
         "",

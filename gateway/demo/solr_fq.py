@@ -45,12 +45,35 @@ Doc = Mapping[str, list[str]]
 DATE_FIELDS = frozenset({"metadata_modified", "metadata_created"})
 INT_FIELDS = frozenset({"num_resources", "num_tags"})
 TEXT_FIELD = "text"
-KNOWN_FIELDS = frozenset({
-    "id", "name", "title", "title_string", "notes", "url", "version", "state", "type",
-    "dataset_type", "capacity", "organization", "owner_org", "groups", "tags", "res_format",
-    "res_name", "res_description", "res_url", "license_id", "maintainer", "author",
-    TEXT_FIELD, *DATE_FIELDS, *INT_FIELDS,
-})
+KNOWN_FIELDS = frozenset(
+    {
+        "id",
+        "name",
+        "title",
+        "title_string",
+        "notes",
+        "url",
+        "version",
+        "state",
+        "type",
+        "dataset_type",
+        "capacity",
+        "organization",
+        "owner_org",
+        "groups",
+        "tags",
+        "res_format",
+        "res_name",
+        "res_description",
+        "res_url",
+        "license_id",
+        "maintainer",
+        "author",
+        TEXT_FIELD,
+        *DATE_FIELDS,
+        *INT_FIELDS,
+    }
+)
 _DYNAMIC_PREFIXES = ("extras_", "res_extras_", "vocab_")
 
 
@@ -179,8 +202,15 @@ def _parse_cached(text: str, default_field: str | None) -> Node:
 
 _SOLR_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z")
 _DATE_MATH = re.compile(r"([+-])(\d+)([A-Z]+)|/([A-Z]+)")
-_UNITS = {"YEAR": "years", "MONTH": "months", "DAY": "days", "DATE": "days", "HOUR": "hours",
-          "MINUTE": "minutes", "SECOND": "seconds"}
+_UNITS = {
+    "YEAR": "years",
+    "MONTH": "months",
+    "DAY": "days",
+    "DATE": "days",
+    "HOUR": "hours",
+    "MINUTE": "minutes",
+    "SECOND": "seconds",
+}
 
 
 def canonical_date(value: datetime) -> str:
@@ -207,7 +237,7 @@ def _add(moment: datetime, amount: int, unit: str) -> datetime:
 def _round(moment: datetime, unit: str) -> datetime:
     """Solr's ``/UNIT``: truncate every smaller unit."""
     order = ["years", "months", "days", "hours", "minutes", "seconds"]
-    smaller = order[order.index(unit) + 1:]
+    smaller = order[order.index(unit) + 1 :]
     return moment.replace(
         month=1 if "months" in smaller else moment.month,
         day=1 if "days" in smaller else moment.day,
@@ -226,7 +256,8 @@ def _query_date(text: str) -> str:
         micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
         try:
             return canonical_date(
-                datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC))
+                datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+            )
         except ValueError:
             raise FqSyntaxError(f"Invalid Date String:'{text}'") from None
     if not text.startswith("NOW"):
@@ -237,8 +268,11 @@ def _query_date(text: str) -> str:
         name = _UNITS.get((unit or rounding).removesuffix("S"))
         if op.start() != pos or name is None:
             raise FqSyntaxError(f"Invalid Date Math String:'{text}'")
-        moment = (_round(moment, name) if rounding
-                  else _add(moment, int(amount) * (-1 if sign == "-" else 1), name))
+        moment = (
+            _round(moment, name)
+            if rounding
+            else _add(moment, int(amount) * (-1 if sign == "-" else 1), name)
+        )
         pos = op.end()
     if pos != len(text):
         raise FqSyntaxError(f"Invalid Date Math String:'{text}'")
@@ -268,7 +302,7 @@ class _Parser:
         node = self.parse_or(self.default_field)
         self.skip()
         if self.pos < len(self.text):
-            raise self.error(f"Encountered \"{self.text[self.pos]}\"")
+            raise self.error(f'Encountered "{self.text[self.pos]}"')
         return node
 
     def skip(self) -> None:
@@ -281,7 +315,8 @@ class _Parser:
         for word in words:
             end = self.pos + len(word)
             if self.text.startswith(word, self.pos) and (
-                    not word.isalpha() or end == len(self.text) or self.text[end] in _SPECIAL):
+                not word.isalpha() or end == len(self.text) or self.text[end] in _SPECIAL
+            ):
                 self.pos = end
                 return True
         return False
@@ -321,7 +356,7 @@ class _Parser:
     def parse_primary(self, field: str | None) -> Node:
         self.skip()
         if self.pos == len(self.text):
-            raise self.error("Encountered \"<EOF>\"")
+            raise self.error('Encountered "<EOF>"')
         char = self.text[self.pos]
         if char == "(":
             self.pos += 1
@@ -329,7 +364,7 @@ class _Parser:
             self.expect(")")
             return node
         if char == ")":
-            raise self.error("Encountered \")\"")
+            raise self.error('Encountered ")"')
         if self.text.startswith("*:*", self.pos):
             self.pos += 3
             return MatchAll()
@@ -353,7 +388,7 @@ class _Parser:
         self.skip()
         if not self.text.startswith(char, self.pos):
             found = self.text[self.pos] if self.pos < len(self.text) else "<EOF>"
-            raise self.error(f"Expected \"{char}\", encountered \"{found}\"")
+            raise self.error(f'Expected "{char}", encountered "{found}"')
         self.pos += 1
 
     def parse_value(self, field: str) -> Node:
@@ -367,7 +402,7 @@ class _Parser:
             return self.parse_range(field)
         raw, wild = self.bare()
         if raw in _KEYWORDS and not wild:
-            raise self.error(f"Encountered \"{raw}\"")
+            raise self.error(f'Encountered "{raw}"')
         if raw == "*" and wild == {0}:
             return Exists(field)
         if wild:
@@ -417,7 +452,7 @@ class _Parser:
             self.pos += 1
         if not out:
             found = self.text[self.pos] if self.pos < len(self.text) else "<EOF>"
-            raise self.error(f"Encountered \"{found}\"")
+            raise self.error(f'Encountered "{found}"')
         return "".join(out), wild
 
     def endpoint(self, field: str, stop: str) -> str | None:
@@ -440,11 +475,11 @@ class _Parser:
         self.pos += 1
         low = self.endpoint(field, "]}")
         if not self.keyword("TO"):
-            raise self.error("Expected \"TO\" in range")
+            raise self.error('Expected "TO" in range')
         high = self.endpoint(field, "]}")
         self.skip()
         if self.pos == len(self.text) or self.text[self.pos] not in "]}":
-            raise self.error("Expected \"]\" or \"}\" to close range")
+            raise self.error('Expected "]" or "}" to close range')
         include_high = self.text[self.pos] == "]"
         self.pos += 1
         if low is None and high is None:
@@ -489,9 +524,14 @@ def index_fields(package: Mapping[str, Any]) -> dict[str, list[str]]:
             doc[key] = [_stored_date(package[key])]
     for extra in extras:
         doc[f"extras_{extra['key']}"] = [str(extra["value"])]
-    searchable = [title, package.get("notes") or "", package["name"], *doc["tags"],
-                  org.get("title", "") if org else "", *(g.get("title", "") for g in
-                                                        package.get("groups") or [])]
+    searchable = [
+        title,
+        package.get("notes") or "",
+        package["name"],
+        *doc["tags"],
+        org.get("title", "") if org else "",
+        *(g.get("title", "") for g in package.get("groups") or []),
+    ]
     searchable += [e["value"] for e in extras if e["key"] == "title_en"]
     doc[TEXT_FIELD] = ["\n".join(searchable).lower()]
     return doc

@@ -928,3 +928,20 @@ async def test_a_record_outside_the_visibility_marks_it_not_applied(
     page = await connector.search(SearchQuery(any_of=(nobody,)))
     assert page.any_of_applied is False
     assert len(page.datasets) == 1  # returned, but the gateway will filter it
+
+
+async def test_a_changed_package_is_mapped_again_and_a_hostile_stamp_does_not_crash(
+    router: respx.MockRouter, connector: CkanConnector
+) -> None:
+    package = load("package_show.json")["result"]
+    route = mock_search(router, search_envelope([package]))
+    first = await connector.search(SearchQuery())
+    changed = {**package, "title": "新标题", "metadata_modified": "2030-01-01T00:00:00.000000"}
+    route.mock(return_value=httpx.Response(200, json=search_envelope([changed])))
+    second = await connector.search(SearchQuery())
+    assert first.datasets[0].title != "新标题"
+    assert second.datasets[0].title == "新标题"
+    hostile = {**package, "metadata_modified": {"nested": ["x"]}}
+    route.mock(return_value=httpx.Response(200, json=search_envelope([hostile])))
+    third = await connector.search(SearchQuery())
+    assert third.datasets[0].modified is None

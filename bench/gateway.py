@@ -1,0 +1,157 @@
+"""Gateway fan-out against its floor, measured in the same run.
+
+    python -m bench.gateway [--sources 8] [--latency-ms 50] [--first 20]
+                            [--concurrency 32] [--requests 1500] [--rounds 3]
+
+Starts N simulated CKAN platforms (own process, real CKAN Action API, fixed latency), the
+gateway (``catalogue-gateway serve``, own process) and the baseline: a plain asyncio +
+httpx script (bench/fanout.py) that makes the *same* upstream requests the gateway makes
+(captured from the CKAN connector) concurrently and does nothing else. Each is driven by
+the same concurrent GraphQL/HTTP load; the report gives p50/p95/p99, requests per second
+and the gateway's peak RSS, and the gateway's p50 over the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import httpx
+import yaml
+
+from bench.common import (
+    HEADER,
+    LoadResult,
+    child,
+    drive,
+    free_port,
+    graphql_caller,
+    peak_rss_mb,
+    save,
+    wait_for_port,
+)
+from connectors.ckan import CkanConnector
+from connectors.sdk import SearchQuery, SourceSettings
+from gateway.policy import ANONYMOUS, Policy
+
+QUERY = """{ datasets(first: %d) { totalCount edges { node { id title modified
+  department { name } distributions { format downloadUrl } } } } }"""
+
+
+def upstream_params(first: int) -> list[tuple[str, str]]:
+    """The package_search parameters the gateway sends for QUERY (anonymous caller)."""
+    captured: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        captured.append(request)
+        return httpx.Response(200, json={"success": True, "result": {"count": 0, "results": []}})
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            connector = CkanConnector(SourceSettings(id="x", url="http://127.0.0.1"), client)
+            grants = Policy.default().grant_set(ANONYMOUS, None, datetime.now(UTC))
+            await connector.search(
+                SearchQuery(
+                    limit=first,
+                    facets=connector.capabilities.facets,
+                    any_of=grants.visibility(),
+                )
+            )
+
+    asyncio.run(run())
+    return list(captured[0].url.params.multi_items())
+
+
+async def load(url: str, name: str, query: str | None, args: argparse.Namespace) -> LoadResult:
+    connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        if query is None:
+
+            async def call() -> bool:
+                async with session.get(url) as response:
+                    await response.read()
+                    return response.status == 200
+
+            return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
+        return await drive(
+            name,
+            graphql_caller(session, url, query),
+            concurrency=args.concurrency,
+            requests=args.requests,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sources", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--first", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
+    args = parser.parse_args()
+
+    params = json.dumps(upstream_params(args.first))
+    runs: dict[str, list[LoadResult]] = {"baseline": [], "gateway": []}
+    with tempfile.TemporaryDirectory() as tmp, child(
+        ["-m", "bench.ckan_upstreams", "--sources", str(args.sources),
+         "--latency-ms", str(args.latency_ms)]
+    ) as (_, urls):
+        config = Path(tmp) / "gateway.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {"sources": [
+                    {"id": f"source-{i}", "connector": "ckan", "url": url, "timeout_seconds": 5}
+                    for i, url in enumerate(json.loads(urls))
+                ]}
+            )
+        )
+        for _ in range(args.rounds):
+            port = free_port()
+            with child(["-m", "bench.fanout", "--client", "httpx-aiohttp", "--upstreams", urls,
+                        "--port", str(port), "--params", params]):
+                wait_for_port(port)
+                runs["baseline"].append(
+                    asyncio.run(load(f"http://127.0.0.1:{port}/", "baseline (asyncio+httpx)",
+                                     None, args))
+                )
+            port = free_port()
+            with child(["-m", "gateway.cli", "serve", "--config", str(config), "--port",
+                        str(port), "--transport", args.transport],
+                       ready_line=None) as (process, _):
+                wait_for_port(port)
+                result = asyncio.run(
+                    load(f"http://127.0.0.1:{port}/graphql", "gateway", QUERY % args.first, args)
+                )
+                result.peak_rss_mb = peak_rss_mb(process.pid)
+                runs["gateway"].append(result)
+
+    medians = {}
+    for name, results in runs.items():
+        ordered = sorted(results, key=lambda r: r.p50_ms)
+        medians[name] = ordered[len(ordered) // 2]
+    ratio = medians["gateway"].p50_ms / medians["baseline"].p50_ms
+    print(
+        f"\n{args.sources} CKAN sources at {args.latency_ms:g} ms, first: {args.first}, "
+        f"{args.concurrency} concurrent clients, {args.requests} requests x {args.rounds} rounds"
+    )
+    print(HEADER)
+    for result in medians.values():
+        print(result.row())
+    print(f"\ngateway p50 / baseline p50 = {ratio:.2f}")
+    path = save(
+        "gateway",
+        {"args": vars(args), "ratio_p50": ratio,
+         "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()}},
+    )
+    print(f"raw results: {path}")
+
+
+if __name__ == "__main__":
+    main()
