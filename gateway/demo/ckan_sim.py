@@ -22,13 +22,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import random
-import re
-import threading
-from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -37,7 +32,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.solr_fq import FqSyntaxError, Node, check_field, index_fields, parse_fq
+from gateway.demo.ckan_index import parse_sort, platform_index
+from gateway.demo.faults import Fault, FaultMode, SimStats
+from gateway.demo.solr_fq import FqSyntaxError, check_field
 
 __all__ = [
     "CKAN_VERSION",
@@ -54,102 +51,6 @@ ORG_LIST_MAX = 1000  # ckan.group_and_organization_list_max
 ORG_LIST_ALL_FIELDS_MAX = 25  # ckan.group_and_organization_list_all_fields_max
 DEFAULT_SORT = "score desc, metadata_modified desc"
 JSON_TYPE = "application/json;charset=utf-8"
-
-FaultMode = Literal["ok", "hang", "error", "garbage", "html", "huge"]
-FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
-
-
-@dataclass
-class Fault:
-    """How the platform misbehaves; change the fields at any time, even from another thread.
-
-    ``latency_ms`` delays every API answer; ``fail_rate`` answers that share of calls
-    with a 503; ``mode`` is ``ok``, ``hang`` (never answers until the client leaves),
-    ``error`` (500 HTML page), ``garbage`` (200 JSON content type, broken body), ``html``
-    (200 login page) or ``huge`` (200 streaming a valid ~``huge_bytes`` JSON body).
-
-        >>> fault = Fault(latency_ms=50)
-        >>> fault.update({"mode": "error"})
-    """
-
-    latency_ms: float = 0.0
-    mode: FaultMode = "ok"
-    fail_rate: float = 0.0
-    huge_bytes: int = 40_000_000
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply ``changes`` (JSON-like); raises ``ValueError`` naming every bad key."""
-        problems = []
-        for key, value in changes.items():
-            if key == "mode" and value in FAULT_MODES:
-                continue
-            if (
-                key in ("latency_ms", "fail_rate")
-                and isinstance(value, int | float)
-                and (value >= 0 and not isinstance(value, bool))
-            ):
-                continue
-            if key == "huge_bytes" and isinstance(value, int) and value > 0:
-                continue
-            problems.append(f"{key}={value!r}")
-        if problems:
-            raise ValueError(
-                f"invalid fault settings: {', '.join(problems)} (modes: "
-                f"{', '.join(FAULT_MODES)}; latency_ms, fail_rate >= 0)"
-            )
-        for key, value in changes.items():
-            setattr(self, key, value)
-
-    def reset(self) -> None:
-        """Back to a healthy platform."""
-        fresh = Fault()
-        self.latency_ms, self.mode, self.fail_rate = fresh.latency_ms, fresh.mode, 0.0
-        self.huge_bytes = fresh.huge_bytes
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "latency_ms": self.latency_ms,
-            "fail_rate": self.fail_rate,
-            "huge_bytes": self.huge_bytes,
-        }
-
-
-class SimStats:
-    """Counts API calls per action (thread-safe) and keeps the most recent requests."""
-
-    def __init__(self, keep: int = 1000) -> None:
-        self._lock = threading.Lock()
-        self.actions: Counter[str] = Counter()
-        self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
-
-    def record(self, action: str, params: Mapping[str, Any]) -> None:
-        with self._lock:
-            self.actions[action] += 1
-            self.recent.append({"action": action, "params": dict(params)})
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.actions.values())
-
-    def count(self, action: str) -> int:
-        with self._lock:
-            return self.actions[action]
-
-    def reset(self) -> None:
-        with self._lock:
-            self.actions.clear()
-            self.recent.clear()
-
-    def as_dict(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "total": sum(self.actions.values()),
-                "actions": dict(self.actions),
-                "recent": list(self.recent),
-            }
 
 
 class ActionError(Exception):
@@ -176,190 +77,6 @@ def _query_error(message: str) -> ActionError:
 
 
 NOT_FOUND = ActionError(404, {"message": "Not found", "__type": "Not Found Error"})
-
-# -- the precomputed platform index ----------------------------------------------------
-
-_FIELDED = re.compile(r"(?:^|[\s(+\-!])[A-Za-z_][\w.\-]*:")
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
-SORT_FIELDS = frozenset(
-    {"score", "metadata_modified", "metadata_created", "title_string", "name", "id"}
-)
-# Weights of a free-text term found in each part (CKAN's qf boosts name and title).
-WEIGHTS = (
-    ("title", 10),
-    ("title_en", 6),
-    ("name", 4),
-    ("tags", 4),
-    ("org", 2),
-    ("groups", 2),
-    ("notes", 1),
-)
-SortSpec = tuple[tuple[str, bool], ...]  # (field, descending)
-V = TypeVar("V")
-
-
-class _Lru(Generic[V]):
-    """A small LRU map; locked because one index may serve apps in several threads."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[Any, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> V | None:
-        with self._lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: V) -> None:
-        with self._lock:
-            self.items[key] = value
-            if len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-def parse_sort(text: str) -> SortSpec:
-    """``"score desc, name asc"`` -> ``(("score", True), ("name", False))``."""
-    spec = []
-    for clause in text.split(","):
-        parts = clause.split()
-        if not parts:
-            continue
-        if len(parts) != 2 or parts[1].lower() not in ("asc", "desc"):
-            raise FqSyntaxError(
-                f"Can't determine a Sort Order (asc or desc) in sort spec '{clause.strip()}'"
-            )
-        if parts[0] not in SORT_FIELDS:
-            raise FqSyntaxError(f"sort param field can't be found: {parts[0]}")
-        spec.append((parts[0], parts[1].lower() == "desc"))
-    return tuple(spec)
-
-
-class PlatformIndex:
-    """Everything a search needs, computed once per platform; results cached per query."""
-
-    def __init__(self, platform: PlatformCatalogue) -> None:
-        self.platform = platform
-        self.packages = platform.packages
-        self.json = [
-            json.dumps(p, ensure_ascii=False, separators=(",", ":")) for p in self.packages
-        ]
-        self.docs = [index_fields(p) for p in self.packages]
-        self.by_key: dict[str, int] = {}
-        for i, p in enumerate(self.packages):
-            self.by_key[p["name"]] = i
-            self.by_key[p["id"]] = i
-        self.parts: list[dict[str, str]] = []
-        for p, doc in zip(self.packages, self.docs, strict=True):
-            org = p.get("organization") or {}
-            self.parts.append(
-                {
-                    "title": (p.get("title") or "").lower(),
-                    "title_en": " ".join(doc.get("extras_title_en", [])).lower(),
-                    "name": p["name"].lower(),
-                    "tags": "\x1f".join(doc["tags"]).lower(),
-                    "org": (org.get("title") or "").lower(),
-                    "groups": "\x1f".join(g["title"] for g in p.get("groups") or []).lower(),
-                    "notes": (p.get("notes") or "").lower(),
-                }
-            )
-        self.all_text = ["\x1f".join(parts.values()) for parts in self.parts]
-        self.sort_keys: dict[str, list[str]] = {
-            "metadata_modified": [d["metadata_modified"][0] for d in self.docs],
-            "metadata_created": [d["metadata_created"][0] for d in self.docs],
-            "title_string": [p.get("title") or "" for p in self.packages],
-            "name": [p["name"] for p in self.packages],
-            "id": [p["id"] for p in self.packages],
-        }
-        self.display: dict[str, dict[str, str]] = {
-            "organization": {o["name"]: o["title"] or o["name"] for o in platform.organizations},
-            "groups": {g["name"]: g["title"] or g["name"] for g in platform.groups},
-        }
-        self._results: _Lru[list[int]] = _Lru(512)
-        self._facets: _Lru[tuple[dict[str, dict[str, int]], dict[str, Any]]] = _Lru(512)
-        self.package_counts: dict[tuple[str, str], int] = Counter()
-        for doc in self.docs:
-            for org_name in doc["organization"]:
-                self.package_counts["organization", org_name] += 1
-            for group_name in doc["groups"]:
-                self.package_counts["groups", group_name] += 1
-
-    def search(self, q: str, filters: tuple[str, ...], sort: SortSpec) -> list[int]:
-        """Matching package positions in result order (deterministic, ties by name, id)."""
-        key = (q, filters, sort)
-        cached = self._results.get(key)
-        if cached is not None:
-            return cached
-        nodes = [parse_fq(f) for f in filters if f.strip()]
-        scores = self._match(q, nodes)
-        order = sorted(scores, key=lambda i: (self.sort_keys["name"][i], self.sort_keys["id"][i]))
-        for field_name, descending in reversed(sort):
-            keys: Any = scores if field_name == "score" else self.sort_keys[field_name]
-            order.sort(key=keys.__getitem__, reverse=descending)
-        if "NOW" not in q and not any("NOW" in f for f in filters):
-            self._results.put(key, order)
-        return order
-
-    def _match(self, q: str, nodes: list[Node]) -> dict[int, float]:
-        if q and q != "*:*" and _FIELDED.search(q):
-            nodes = [*nodes, parse_fq(q, default_field="text")]
-            q = ""
-        terms = [
-            (m.group(1) if m.group(1) is not None else m.group(2)).lower()
-            for m in _TERM.finditer("" if q == "*:*" else q)
-        ]
-        terms = [t for t in terms if t]
-        scores: dict[int, float] = {}
-        for i, doc in enumerate(self.docs):
-            if terms:
-                text = self.all_text[i]
-                if not all(t in text for t in terms):
-                    continue
-            if nodes and not all(node.matches(doc) for node in nodes):
-                continue
-            parts = self.parts[i]
-            scores[i] = float(
-                sum(weight * parts[name].count(t) for t in terms for name, weight in WEIGHTS)
-            )
-        return scores
-
-    def facets(
-        self, matched: list[int], fields: list[str], limit: int, cache_key: Any = None
-    ) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
-        """Solr-style facet counts (count desc, then value) over ``matched``."""
-        key = (cache_key, tuple(fields), limit)
-        cached = self._facets.get(key) if cache_key is not None else None
-        if cached is not None:
-            return cached
-        facets: dict[str, dict[str, int]] = {}
-        search_facets: dict[str, Any] = {}
-        for name in fields:
-            counts: Counter[str] = Counter()
-            for i in matched:
-                counts.update(set(self.docs[i].get(name, ())))
-            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if limit >= 0:
-                ranked = ranked[:limit]
-            facets[name] = dict(ranked)
-            display = self.display.get(name, {})
-            search_facets[name] = {
-                "title": name,
-                "items": [
-                    {"count": c, "display_name": display.get(v, v), "name": v} for v, c in ranked
-                ],
-            }
-        if cache_key is not None:
-            self._facets.put(key, (facets, search_facets))
-        return facets, search_facets
-
-
-@functools.lru_cache(maxsize=16)
-def platform_index(platform: PlatformCatalogue) -> PlatformIndex:
-    """The (cached) index of ``platform``; built once, shared by every app serving it."""
-    return PlatformIndex(platform)
-
 
 # -- parameter validation --------------------------------------------------------------
 
