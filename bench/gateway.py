@@ -35,8 +35,9 @@ from bench.common import (
     save,
     wait_for_port,
 )
-from connectors.ckan import CkanConnector
+from connectors.ckan import CkanConnector, CkanOptions
 from connectors.sdk import SearchQuery, SourceSettings
+from gateway.demo.run import CKAN_OPTIONS
 from gateway.policy import ANONYMOUS, Policy
 
 QUERY = """{ datasets(first: %d) { totalCount edges { node { id title modified
@@ -53,7 +54,10 @@ def upstream_params(first: int) -> list[tuple[str, str]]:
 
     async def run() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            connector = CkanConnector(SourceSettings(id="x", url="http://127.0.0.1"), client)
+            settings = SourceSettings(
+                id="x", url="http://127.0.0.1", options=CkanOptions.model_validate(CKAN_OPTIONS)
+            )
+            connector = CkanConnector(settings, client)
             grants = Policy.default().grant_set(ANONYMOUS, None, datetime.now(UTC))
             await connector.search(
                 SearchQuery(
@@ -99,32 +103,73 @@ def main() -> None:
 
     params = json.dumps(upstream_params(args.first))
     runs: dict[str, list[LoadResult]] = {"baseline": [], "gateway": []}
-    with tempfile.TemporaryDirectory() as tmp, child(
-        ["-m", "bench.ckan_upstreams", "--sources", str(args.sources),
-         "--latency-ms", str(args.latency_ms)]
-    ) as (_, urls):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        child(
+            [
+                "-m",
+                "bench.ckan_upstreams",
+                "--sources",
+                str(args.sources),
+                "--latency-ms",
+                str(args.latency_ms),
+            ]
+        ) as (_, urls),
+    ):
         config = Path(tmp) / "gateway.yaml"
         config.write_text(
             yaml.safe_dump(
-                {"sources": [
-                    {"id": f"source-{i}", "connector": "ckan", "url": url, "timeout_seconds": 5}
-                    for i, url in enumerate(json.loads(urls))
-                ]}
+                {
+                    "sources": [
+                        {
+                            "id": f"source-{i}",
+                            "connector": "ckan",
+                            "url": url,
+                            "timeout_seconds": 5,
+                            "options": CKAN_OPTIONS,
+                        }
+                        for i, url in enumerate(json.loads(urls))
+                    ]
+                }
             )
         )
         for _ in range(args.rounds):
             port = free_port()
-            with child(["-m", "bench.fanout", "--client", "httpx-aiohttp", "--upstreams", urls,
-                        "--port", str(port), "--params", params]):
+            with child(
+                [
+                    "-m",
+                    "bench.fanout",
+                    "--client",
+                    "httpx-aiohttp",
+                    "--upstreams",
+                    urls,
+                    "--port",
+                    str(port),
+                    "--params",
+                    params,
+                ]
+            ):
                 wait_for_port(port)
                 runs["baseline"].append(
-                    asyncio.run(load(f"http://127.0.0.1:{port}/", "baseline (asyncio+httpx)",
-                                     None, args))
+                    asyncio.run(
+                        load(f"http://127.0.0.1:{port}/", "baseline (asyncio+httpx)", None, args)
+                    )
                 )
             port = free_port()
-            with child(["-m", "gateway.cli", "serve", "--config", str(config), "--port",
-                        str(port), "--transport", args.transport],
-                       ready_line=None) as (process, _):
+            with child(
+                [
+                    "-m",
+                    "gateway.cli",
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--port",
+                    str(port),
+                    "--transport",
+                    args.transport,
+                ],
+                ready_line=None,
+            ) as (process, _):
                 wait_for_port(port)
                 result = asyncio.run(
                     load(f"http://127.0.0.1:{port}/graphql", "gateway", QUERY % args.first, args)
@@ -147,8 +192,11 @@ def main() -> None:
     print(f"\ngateway p50 / baseline p50 = {ratio:.2f}")
     path = save(
         "gateway",
-        {"args": vars(args), "ratio_p50": ratio,
-         "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()}},
+        {
+            "args": vars(args),
+            "ratio_p50": ratio,
+            "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
+        },
     )
     print(f"raw results: {path}")
 

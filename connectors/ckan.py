@@ -91,6 +91,8 @@ class CkanOptions(BaseModel):
     ``api_key`` is a CKAN API token, sent as the ``Authorization`` header.
     ``page_size_max`` should match the site's ``ckan.search.rows_max`` if it lowered it.
     ``include_private`` asks for private datasets the token's user may read.
+    ``exact_extras``: the site's Solr schema indexes ``extras_*`` as exact strings (not
+    stock CKAN's tokenised text), so class filters and counts over them are exact.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -99,6 +101,7 @@ class CkanOptions(BaseModel):
     extras_keys: CkanExtrasKeys = Field(default_factory=CkanExtrasKeys)
     page_size_max: int = Field(1000, ge=1, le=1000)
     include_private: bool = False
+    exact_extras: bool = False
 
 
 _SORTS: Mapping[Sort, str] = {
@@ -173,7 +176,7 @@ class CkanConnector(Connector):
     # -- the contract -------------------------------------------------------------------
 
     async def search(self, query: SearchQuery) -> SearchPage:
-        clauses, applied = self._filter_clauses(query.filter)
+        clauses, _, applied = self._filter_clauses(query.filter)
         visibility, any_of_applied = self._any_of_clause(query.any_of)
         if visibility:
             clauses.append(visibility)
@@ -204,7 +207,8 @@ class CkanConnector(Connector):
             raise self._fatal(
                 f"package_search result 'results' is a {_kind(records)}, not a list", request
             )
-        datasets = tuple(self._map_records(records))
+        mapped = list(self._map_records(records))
+        datasets = tuple(dataset for _, dataset in mapped)
         if any_of_applied and not all(query.matches_any_of(ds) for ds in datasets):
             log.warning(
                 "source %s: visibility pushdown let through records it should not; "
@@ -217,19 +221,28 @@ class CkanConnector(Connector):
             total=count,
             applied=self._verified(applied, query.filter, datasets),
             any_of_applied=any_of_applied,
+            consumed=len(records),
+            positions=None if len(mapped) == len(records) else tuple(p for p, _ in mapped),
             sorted=True,
             facets=self._facets(result.get("search_facets"), query.facets, count),
         )
 
     async def get(self, local_id: str) -> Dataset | None:
+        """The package, or ``None`` for anything search would not show: missing, private
+        (403, or ``private`` without ``include_private``), deleted, draft, unmappable.
+
+        Every such case answers alike, so ``dataset(id)`` is no existence oracle.
+        """
         result, request = await self._action("package_show", [("id", local_id)], missing_ok=True)
         if result is None:
             return None
         if not isinstance(result, dict):
             raise self._fatal(f"package_show result is a {_kind(result)}, not an object", request)
-        if result.get("state") not in (None, "active"):  # deleted/draft: search never shows them
+        if result.get("state") not in (None, "active"):
             return None
-        return self._map_record(result)
+        if result.get("private") is True and not self.options.include_private:
+            return None
+        return next((dataset for _, dataset in self._map_records([result])), None)
 
     async def departments(self) -> list[Department]:
         found: dict[str, Department] = {}
@@ -294,7 +307,8 @@ class CkanConnector(Connector):
             raise self._fatal(f"{action} failed: {type(exc).__name__}", request) from None
         if not isinstance(body, dict):
             raise self._fatal(f"{action} answered HTTP {status} with a JSON {_kind(body)}", request)
-        if status == 404:
+        if status == 404 or (status == 403 and missing_ok):
+            # 403 for a package the token may not read: the same as one that is not there.
             return None, request
         if status != 200 or body.get("success") is not True:
             error = _error_text(body.get("error"))
@@ -321,24 +335,34 @@ class CkanConnector(Connector):
             cached = self._any_of_clauses[filters] = self._build_any_of_clause(filters)
         return cached
 
-    def _build_any_of_clause(
-        self, filters: tuple[DatasetFilter, ...]
-    ) -> tuple[str | None, bool]:
+    def _build_any_of_clause(self, filters: tuple[DatasetFilter, ...]) -> tuple[str | None, bool]:
+        """The clause (a superset of the records matching any of ``filters``) and whether
+        it is exact."""
         if not filters:
             return None, True
-        groups = []
+        groups, exact = [], True
         for f in filters:
-            clauses, applied = self._filter_clauses(f)
+            clauses, applied, exactly = self._filter_clauses(f)
             if applied != f.active():
-                return None, False
+                return None, False  # an alternative we cannot express: no narrowing
+            exact = exact and exactly == applied
             if not clauses:
-                return None, True  # this alternative admits every record
+                return None, exact  # this alternative admits every record
             groups.append("(" + " AND ".join(clauses) + ")")
-        return "(" + " OR ".join(groups) + ")", True
+        return "(" + " OR ".join(groups) + ")", exact
 
-    def _filter_clauses(self, f: DatasetFilter) -> tuple[list[str], set[FilterName]]:
+    def _filter_clauses(
+        self, f: DatasetFilter
+    ) -> tuple[list[str], set[FilterName], set[FilterName]]:
+        """Solr clauses for ``f``; the filters they narrow by, and those they apply exactly.
+
+        Class filters (share, open, sensitivity) are exact only when the site indexes
+        extras as strings (``exact_extras``) and the class has a single key name;
+        otherwise their clause only narrows, and the gateway filters and counts itself.
+        """
         clauses: list[str] = []
         applied: set[FilterName] = set()
+        exact_classes = self.options.exact_extras
 
         def add(name: FilterName, clause: str | None) -> None:
             if clause:
@@ -362,23 +386,21 @@ class CkanConnector(Connector):
             add(
                 FilterName.SHARE_TYPES,
                 _class_clause(
-                    keys.share_type[0], vocab.SHARE_TYPES, set(f.share_types), defaults.share_type
+                    keys.share_type, vocab.SHARE_TYPES, set(f.share_types), defaults.share_type
                 ),
             )
         if f.open_types:
             add(
                 FilterName.OPEN_TYPES,
                 _class_clause(
-                    keys.open_type[0], vocab.OPEN_TYPES, set(f.open_types), defaults.open_type
+                    keys.open_type, vocab.OPEN_TYPES, set(f.open_types), defaults.open_type
                 ),
             )
         if f.max_sensitivity is not None:
             wanted = {s for s in vocab.SENSITIVITIES.values() if s <= f.max_sensitivity}
             add(
                 FilterName.MAX_SENSITIVITY,
-                _class_clause(
-                    keys.sensitivity[0], vocab.SENSITIVITIES, wanted, defaults.sensitivity
-                ),
+                _class_clause(keys.sensitivity, vocab.SENSITIVITIES, wanted, defaults.sensitivity),
             )
         if f.modified_after is not None:
             add(
@@ -390,7 +412,15 @@ class CkanConnector(Connector):
                 FilterName.MODIFIED_BEFORE,
                 f"metadata_modified:[* TO {_solr_date(f.modified_before)}}}",
             )
-        return clauses, applied
+        exact = set(applied)
+        for name, names in (
+            (FilterName.SHARE_TYPES, keys.share_type),
+            (FilterName.OPEN_TYPES, keys.open_type),
+            (FilterName.MAX_SENSITIVITY, keys.sensitivity),
+        ):
+            if not (exact_classes and len(names) == 1):
+                exact.discard(name)
+        return clauses, applied, exact
 
     def _verified(
         self, applied: set[FilterName], f: DatasetFilter, datasets: tuple[Dataset, ...]
@@ -452,7 +482,8 @@ class CkanConnector(Connector):
 
     # -- mapping ------------------------------------------------------------------------
 
-    def _map_records(self, records: Iterable[object]) -> Iterator[Dataset]:
+    def _map_records(self, records: Iterable[object]) -> Iterator[tuple[int, Dataset]]:
+        """``(position, dataset)`` for each record that maps; the rest are logged, skipped."""
         for position, record in enumerate(records):
             if not isinstance(record, dict) or not _text(record.get("id")):
                 log.warning(
@@ -468,11 +499,11 @@ class CkanConnector(Connector):
             version = (record["id"], stamp) if isinstance(stamp, str) and stamp else None
             cached = self._mapped.get(version) if version else None
             if cached is not None:
-                yield cached
+                yield position, cached
                 continue
             try:
                 dataset = self._map_record(record)
-            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            except Exception as exc:  # hostile shapes: one bad record never fails the page
                 log.warning(
                     "source %s: skipped package %r: %s: %s",
                     self.source_id,
@@ -483,7 +514,7 @@ class CkanConnector(Connector):
                 continue
             if version:
                 self._mapped[version] = dataset
-            yield dataset
+            yield position, dataset
 
     def _map_record(self, pkg: Mapping[str, Any]) -> Dataset:
         local_id = _text(pkg.get("id"))
@@ -568,16 +599,19 @@ def _within(phrase: str, value: str) -> bool:
     return bool(p) and any(v[i : i + len(p)] == p for i in range(len(v) - len(p) + 1))
 
 
-def _class_clause(key: str, table: Mapping[str, E], wanted: set[E], default: E) -> str | None:
-    """A clause matching records whose ``extras[key]`` maps to a wanted class.
+def _class_clause(
+    keys: tuple[str, ...], table: Mapping[str, E], wanted: set[E], default: E
+) -> str | None:
+    """A clause admitting every record whose class (from ``extras``) is a wanted one.
 
-    ``extras_*`` fields are tokenised, so the phrase "open" also matches "not open";
-    spellings of other classes that a wanted phrase would match are excluded explicitly.
-    Records with no value or an unrecognised one take the source default, so when the
-    default is wanted the clause also admits every record holding no known spelling.
-    ``None`` when no exact clause exists (the engine filters instead).
+    A record's class comes from the first of ``keys`` it holds, else the source default.
+    The clause admits a record holding a wanted spelling under any key, and, when the
+    default is wanted, every record holding no known spelling under the first key: a
+    superset of the wanted records, never fewer. ``extras_*`` fields are tokenised in
+    stock CKAN, so the phrase "open" also matches "not open"; spellings of other classes
+    that a wanted phrase would match are excluded explicitly. ``None`` when no clause
+    can be built (the engine filters instead).
     """
-    field = "extras_" + _SOLR_FIELD_SPECIAL.sub(r"\\\1", key)
     # The vocabulary is keyed lower-case; platforms write "L1", "UNCONDITIONAL"...
     spellings = {
         v: cls for s, cls in table.items() for v in ((s,) if "://" in s else (s, s.upper()))
@@ -587,12 +621,14 @@ def _class_clause(key: str, table: Mapping[str, E], wanted: set[E], default: E) 
     clash = [o for o in other if any(_within(w, o) for w in want)]
     if any(_within(c, w) for c in clash for w in want):
         return None
+    fields = ["extras_" + _SOLR_FIELD_SPECIAL.sub(r"\\\1", key) for key in keys]
     parts: list[str] = []
     if want:
-        include = f"{field}:{_any_of(want)}"
-        parts.append(f"({include} -{field}:{_any_of(clash)})" if clash else include)
+        for field in fields:
+            include = f"{field}:{_any_of(want)}"
+            parts.append(f"({include} -{field}:{_any_of(clash)})" if clash else include)
     if default in wanted:
-        parts.append(f"(*:* -{field}:{_any_of(spellings)})")
+        parts.append(f"(*:* -{fields[0]}:{_any_of(spellings)})")
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -95,11 +95,18 @@ def _to_filter(value: gql.DatasetFilter | None) -> tuple[DatasetFilter, tuple[st
             share_types=tuple(value.share_types or ()),
             open_types=tuple(value.open_types or ()),
             max_sensitivity=value.max_sensitivity,
-            modified_after=value.modified_after,
-            modified_before=value.modified_before,
+            modified_after=_aware(value.modified_after),
+            modified_before=_aware(value.modified_before),
         ),
         tuple(value.sources or ()),
     )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Filters compare with UTC timestamps; a time without a zone is taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
@@ -245,7 +252,8 @@ class Query:
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None or isinstance(original, PublicError):
+    # GraphQLErrors (ours, variable coercion, validation) are meant for the client.
+    if original is None or isinstance(original, GraphQLError):
         return False
     log.error("internal error in %s", error.path, exc_info=original)
     return True

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from graphql import OperationType
-from graphql.error import GraphQLSyntaxError
+from graphql import GraphQLError, OperationType
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -165,9 +164,9 @@ class Gateway:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
 
         operation = http.operation_type(params)
-        if isinstance(operation, GraphQLSyntaxError):
+        if isinstance(operation, GraphQLError):
             return http.respond({"errors": [operation.formatted]}, 200 if legacy else 400, media)
-        if request.method == "GET" and operation not in (OperationType.QUERY, None):
+        if request.method == "GET" and operation is not OperationType.QUERY:
             return http.respond(
                 http.error_payload("only queries may be sent with GET; use POST"),
                 405,

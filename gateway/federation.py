@@ -21,16 +21,15 @@ import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors.sdk import (
     Connector,
     ConnectorError,
     DatasetFilter,
     FacetName,
-    SearchPage,
     SearchQuery,
     Sort,
     SourceUnavailable,
@@ -43,6 +42,19 @@ log = logging.getLogger("gateway.federation")
 
 # Rounds of refills when post-filtering empties a source's batch before the page is full.
 MAX_FETCH_ROUNDS = 4
+# A source that cannot sort as asked is read up to this many records and sorted here.
+MAX_SORTED_HERE = 1000
+# GraphQL Int is 32-bit; larger upstream counts are clamped (and not exact).
+MAX_COUNT = 2**31 - 1
+
+T = TypeVar("T")
+
+
+def _count(value: object) -> int | None:
+    """An upstream count as the gateway can use it: a non-negative int, clamped."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return min(value, MAX_COUNT)
 
 
 class SourceStatus(enum.Enum):
@@ -115,10 +127,13 @@ class _Batch:
     connector: Connector
     report: SourceReport
     offset: int  # upstream position of the next row to fetch
+    deadline: float  # loop time by which this source must have answered, this request
     rows: deque[tuple[tuple[Any, ...], int, Dataset, Access]] = field(default_factory=deque)
     bound: tuple[Any, ...] | None = None  # sort key of the last row fetched
     exhausted: bool = False
-    failed: bool = False
+    fetched: bool = False
+    failed: bool = False  # the first fetch failed: the source sits this page out
+    stalled: bool = False  # a later fetch failed: the page must end before its bound
     exact: bool = True
     page_total: int | None = None
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
@@ -163,12 +178,25 @@ class FederatedSearch:
     def connector(self, source_id: str) -> Connector | None:
         return self._by_id.get(source_id)
 
-    async def _call(self, connector: Connector, report: SourceReport, call: Any) -> Any:
-        """Run one upstream call under the source's deadline; record the outcome."""
+    def _deadline(self, connector: Connector) -> float:
+        return asyncio.get_running_loop().time() + connector.settings.timeout_seconds
+
+    async def _call(
+        self,
+        connector: Connector,
+        report: SourceReport,
+        call: Coroutine[Any, Any, T],
+        deadline_at: float | None = None,
+    ) -> T | None:
+        """Run one upstream call before the source's deadline; record the outcome.
+
+        ``deadline_at`` is shared by every call to this source in one request, so refills
+        never stretch a request past the source's ``timeout_seconds``.
+        """
         deadline = connector.settings.timeout_seconds
         started = self._clock()
         try:
-            async with asyncio.timeout(deadline):
+            async with asyncio.timeout_at(deadline_at or self._deadline(connector)):
                 result = await call
         except TimeoutError:
             report.status = SourceStatus.TIMEOUT
@@ -202,7 +230,8 @@ class FederatedSearch:
         return result
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
-        query_key = request.key()
+        # A cursor is bound to the query and to the grants it was computed under.
+        query_key = f"{request.key()}.{grants.key}"
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
         visibility = grants.visibility()
         selected = [
@@ -214,6 +243,7 @@ class FederatedSearch:
                 connector=c,
                 report=SourceReport(c.source_id),
                 offset=state.positions.get(c.source_id, 0),
+                deadline=self._deadline(c),
                 exhausted=c.source_id in state.exhausted,
             )
             for i, c in enumerate(selected)
@@ -245,8 +275,8 @@ class FederatedSearch:
                 and b.bound < best.rows[0][0]
             ]
             if blocking:
-                if rounds >= MAX_FETCH_ROUNDS:
-                    break
+                if rounds >= MAX_FETCH_ROUNDS or any(b.stalled for b in blocking):
+                    break  # end the page here; the cursor resumes every source in order
                 rounds += 1
                 await asyncio.gather(
                     *(self._fill(b, request, visibility, grants, facets=False) for b in blocking)
@@ -260,20 +290,19 @@ class FederatedSearch:
 
         has_next = any((b.rows or not b.exhausted) for b in batches if not b.failed)
         returned = state.returned + len(emitted)
-        failed_any = any(b.failed for b in batches)
         exact = (
-            not failed_any
+            not any(b.failed or b.stalled for b in batches)
             and all(b.exact and b.page_total is not None for b in first_round)
             and not any(b.exhausted for b in batches if b not in first_round)
         )
         facets = _merge_upstream_facets([b.facets for b in first_round]) if exact else {}
         missing = [name for name in FacetName if name not in facets]
         if missing:
-            # Facets no source counted upstream: count what this request has seen.
+            # Facets no source counted exactly upstream: count what this request verified.
             seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
             facets.update(_count_facets(seen, missing))
         if exact:
-            total = sum(b.page_total or 0 for b in first_round)
+            total = min(sum(b.page_total or 0 for b in first_round), MAX_COUNT)
         else:
             total = returned + sum(len(b.rows) for b in batches)
         return SearchResult(
@@ -317,45 +346,115 @@ class FederatedSearch:
         *,
         facets: bool,
     ) -> None:
+        """Fetch the source's next rows after ``batch.offset`` into the batch."""
         connector = batch.connector
         capabilities = connector.capabilities
+        if request.sort not in capabilities.sorts:
+            await self._fill_sorted_here(batch, request, visibility, grants)
+            return
         limit = min(max(request.first, 1), capabilities.max_page_size)
         query = SearchQuery(
             text=request.text,
             filter=request.filter,
-            sort=request.sort if request.sort in capabilities.sorts else Sort.RELEVANCE,
+            sort=request.sort,
             offset=batch.offset,
             limit=limit,
             facets=capabilities.facets if facets else frozenset(),
             any_of=visibility,
         )
-        page: SearchPage | None = await self._call(connector, batch.report, connector.search(query))
+        page = await self._call(connector, batch.report, connector.search(query), batch.deadline)
         if page is None:
-            batch.failed = True
+            batch.stalled, batch.failed = batch.fetched, not batch.fetched
             return
-        if batch.report.matched is None:
-            batch.report.matched = page.total
-            batch.page_total = page.total
+        if not page.sorted:
+            # The source said it could sort but did not: the gateway sorts instead.
+            await self._fill_sorted_here(batch, request, visibility, grants)
+            return
+        total = _count(page.total)
+        if not batch.fetched:
+            batch.exact = (
+                not (request.filter.active() - page.applied)
+                and page.any_of_applied
+                and total is not None
+                and total == page.total
+            )
+            batch.page_total = total
             batch.facets = page.facets
-        reordered = not page.sorted or query.sort is not request.sort
-        if request.filter.active() - page.applied or not page.any_of_applied or reordered:
-            batch.exact = False
-        datasets = page.datasets
-        if reordered:
-            # The source could not order these; the gateway orders what it fetched.
-            datasets = tuple(sorted(datasets, key=lambda d: sort_key(request.sort, d, 0, 0)))
-        for i, dataset in enumerate(datasets):
-            position = batch.offset + i
-            key = sort_key(request.sort, dataset, batch.index, position)
-            batch.bound = key
-            # Always re-check: a connector's claim to have applied a filter is not trusted.
-            access = grants.access(dataset)
-            if access is None or not request.filter.matches(dataset):
-                continue
+            batch.report.matched = total if batch.exact else None
+        batch.fetched = True
+        for i, dataset in enumerate(page.datasets):
+            self._add(batch, request, grants, dataset, batch.offset + page.position(i))
+        consumed = page.upstream_rows()
+        batch.offset += consumed
+        if total is not None:
+            batch.exhausted = consumed == 0 or batch.offset >= total
+        else:
+            batch.exhausted = consumed < limit
+
+    def _add(
+        self,
+        batch: _Batch,
+        request: SearchRequest,
+        grants: GrantSet,
+        dataset: Dataset,
+        position: int,
+    ) -> None:
+        key = sort_key(request.sort, dataset, batch.index, position)
+        batch.bound = key
+        # Always re-check: a connector's claim to have applied a filter is not trusted.
+        access = grants.access(dataset)
+        if access is not None and request.filter.matches(dataset):
             batch.rows.append((key, position, dataset, access))
-        batch.offset += len(datasets)
-        total = page.total
-        batch.exhausted = len(datasets) < limit or (total is not None and batch.offset >= total)
+
+    async def _fill_sorted_here(
+        self,
+        batch: _Batch,
+        request: SearchRequest,
+        visibility: tuple[DatasetFilter, ...],
+        grants: GrantSet,
+    ) -> None:
+        """For a source that cannot apply the order: read it whole (up to a cap), sort here.
+
+        Positions are then ranks in the gateway's order, stable from page to page.
+        """
+        connector = batch.connector
+        limit = connector.capabilities.max_page_size
+        fetched: list[tuple[int, Dataset]] = []
+        offset, total = 0, None
+        while len(fetched) < MAX_SORTED_HERE:
+            query = SearchQuery(
+                text=request.text,
+                filter=request.filter,
+                sort=Sort.RELEVANCE,
+                offset=offset,
+                limit=limit,
+                any_of=visibility,
+            )
+            page = await self._call(
+                connector, batch.report, connector.search(query), batch.deadline
+            )
+            if page is None:
+                batch.stalled, batch.failed = batch.fetched, not batch.fetched
+                return
+            total = _count(page.total)
+            fetched += [(offset + page.position(i), d) for i, d in enumerate(page.datasets)]
+            consumed = page.upstream_rows()
+            offset += consumed
+            if consumed == 0 or (total is not None and offset >= total) or consumed < limit:
+                break
+        complete = total is not None and offset >= total or len(fetched) < MAX_SORTED_HERE
+        fetched.sort(key=lambda item: sort_key(request.sort, item[1], 0, item[0]))
+        batch.fetched = True
+        batch.exact = False
+        batch.report.message = (
+            f"sorted by the gateway over {'all' if complete else 'the first'} "
+            f"{len(fetched)} records (the source cannot sort by {request.sort.value})"
+        )
+        for rank, (_, dataset) in enumerate(fetched):
+            if rank >= batch.offset:
+                self._add(batch, request, grants, dataset, rank)
+        batch.offset = len(fetched)
+        batch.exhausted = True
 
     async def get(self, source_id: str, local_id: str) -> tuple[Dataset | None, SourceReport]:
         """One dataset from its source (the caller's grants are applied by the caller)."""

@@ -163,15 +163,24 @@ async def read_params(request: Request) -> GraphQLParams:
     return _validated(raw)
 
 
-def operation_type(params: GraphQLParams) -> OperationType | None | GraphQLError:
-    """The type of the operation that would run, a syntax error, or ``None`` if unknown."""
+def operation_type(params: GraphQLParams) -> OperationType | GraphQLError:
+    """The type of the operation that would run, or the error that stops it running.
+
+    A syntax error, a document without an operation, several operations without an
+    ``operationName``, or an unknown ``operationName`` are request errors.
+    """
     try:
         document = parse(params.query, no_location=False, max_tokens=20_000)
     except GraphQLSyntaxError as exc:
         return exc
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if params.operation_name:
-        operations = [o for o in operations if o.name and o.name.value == params.operation_name]
-    if len(operations) != 1:
-        return None  # validation/execution reports the precise error
+        named = [o for o in operations if o.name and o.name.value == params.operation_name]
+        if not named:
+            return GraphQLError(f'Unknown operation named "{params.operation_name}".')
+        operations = named
+    if not operations:
+        return GraphQLError("The document contains no operation to run.")
+    if len(operations) > 1:
+        return GraphQLError("Must provide operation name if query contains multiple operations.")
     return operations[0].operation

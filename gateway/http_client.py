@@ -25,7 +25,12 @@ def build_client(
     """An ``httpx.AsyncClient`` with the chosen transport; per-source deadlines sit on top."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=100)
     timeout = httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds))
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    # Only encodings read_capped can inflate within the response cap.
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
+    }
     if transport == "aiohttp":
         from httpx_aiohttp import AiohttpTransport
 

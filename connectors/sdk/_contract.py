@@ -144,7 +144,12 @@ class SearchPage:
 
     ``applied`` names the filters the platform really applied, ``any_of_applied`` whether
     it applied ``SearchQuery.any_of``; the engine applies the rest itself. ``total`` is
-    the platform's match count for what it applied.
+    the platform's match count for what it applied. Claim a filter as applied only when
+    ``total`` and ``facets`` are exact for it over the whole result, not just this page.
+
+    A connector that skips records it cannot map says how many upstream rows it read
+    (``consumed``) and where each returned dataset was (``positions``, indices within the
+    page), so the next page starts at the right row.
     """
 
     datasets: tuple[Dataset, ...]
@@ -153,6 +158,16 @@ class SearchPage:
     any_of_applied: bool = False
     sorted: bool = True
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
+    consumed: int | None = None
+    positions: tuple[int, ...] | None = None
+
+    def upstream_rows(self) -> int:
+        """How many upstream rows this page read (skipped records included)."""
+        return len(self.datasets) if self.consumed is None else self.consumed
+
+    def position(self, index: int) -> int:
+        """The upstream index, within this page, of ``datasets[index]``."""
+        return index if self.positions is None else self.positions[index]
 
 
 class HealthStatus(enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,24 +40,54 @@ def _url(url: str, params: Params) -> httpx.URL:
 
 
 async def read_capped(response: httpx.Response, max_bytes: int, *, source_id: str) -> bytes:
-    """Read a streamed body, refusing it as soon as it passes ``max_bytes``."""
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise FatalError(
-            f"response of {declared} bytes exceeds the {max_bytes}-byte cap",
+    """Read a streamed body, refusing it as soon as it passes ``max_bytes``.
+
+    The cap applies to the decoded body: gzip and deflate are inflated here a bounded
+    slice at a time, so a small compressed "bomb" cannot balloon in memory first.
+    """
+
+    def too_big(what: str = "response body") -> FatalError:
+        return FatalError(
+            f"{what} exceeds the {max_bytes}-byte cap",
             source_id=source_id,
             request=response.request,
         )
+
+    declared = response.headers.get("content-length")
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise too_big(f"response of {declared} bytes")
+    if response.is_stream_consumed:  # already in memory (e.g. a mock transport's answer)
+        if len(response.content) > max_bytes:
+            raise too_big()
+        return response.content
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        # wbits 47: detect a gzip or zlib header (servers label both as these).
+        inflater = zlib.decompressobj(47)
+        try:
+            async for raw in response.aiter_raw():
+                pending = raw
+                while pending:
+                    data = inflater.decompress(pending, max_bytes - size + 1)
+                    pending = inflater.unconsumed_tail
+                    size += len(data)
+                    if size > max_bytes:
+                        raise too_big()
+                    chunks.append(data)
+        except zlib.error as exc:
             raise FatalError(
-                f"response body exceeds the {max_bytes}-byte cap",
+                f"the {encoding} body does not decompress",
                 source_id=source_id,
                 request=response.request,
-            )
+            ) from exc
+        return b"".join(chunks)
+    stream = response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
+    async for chunk in stream:
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_big()
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -43,19 +43,33 @@ TRY_QUERY = (
     """{ totalCount edges { node { title } } } }"}'"""
 )
 
+# The simulated platforms index extras as exact strings, one key per class, so the CKAN
+# connector may count over them exactly (see docs/connectors.md, ``exact_extras``).
+CKAN_OPTIONS: dict[str, Any] = {
+    "exact_extras": True,
+    "extras_keys": {
+        "share_type": ["share_type"],
+        "open_type": ["open_type"],
+        "sensitivity": ["sensitivity"],
+    },
+}
+
 SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
     "transport-platform": {
         "defaults": {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L2"},
         "authoritative_for": ["transport", "housing", "planning"],
+        "options": CKAN_OPTIONS,
     },
     "livelihood-platform": {
         "defaults": {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L3"},
         "authoritative_for": ["health", "education", "civil-affairs", "public-security"],
+        "options": CKAN_OPTIONS,
     },
     "city-open-portal": {
         "defaults": {"share_type": "CONDITIONAL", "open_type": "CONDITIONAL", "sensitivity": "L2"},
         "department": {"id": "big-data", "name": "河西市大数据发展管理局"},
         "authoritative_for": ["environment", "market", "statistics", "big-data"],
+        "options": CKAN_OPTIONS,
     },
 }
 

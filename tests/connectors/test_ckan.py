@@ -101,6 +101,21 @@ def connector(make_connector: Callable[..., CkanConnector]) -> CkanConnector:
     return make_connector()
 
 
+EXACT_OPTIONS = CkanOptions(
+    api_key=SecretStr(TOKEN),
+    exact_extras=True,
+    extras_keys=CkanExtrasKeys(
+        share_type=("share_type",), open_type=("open_type",), sensitivity=("sensitivity",)
+    ),
+)
+
+
+@pytest.fixture
+def exact_connector(make_connector: Callable[..., CkanConnector]) -> CkanConnector:
+    """A site whose Solr schema indexes extras as exact strings, one key per class."""
+    return make_connector(options=EXACT_OPTIONS)
+
+
 def mock_search(router: respx.MockRouter, body: Any = None, status: int = 200) -> respx.Route:
     body = load("package_search.json") if body is None else body
     return router.get(f"{API}/package_search").mock(return_value=httpx.Response(status, json=body))
@@ -366,20 +381,41 @@ PUSHED = [
 @pytest.mark.parametrize(("dataset_filter", "name", "clause"), PUSHED)
 async def test_each_filter_is_pushed_down_into_fq_and_reported_applied(
     router: respx.MockRouter,
-    connector: CkanConnector,
+    exact_connector: CkanConnector,
     dataset_filter: DatasetFilter,
     name: FilterName,
     clause: str,
 ) -> None:
     route = mock_search(router, search_envelope([]))
-    page = await connector.search(SearchQuery(filter=dataset_filter))
+    page = await exact_connector.search(SearchQuery(filter=dataset_filter))
     assert clause in sent(route)["fq"]
     assert page.applied == {name}
 
 
-async def test_all_filters_together_are_anded_as_required_clauses(
-    router: respx.MockRouter, connector: CkanConnector
+@pytest.mark.parametrize(
+    "dataset_filter",
+    [
+        DatasetFilter(share_types=(ShareType.UNCONDITIONAL,)),
+        DatasetFilter(open_types=(OpenType.OPEN,)),
+        DatasetFilter(max_sensitivity=Sensitivity.L2),
+    ],
+)
+async def test_on_stock_ckan_class_filters_narrow_but_are_not_claimed_exact(
+    router: respx.MockRouter, connector: CkanConnector, dataset_filter: DatasetFilter
 ) -> None:
+    route = mock_search(router, search_envelope([]))
+    page = await connector.search(SearchQuery(filter=dataset_filter))
+    fq = sent(route)["fq"]
+    assert "extras_" in fq
+    # every alias key is searched, so records using the Chinese key are not lost
+    assert any(k in fq for k in ("extras_共享类型", "extras_开放类型", "extras_敏感级别"))
+    assert page.applied == frozenset()
+
+
+async def test_all_filters_together_are_anded_as_required_clauses(
+    router: respx.MockRouter, exact_connector: CkanConnector
+) -> None:
+    connector = exact_connector
     route = mock_search(router, search_envelope([]))
     everything = DatasetFilter(
         departments=("transport",),
@@ -475,8 +511,9 @@ async def test_department_filter_includes_unowned_records_for_the_source_departm
 
 
 async def test_pushdown_that_lets_through_a_record_mapped_elsewhere_is_not_claimed_applied(
-    router: respx.MockRouter, connector: CkanConnector, caplog: pytest.LogCaptureFixture
+    router: respx.MockRouter, exact_connector: CkanConnector, caplog: pytest.LogCaptureFixture
 ) -> None:
+    connector = exact_connector
     # e.g. a site whose Solr analyser splits Chinese words: the page holds records our
     # vocabulary does not map to UNCONDITIONAL, so the engine must re-apply the filter.
     mock_search(router)
@@ -484,7 +521,7 @@ async def test_pushdown_that_lets_through_a_record_mapped_elsewhere_is_not_claim
     with caplog.at_level(logging.WARNING, logger="connectors.ckan"):
         page = await connector.search(SearchQuery(filter=wanted))
     assert page.applied == {FilterName.THEMES}
-    assert "share_types pushdown let through 2 record(s)" in caplog.text
+    assert "share_types pushdown let through 3 record(s)" in caplog.text
 
 
 # -- sort, paging, text -----------------------------------------------------------------
@@ -770,7 +807,7 @@ async def test_get_returns_none_for_a_deleted_package(
     assert await connector.get(body["result"]["id"]) is None
 
 
-async def test_get_raises_fatal_when_ckan_refuses_access(
+async def test_get_answers_a_package_ckan_refuses_like_a_missing_one(
     router: respx.MockRouter, connector: CkanConnector
 ) -> None:
     body = {
@@ -779,8 +816,35 @@ async def test_get_raises_fatal_when_ckan_refuses_access(
         "success": False,
     }
     router.get(f"{API}/package_show").mock(return_value=httpx.Response(403, json=body))
-    with pytest.raises(FatalError, match="Authorization Error: Access denied"):
-        await connector.get("private-dataset")
+    assert await connector.get("private-dataset") is None
+
+
+async def test_get_hides_private_packages_unless_asked_and_unmappable_ones(
+    router: respx.MockRouter,
+    connector: CkanConnector,
+    make_connector: Callable[..., CkanConnector],
+) -> None:
+    body = load("package_show.json")
+    body["result"]["private"] = True
+    route = router.get(f"{API}/package_show").mock(return_value=httpx.Response(200, json=body))
+    assert await connector.get("x") is None
+    with_private = make_connector(options=CkanOptions(include_private=True))
+    assert await with_private.get("x") is not None
+    body["result"]["private"] = False
+    body["result"]["extras"] = [{"key": "fields", "value": "[" * 100_000}]
+    route.mock(return_value=httpx.Response(200, json=body))
+    dataset = await connector.get("x")
+    assert dataset is None or dataset.fields == ()
+
+
+async def test_positions_and_consumed_report_skipped_records(
+    router: respx.MockRouter, connector: CkanConnector
+) -> None:
+    good = load("package_show.json")["result"]
+    mock_search(router, search_envelope([good, "garbage", {"no": "id"}, good], count=10))
+    page = await connector.search(SearchQuery(limit=4))
+    assert page.consumed == 4
+    assert page.positions == (0, 3)
 
 
 async def test_get_with_success_false_is_fatal(
@@ -898,16 +962,18 @@ def test_registry_loads_the_ckan_connector_by_name() -> None:
 
 
 async def test_visibility_alternatives_are_pushed_down_as_one_or_group(
-    router: respx.MockRouter, connector: CkanConnector
+    router: respx.MockRouter, connector: CkanConnector, exact_connector: CkanConnector
 ) -> None:
     route = mock_search(router, search_envelope([]))
     public = DatasetFilter(open_types=(OpenType.OPEN,), max_sensitivity=Sensitivity.L1)
     own = DatasetFilter(departments=("transport",))
     page = await connector.search(SearchQuery(any_of=(public, own)))
     fq = sent(route)["fq"]
-    assert fq.startswith("+(((extras_open_type:")
+    assert fq.startswith("+((") and "extras_open_type:" in fq
     assert ") OR (organization:" in fq
-    assert page.any_of_applied is True
+    assert page.any_of_applied is False  # stock CKAN: narrowed, not exact
+    exact_page = await exact_connector.search(SearchQuery(any_of=(public, own)))
+    assert exact_page.any_of_applied is True
 
 
 async def test_visibility_that_admits_everything_adds_no_clause(

@@ -44,11 +44,15 @@ class MemoryConnector(Connector):
         datasets: Iterable[Dataset] = (),
         *,
         push_down: bool = True,
+        page_cap: int | None = None,
+        unmappable: frozenset[int] = frozenset(),
     ) -> None:
         super().__init__(settings, client)
         self.datasets = list(datasets)
         self.calls = Calls()
         self.push_down = push_down
+        self.page_cap = page_cap  # like a platform whose rows_max is below what was asked
+        self.unmappable = unmappable  # upstream rows the "mapping" skips, by position
 
     def _ordered(self, query: SearchQuery) -> list[Dataset]:
         rows = [d for d in self.datasets if not query.text or query.text in d.title]
@@ -75,12 +79,16 @@ class MemoryConnector(Connector):
     async def search(self, query: SearchQuery) -> SearchPage:
         self.calls.searches.append(query)
         rows = self._ordered(query)
-        page = rows[query.offset : query.offset + query.limit]
+        limit = min(query.limit, self.page_cap or query.limit)
+        page = rows[query.offset : query.offset + limit]
+        kept = [(i, d) for i, d in enumerate(page) if rows.index(d) not in self.unmappable]
         return SearchPage(
-            datasets=tuple(page),
+            datasets=tuple(d for _, d in kept),
             total=len(rows),
             applied=query.filter.active() if self.push_down else frozenset(),
             any_of_applied=self.push_down,
+            consumed=len(page),
+            positions=tuple(i for i, _ in kept),
         )
 
     async def get(self, local_id: str) -> Dataset | None:

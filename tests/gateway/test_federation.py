@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from connectors.sdk import SearchPage, SearchQuery, Sort
-from gateway.federation import SearchRequest, SourceStatus
+from gateway.federation import SearchRequest, SourceStatus, sort_key
 from gateway.policy import ANONYMOUS, Caller, Policy
 from schema.model import OpenType, Sensitivity, ShareType
 from tests.gateway.conftest import BASE, GatewayFactory, asgi_client, make_dataset
@@ -305,3 +306,138 @@ def test_scenario_and_validity_gate_grants() -> None:
     assert [c.grant_id for c in policy.grant_set(op, "other", inside).clauses] == ["public"]
     expired = datetime(2027, 1, 1, tzinfo=UTC)
     assert [c.grant_id for c in policy.grant_set(op, "traffic", expired).clauses] == ["public"]
+
+
+async def test_skipped_records_and_small_platform_pages_do_not_end_a_source_early(
+    make_gateway: GatewayFactory,
+) -> None:
+    data = [make_dataset("a", i) for i in range(10)]
+    gateway = make_gateway({"a": data})
+    connector: MemoryConnector = gateway.connectors[0]  # type: ignore[assignment]
+    connector.page_cap = 3
+    connector.unmappable = frozenset({2, 7})
+    edges = await page_through(gateway.engine, SearchRequest(first=5), grants())
+    assert [e.dataset.local_id for e in edges] == [f"a-{i}" for i in range(10) if i not in (2, 7)]
+
+
+class SortlessConnector(MemoryConnector):
+    capabilities = replace(MemoryConnector.capabilities, sorts=frozenset({Sort.RELEVANCE}))
+
+
+@pytest.mark.parametrize("sort", [Sort.MODIFIED_ASC, Sort.MODIFIED_DESC, Sort.TITLE_ASC])
+async def test_a_source_that_cannot_sort_is_sorted_by_the_gateway_without_duplicates(
+    make_gateway: GatewayFactory, sort: Sort
+) -> None:
+    shuffled = [
+        make_dataset("a", i, title=f"t{(i * 7) % 10}") for i in (5, 1, 9, 3, 7, 0, 8, 2, 6, 4)
+    ]
+    gateway = make_gateway(
+        {"a": shuffled, "b": [make_dataset("b", i) for i in range(4)]},
+        connector_class=SortlessConnector,
+    )
+    edges = await page_through(gateway.engine, SearchRequest(sort=sort, first=3), grants())
+    ids = [e.dataset.local_id for e in edges]
+    assert sorted(ids) == sorted([d.local_id for d in shuffled] + [f"b-{i}" for i in range(4)])
+    keys = [sort_key(sort, e.dataset, 0, 0)[:-2] for e in edges]
+    assert keys == sorted(keys)
+    first = await gateway.engine.search(SearchRequest(sort=sort, first=3), grants())
+    report = {r.source_id: r for r in first.sources}["a"]
+    assert "sorted by the gateway" in (report.message or "")
+    assert first.total_count_is_exact is False
+
+
+class FlakyConnector(MemoryConnector):
+    """Answers the first search, then times out on every later one."""
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        if self.source_id == "a" and self.calls.searches:
+            self.calls.searches.append(query)
+            await asyncio.sleep(3600)
+        return await super().search(query)
+
+
+async def test_a_source_failing_mid_page_ends_the_page_without_duplicates_or_disorder(
+    make_gateway: GatewayFactory,
+) -> None:
+    # a's first batch is all invisible, so the merge must refill it before going on.
+    a = [make_dataset("a", i, open_type=OpenType.NOT_OPEN) for i in range(3)]
+    a += [make_dataset("a", 3 + i) for i in range(3)]
+    b = [make_dataset("b", 10 + i) for i in range(5)]
+    gateway = make_gateway(
+        {"a": a, "b": b}, connector_class=FlakyConnector, timeouts={"a": 0.2}, push_down=False
+    )
+    result = await gateway.engine.search(SearchRequest(sort=Sort.MODIFIED_ASC, first=3), grants())
+    # b's rows sort after a's unseen rows, so nothing may be emitted past a's bound.
+    assert result.edges == ()
+    assert result.has_next_page
+    assert {r.source_id: r.status for r in result.sources}["a"] is SourceStatus.TIMEOUT
+    assert result.total_count_is_exact is False
+
+
+async def test_one_deadline_per_source_per_request_even_across_refills(
+    make_gateway: GatewayFactory,
+) -> None:
+    data = {
+        s: [make_dataset(s, i, open_type=OpenType.NOT_OPEN) for i in range(3)]
+        + [make_dataset(s, 3 + i) for i in range(3)]
+        for s in ("a", "b", "c")
+    }
+
+    class SlowRefills(MemoryConnector):
+        async def search(self, query: SearchQuery) -> SearchPage:
+            if query.offset:
+                await asyncio.sleep(0.25)
+            return await super().search(query)
+
+    gateway = make_gateway(
+        data, connector_class=SlowRefills, timeouts=dict.fromkeys(data, 0.4), push_down=False
+    )
+    started = time.perf_counter()
+    await gateway.engine.search(SearchRequest(sort=Sort.MODIFIED_ASC, first=6), grants())
+    assert time.perf_counter() - started < 0.4 + 0.3
+
+
+async def test_matched_is_null_unless_the_source_applied_the_visibility(
+    make_gateway: GatewayFactory,
+) -> None:
+    data = [make_dataset("a", 0)] + [
+        make_dataset("a", i, open_type=OpenType.NOT_OPEN, sensitivity=Sensitivity.L4)
+        for i in range(1, 39)
+    ]
+    gateway = make_gateway({"a": data}, push_down=False)
+    result = await gateway.engine.search(SearchRequest(first=1), grants())
+    assert result.total_count == 1
+    assert [r.matched for r in result.sources] == [None]
+    exact = make_gateway({"a": data})
+    result = await exact.engine.search(SearchRequest(first=1), grants())
+    assert [r.matched for r in result.sources] == [1]
+
+
+class HugeCount(MemoryConnector):
+    async def search(self, query: SearchQuery) -> SearchPage:
+        page = await super().search(query)
+        return replace(page, total=2**40)
+
+
+async def test_an_absurd_upstream_count_is_clamped_not_fatal(make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", 1)]}, connector_class=HugeCount)
+    async with asgi_client(gateway) as client:
+        response = await client.post(
+            "/graphql", json={"query": "{ datasets { totalCount totalCountIsExact } }"}
+        )
+    assert response.json()["data"]["datasets"]["totalCountIsExact"] is False
+
+
+async def test_a_cursor_is_bound_to_the_grants_it_was_issued_under(
+    make_gateway: GatewayFactory,
+) -> None:
+    policy = Policy.parse(POLICY)
+    gateway = make_gateway({"a": [make_dataset("a", i) for i in range(5)]}, policy=POLICY)
+    anonymous = await gateway.engine.search(SearchRequest(first=2), grants(policy))
+    from gateway.cursor import CursorError
+
+    with pytest.raises(CursorError):
+        await gateway.engine.search(
+            SearchRequest(first=2, after=anonymous.end_cursor),
+            grants(policy, Caller("analyst", department="a", roles=("staff",))),
+        )

@@ -182,3 +182,59 @@ async def test_health_endpoints(gateway) -> None:  # type: ignore[no-untyped-def
         ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["sources"][0]["id"] == "a"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": "query A { me { id } }", "operationName": "B"},
+        {"query": "fragment F on Caller { id }"},
+        {"query": "query A { me { id } } query B { me { id } }"},
+    ],
+    ids=["unknown-operation", "only-fragments", "ambiguous"],
+)
+async def test_documents_without_a_runnable_operation_are_request_errors(gateway, body) -> None:  # type: ignore[no-untyped-def]
+    async with asgi_client(gateway) as client:
+        response = await client.post("/graphql", json=body)
+        legacy = await client.post("/graphql", json=body, headers={"accept": "application/json"})
+    assert response.status_code == 400
+    assert legacy.status_code == 200
+    assert "data" not in response.json() and response.json()["errors"]
+
+
+async def test_a_wrongly_typed_variable_is_explained_not_masked(gateway) -> None:  # type: ignore[no-untyped-def]
+    async with asgi_client(gateway) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "query($id: ID!) { dataset(id: $id) { id } }", "variables": {"id": {}}},
+        )
+    message = response.json()["errors"][0]["message"]
+    assert "Internal error" not in message
+    assert "$id" in message
+
+
+async def test_a_naive_datetime_filter_is_taken_as_utc(gateway) -> None:  # type: ignore[no-untyped-def]
+    async with asgi_client(gateway) as client:
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": '{ datasets(filter: {modifiedAfter: "2024-01-02T00:00:00"}) '
+                "{ totalCount } }"
+            },
+        )
+    assert response.json() == {"data": {"datasets": {"totalCount": 2}}}
+
+
+async def test_an_internal_error_is_masked_for_the_client_and_logged(  # type: ignore[no-untyped-def]
+    gateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(gateway.engine, "departments", boom)
+    async with asgi_client(gateway) as client:
+        response = await client.post("/graphql", json={"query": "{ departments { id } }"})
+    assert response.status_code == 200
+    assert "hunter2" not in response.text
+    assert response.json()["errors"][0]["message"] == "Internal error; it has been logged."
+    assert "hunter2" in caplog.text
