@@ -18,17 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import socket
 import threading
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
+from typing import Any, Protocol
 
 import uvicorn
 
 from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
-from gateway.demo.ckan_sim import CkanSimulator, Fault, SimStats
+from gateway.demo.ckan_sim import Fault, SimStats
 
 __all__ = [
     "DEMO_PLATFORMS",
@@ -45,13 +46,38 @@ HOST = "127.0.0.1"
 STOP_TIMEOUT = 5.0
 
 
+class Simulator(Protocol):
+    """What a simulated platform of any kind offers the server that runs it.
+
+    Built as ``SimulatorClass(catalogue, fault, stats=SimStats())``.
+    """
+
+    app: Any
+    stats: SimStats
+
+    def release(self) -> None:
+        """Wake every request held by a ``hang`` fault (at shutdown)."""
+
+
+# kind -> "module:Class"; imported only when a spec of that kind is started.
+SIMULATORS: dict[str, str] = {
+    "ckan": "gateway.demo.ckan_sim:CkanSimulator",
+}
+
+
+def simulator_class(kind: str) -> Callable[..., Simulator]:
+    module, _, name = SIMULATORS[kind].partition(":")
+    factory: Callable[..., Simulator] = getattr(importlib.import_module(module), name)
+    return factory
+
+
 @dataclass(frozen=True)
 class PlatformSpec:
     """One platform to simulate: its records, its kind of API and its (mutable) fault."""
 
     id: str
     catalogue: PlatformCatalogue
-    kind: Literal["ckan"] = "ckan"
+    kind: str = "ckan"
     fault: Fault = field(default_factory=Fault)
     port: int = 0
 
@@ -69,7 +95,7 @@ class PlatformServer:
 
     def __init__(self, spec: PlatformSpec) -> None:
         self.spec = spec
-        self.simulator = CkanSimulator(spec.catalogue, spec.fault)
+        self.simulator = simulator_class(spec.kind)(spec.catalogue, spec.fault, stats=SimStats())
         # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on sockets that say they are TCP;
         # without it every small response waits ~40 ms for a delayed ACK.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
