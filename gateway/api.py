@@ -109,6 +109,20 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def _selects(info: Info[RequestContext, None], name: str) -> bool:
+    """Whether the current field's selection (fragments included) asks for ``name``."""
+
+    def walk(selections: list[Any]) -> bool:
+        for selection in selections:
+            if getattr(selection, "name", None) == name:
+                return True
+            if walk(getattr(selection, "selections", None) or []):
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)
+
+
 def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
     if dataset is None:
         return None
@@ -161,6 +175,8 @@ class Query:
             sort=Sort(sort.value),
             first=first,
             after=after,
+            # Upstream facet counting costs every platform work; ask only when selected.
+            want_facets=_selects(info, "facets"),
         )
         try:
             result = await ctx.engine.search(request, ctx.grants)

@@ -297,7 +297,7 @@ class FederatedSearch:
         )
         facets = _merge_upstream_facets([b.facets for b in first_round]) if exact else {}
         missing = [name for name in FacetName if name not in facets]
-        if missing:
+        if missing and request.want_facets:
             # Facets no source counted exactly upstream: count what this request verified.
             seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
             facets.update(_count_facets(seen, missing))

@@ -441,3 +441,18 @@ async def test_a_cursor_is_bound_to_the_grants_it_was_issued_under(
             SearchRequest(first=2, after=anonymous.end_cursor),
             grants(policy, Caller("analyst", department="a", roles=("staff",))),
         )
+
+
+async def test_facets_are_asked_of_sources_only_when_selected(make_gateway: GatewayFactory) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", i) for i in range(3)]})
+    connector: MemoryConnector = gateway.connectors[0]  # type: ignore[assignment]
+    async with asgi_client(gateway) as client:
+        await client.post("/graphql", json={"query": "{ datasets { totalCount } }"})
+        await client.post(
+            "/graphql",
+            json={
+                "query": "{ datasets { ...F } } fragment F on DatasetConnection "
+                "{ facets { themes { value } } }"
+            },
+        )
+    assert [bool(q.facets) for q in connector.calls.searches] == [False, True]
