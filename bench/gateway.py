@@ -60,11 +60,7 @@ def upstream_params(first: int) -> list[tuple[str, str]]:
             connector = CkanConnector(settings, client)
             grants = Policy.default().grant_set(ANONYMOUS, None, datetime.now(UTC))
             await connector.search(
-                SearchQuery(
-                    limit=first,
-                    facets=connector.capabilities.facets,
-                    any_of=grants.visibility(),
-                )
+                SearchQuery(limit=first, any_of=grants.visibility())
             )
 
     asyncio.run(run())
