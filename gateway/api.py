@@ -61,10 +61,13 @@ class RequestContext:
     max_first: int = 100
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
+    source_reports: list[SourceReport] = field(default_factory=list)
+    withheld: int = 0
 
     def record_failures(
         self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
     ) -> None:
+        self.source_reports.extend(reports)
         for report in reports:
             if not report.failed:
                 continue
@@ -128,6 +131,7 @@ def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset 
         return None
     access = ctx.grants.access(dataset)
     if access is None:
+        ctx.withheld += 1
         return None
     ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
     return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
@@ -183,6 +187,7 @@ class Query:
         except CursorError as exc:
             raise PublicError(str(exc), "BAD_CURSOR", argument="after") from None
         ctx.record_failures(result.sources, "datasets")
+        ctx.withheld += result.withheld
         edges = []
         for edge in result.edges:
             ctx.dataset_ids.append(f"{edge.dataset.source_id}/{edge.dataset.local_id}")

@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route
 from connectors.sdk import Connector, HealthStatus
 from gateway import graphql_http as http
 from gateway.api import RequestContext, SourceInfo, build_schema
+from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
 from gateway.config import GatewayConfig
 from gateway.cursor import CursorCodec
 from gateway.federation import FederatedSearch
@@ -75,6 +76,7 @@ class Gateway:
         cursor_secret: bytes | None = None,
         headers_hint: dict[str, str] | None = None,
         connectors: Sequence[Connector] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.config = config
         self._owns_client = client is None
@@ -95,8 +97,23 @@ class Gateway:
             SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
         )
         self.headers_hint = headers_hint
+        if audit is None and config.audit.path is not None:
+            audit = AuditLog(
+                config.audit.path,
+                fsync=config.audit.fsync,
+                fsync_interval=config.audit.fsync_interval_seconds,
+                rotate_bytes=int(config.audit.rotate_mb * 2**20),
+            )
+        self.audit = audit
+
+    async def start(self) -> None:
+        """Open the audit log: a gateway that cannot audit does not start."""
+        if self.audit is not None:
+            await self.audit.open()
 
     async def aclose(self) -> None:
+        if self.audit is not None:
+            await self.audit.aclose()
         if self._owns_client:
             await self.client.aclose()
 
@@ -121,7 +138,27 @@ class Gateway:
     async def graphql(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         started = time.perf_counter()
-        response = await self._graphql(request)
+        if request.method == "GET" and wants_graphiql(request):
+            return self._graphiql()  # a page for browsers, not a GraphQL request: not audited
+        event = AuditEvent(request_id[:64])
+        response = await self._graphql(request, event)
+        if self.audit is not None:
+            event.http_status = response.status_code
+            event.latency_ms = (time.perf_counter() - started) * 1000
+            try:
+                await self.audit.record(event)
+            except AuditUnavailable as exc:
+                log.error("request %s refused: %s", request_id[:64], exc)
+                response = http.respond(
+                    http.error_payload(
+                        "the request could not be recorded in the audit log, so it was not "
+                        "answered; try again later",
+                        "AUDIT_UNAVAILABLE",
+                    ),
+                    503,
+                    http.negotiate(request.headers.get("accept")) or http.JSON,
+                    {"Retry-After": "5"},
+                )
         response.headers["X-Request-Id"] = request_id[:64]
         log.debug(
             "%s %s -> %s in %.1f ms",
@@ -132,13 +169,15 @@ class Gateway:
         )
         return response
 
-    async def _graphql(self, request: Request) -> Response:
-        if request.method == "GET" and wants_graphiql(request):
-            if not self.config.graphql.graphiql:
-                return JSONResponse({"errors": [{"message": "GraphiQL is disabled"}]}, 404)
-            return graphiql_page(
-                "/graphql", default_query=DEFAULT_QUERY, headers_hint=self.headers_hint
-            )
+    def _graphiql(self) -> Response:
+        if not self.config.graphql.graphiql:
+            return JSONResponse({"errors": [{"message": "GraphiQL is disabled"}]}, 404)
+        return graphiql_page(
+            "/graphql", default_query=DEFAULT_QUERY, headers_hint=self.headers_hint
+        )
+
+    async def _graphql(self, request: Request, event: AuditEvent) -> Response:
+        """Answer one GraphQL request, filling in ``event`` (outcome: rejected unless run)."""
         media = http.negotiate(request.headers.get("accept"))
         if media is None:
             return http.respond(
@@ -158,10 +197,14 @@ class Gateway:
                 media,
                 caller.headers,
             )
+        event.set_caller(caller)
+        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
+        event.purpose = purpose
         try:
             params = await http.read_params(request)
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
+        event.set_document(params.query, params.operation_name)
 
         operation = http.operation_type(params)
         if isinstance(operation, GraphQLError):
@@ -173,7 +216,6 @@ class Gateway:
                 media,
                 {"Allow": "POST"},
             )
-        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         context = RequestContext(
             engine=self.engine,
             caller=caller,
@@ -202,6 +244,12 @@ class Gateway:
         if errors:
             payload["errors"] = errors
         status = 400 if not_executed and not legacy else 200
+        event.dataset_ids = context.dataset_ids
+        event.withheld = context.withheld
+        event.add_sources(context.source_reports)
+        event.outcome = Outcome.of(
+            executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
+        )
         return http.respond(payload, status, media)
 
     async def healthz(self, request: Request) -> Response:
@@ -234,6 +282,7 @@ def create_app(gateway: Gateway) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            await gateway.start()  # a gateway that cannot audit does not start
             yield
         finally:
             await gateway.aclose()

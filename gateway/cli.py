@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from gateway import audit_cli
 from gateway.config import ConfigError, load_config
 from gateway.policy import Policy, hash_api_key
 
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     hash_key.add_argument("key", nargs="?", help="the key (prompted for when omitted)")
     sub.add_parser("print-schema", help="print the GraphQL SDL (schema/catalogue.graphql)")
+    audit_cli.add_parser(sub)
     return parser
 
 
@@ -100,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_demo(host=args.host, port=args.port, seed=args.seed, transport=args.transport)
             )
         return EXIT_OK
+    if args.command == "audit":
+        return audit_cli.run(args)
     if args.command == "print-schema":
         from gateway.api import schema
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -89,7 +89,10 @@ class SourceConfig(_Strict):
 
 
 class AuditConfig(_Strict):
-    path: str | None = None
+    path: str | None = None  # relative to the config file
+    fsync: Literal["always", "interval", "never"] = "always"
+    fsync_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
+    rotate_mb: float = Field(default=100, gt=0, le=1_000_000)
 
 
 class GraphQLConfig(_Strict):
@@ -218,13 +221,21 @@ def parse_config(
             policy_path = base_dir / policy_path
         if not policy_path.is_file():
             problems.append(Problem("policy", f"file not found: {policy_path}"))
+    audit = parsed.audit
+    if audit.path is not None:
+        audit_path = Path(audit.path)
+        if base_dir is not None and not audit_path.is_absolute():
+            audit_path = base_dir / audit_path
+            audit = audit.model_copy(update={"path": str(audit_path)})
+        if not audit_path.parent.is_dir():
+            problems.append(Problem("audit.path", f"directory not found: {audit_path.parent}"))
     if problems:
         raise ConfigError(source_name, problems)
     return GatewayConfig(
         server=parsed.server,
         sources=tuple(entries),
         graphql=parsed.graphql,
-        audit=parsed.audit,
+        audit=audit,
         policy_path=policy_path,
     )
 

@@ -117,6 +117,7 @@ class SearchResult:
     total_count_is_exact: bool
     facets: Mapping[FacetName, tuple[tuple[str, int], ...]]
     sources: tuple[SourceReport, ...]
+    withheld: int = 0  # fetched records matching the request that the grants hid
 
 
 @dataclass(slots=True)
@@ -137,6 +138,7 @@ class _Batch:
     exact: bool = True
     page_total: int | None = None
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
+    withheld: int = 0
 
     @property
     def source_id(self) -> str:
@@ -319,6 +321,7 @@ class FederatedSearch:
             total_count_is_exact=exact,
             facets=facets,
             sources=tuple(b.report for b in batches),
+            withheld=sum(b.withheld for b in batches),
         )
 
     def _cursor(
@@ -402,9 +405,13 @@ class FederatedSearch:
         key = sort_key(request.sort, dataset, batch.index, position)
         batch.bound = key
         # Always re-check: a connector's claim to have applied a filter is not trusted.
+        if not request.filter.matches(dataset):
+            return
         access = grants.access(dataset)
-        if access is not None and request.filter.matches(dataset):
-            batch.rows.append((key, position, dataset, access))
+        if access is None:
+            batch.withheld += 1  # the audit's "withheld": matched, but not the caller's to see
+            return
+        batch.rows.append((key, position, dataset, access))
 
     async def _fill_sorted_here(
         self,

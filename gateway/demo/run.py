@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
+import os
+import tempfile
 from typing import Any
 
 import uvicorn
@@ -79,7 +81,9 @@ def demo_policy() -> Policy:
     return Policy.parse(yaml.safe_load(text), source_name="gateway/demo/policy.yaml")
 
 
-def demo_config(servers: dict[str, PlatformServer], *, host: str, port: int) -> GatewayConfig:
+def demo_config(
+    servers: dict[str, PlatformServer], *, host: str, port: int, audit_path: str | None = None
+) -> GatewayConfig:
     sources = [
         {
             "id": platform_id,
@@ -91,11 +95,16 @@ def demo_config(servers: dict[str, PlatformServer], *, host: str, port: int) -> 
         for platform_id, server in servers.items()
     ]
     return parse_config(
-        {"server": {"host": host, "port": port}, "sources": sources}, source_name="<demo>"
+        {
+            "server": {"host": host, "port": port},
+            "sources": sources,
+            "audit": {"path": audit_path, "fsync": "interval"},
+        },
+        source_name="<demo>",
     )
 
 
-def banner(url: str, servers: dict[str, PlatformServer]) -> str:
+def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None = None) -> str:
     lines = [
         "",
         "  Catalogue gateway demo",
@@ -105,6 +114,12 @@ def banner(url: str, servers: dict[str, PlatformServer]) -> str:
         "  Simulated department platforms (CKAN Action API):",
     ]
     lines += [f"    {pid:<22} {server.url}" for pid, server in servers.items()]
+    if audit_path:
+        lines += [
+            "",
+            f"  Audit log: {audit_path}",
+            f"    check it: catalogue-gateway audit verify {audit_path}",
+        ]
     lines += ["", "  Demo callers (send the key in the X-API-Key header):"]
     for caller, key, sees in DEMO_CALLERS:
         lines.append(f"    {caller:<18} {key or '(no key)':<28} {sees}")
@@ -126,8 +141,10 @@ async def run_demo(
     seed: int = 2026,
     transport: TransportName = "aiohttp",
 ) -> None:
+    audit_dir = tempfile.mkdtemp(prefix="catalogue-gateway-demo-")
+    audit_path = os.path.join(audit_dir, "audit.log")
     async with running_platforms(demo_specs(seed)) as servers:
-        config = demo_config(servers, host=host, port=port)
+        config = demo_config(servers, host=host, port=port, audit_path=audit_path)
         gateway = Gateway(
             config,
             transport=transport,
@@ -140,5 +157,5 @@ async def run_demo(
             )
         )
         url = f"http://{host}:{port}"
-        print(banner(url, servers), flush=True)
+        print(banner(url, servers, audit_path), flush=True)
         await server.serve()
