@@ -12,6 +12,7 @@ ENTRY_POINT_GROUP = "catalogue_gateway.connectors"
 # Built-ins are imported lazily too: a config that names only CKAN loads only CKAN.
 _BUILTINS: dict[str, str] = {
     "ckan": "connectors.ckan:CkanConnector",
+    "socrata": "connectors.socrata:SocrataConnector",
 }
 
 

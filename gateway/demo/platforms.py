@@ -62,6 +62,7 @@ class Simulator(Protocol):
 # kind -> "module:Class"; imported only when a spec of that kind is started.
 SIMULATORS: dict[str, str] = {
     "ckan": "gateway.demo.ckan_sim:CkanSimulator",
+    "socrata": "gateway.demo.socrata_sim:SocrataSimulator",
 }
 
 
