@@ -11,12 +11,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -26,6 +23,7 @@ from strawberry.types import Info
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.cursor import CursorError
 from gateway.federation import FederatedSearch, SearchRequest, SourceReport, SourceStatus
+from gateway.limits import QueryLimits
 from gateway.policy import Caller as CallerModel
 from gateway.policy import GrantSet, Privilege
 from schema import graphql_types as gql
@@ -280,19 +278,20 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
-# Validation rules are built once: ValidationCache keys on the rule classes, and
-# QueryDepthLimiter would build a new class for every request (every lookup a miss).
-_DEPTH_RULES = tuple(QueryDepthLimiter(max_depth=12).validation_rules)
+# Built once: ValidationCache keys on the validation rule classes, which QueryLimits
+# creates once (a limiter built per request would make every lookup a miss).
+_DEFAULT_LIMITS = QueryLimits()
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, introspection: bool = True, limits: QueryLimits | None = None
+) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaskErrors(
             should_mask_error=_should_mask,
             error_message="Internal error; it has been logged.",
         ),
-        lambda: MaxTokensLimiter(max_token_count=5_000),
-        lambda: AddValidationRules(list(_DEPTH_RULES)),
+        *(limits or _DEFAULT_LIMITS).extensions(),
         # A fresh extension per request; their LRU caches live at module level.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),

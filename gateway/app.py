@@ -23,6 +23,7 @@ from connectors.sdk import Connector, HealthStatus
 from gateway import graphql_http as http
 from gateway.api import RequestContext, SourceInfo, build_schema
 from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
+from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig
 from gateway.cursor import CursorCodec
 from gateway.federation import FederatedSearch
@@ -33,7 +34,10 @@ from gateway.graphiql import (
     wants_graphiql,
 )
 from gateway.http_client import TransportName, build_client
-from gateway.policy import ANONYMOUS, Caller, Policy
+from gateway.limits import QueryLimits
+from gateway.policy import Caller, Policy
+from gateway.policy_reload import PolicyHolder
+from gateway.ratelimit import RateLimiter
 
 log = logging.getLogger("gateway")
 
@@ -89,10 +93,18 @@ class Gateway:
         self.engine = FederatedSearch(
             self.connectors, CursorCodec(cursor_secret or secrets.token_bytes(32))
         )
-        if policy is None:
-            policy = Policy.load(config.policy_path) if config.policy_path else Policy.default()
-        self.policy = policy
-        self.schema = build_schema(introspection=config.graphql.introspection)
+        if policy is not None:
+            self.policies = PolicyHolder(policy)
+        elif config.policy_path is not None:
+            self.policies = PolicyHolder.load(config.policy_path)
+        else:
+            self.policies = PolicyHolder(Policy.default())
+        self.authenticator = Authenticator(self.client)
+        self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
+        self.schema = build_schema(
+            introspection=config.graphql.introspection,
+            limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
+        )
         self.sources = tuple(
             SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
         )
@@ -117,23 +129,16 @@ class Gateway:
         if self._owns_client:
             await self.client.aclose()
 
-    def authenticate(self, request: Request) -> Caller | http.RequestError:
-        api_key = request.headers.get("x-api-key")
-        authorization = request.headers.get("authorization")
-        if api_key is not None:
-            caller = self.policy.caller_for_api_key(api_key.strip())
-            if caller is None:
-                return http.RequestError(
-                    401, "the API key is not valid", {"WWW-Authenticate": "ApiKey"}
-                )
-            return caller
-        if authorization:
-            return http.RequestError(
-                401,
-                "bearer tokens are not accepted by this gateway; send X-API-Key",
-                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
-        return ANONYMOUS
+    @property
+    def policy(self) -> Policy:
+        """The policy in force now (it may be reloaded while the gateway runs)."""
+        return self.policies.current
+
+    async def authenticate(self, request: Request, policy: Policy) -> Caller | http.RequestError:
+        try:
+            return await self.authenticator.authenticate(request.headers, policy)
+        except AuthError as exc:
+            return http.RequestError(exc.status, exc.message, exc.headers)
 
     async def graphql(self, request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -189,15 +194,27 @@ class Gateway:
                 http.JSON,
             )
         legacy = media == http.JSON
-        caller = self.authenticate(request)
+        policy = self.policies.current  # one policy for the whole request
+        caller = await self.authenticate(request, policy)
         if isinstance(caller, http.RequestError):
+            code = "UNAUTHENTICATED" if caller.status == 401 else "AUTH_UNAVAILABLE"
             return http.respond(
-                http.error_payload(caller.message, "UNAUTHENTICATED"),
-                caller.status,
-                media,
-                caller.headers,
+                http.error_payload(caller.message, code), caller.status, media, caller.headers
             )
         event.set_caller(caller)
+        if self.rate_limiter is not None:
+            client = request.client.host if request.client else None
+            decision = self.rate_limiter.check(caller, client)
+            if not decision.allowed:
+                return http.respond(
+                    http.error_payload(
+                        f"too many requests; retry in {decision.retry_after_header} s",
+                        "RATE_LIMITED",
+                    ),
+                    429,
+                    media,
+                    {"Retry-After": decision.retry_after_header},
+                )
         purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         event.purpose = purpose
         try:
@@ -219,7 +236,7 @@ class Gateway:
         context = RequestContext(
             engine=self.engine,
             caller=caller,
-            grants=self.policy.grant_set(caller, purpose, datetime.now(UTC)),
+            grants=policy.grant_set(caller, purpose, datetime.now(UTC)),
             purpose=purpose,
             now=datetime.now(UTC),
             sources=self.sources,
@@ -283,7 +300,8 @@ def create_app(gateway: Gateway) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await gateway.start()  # a gateway that cannot audit does not start
-            yield
+            async with gateway.policies.watching():  # policy file polling and SIGHUP
+                yield
         finally:
             await gateway.aclose()
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.sdk import Connector, GatewayError, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
+from gateway.limits import LimitsConfig
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
 
@@ -107,6 +108,7 @@ class GatewayFile(_Strict):
     policy: str | None = None
     audit: AuditConfig = AuditConfig()
     graphql: GraphQLConfig = GraphQLConfig()
+    limits: LimitsConfig = LimitsConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class GatewayConfig:
     audit: AuditConfig
     policy_path: Path | None
     path: Path | None = None
+    limits: LimitsConfig = LimitsConfig()
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
@@ -237,6 +240,7 @@ def parse_config(
         graphql=parsed.graphql,
         audit=audit,
         policy_path=policy_path,
+        limits=parsed.limits,
     )
 
 
@@ -323,4 +327,5 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ga
         audit=config.audit,
         policy_path=config.policy_path,
         path=path,
+        limits=config.limits,
     )

@@ -30,6 +30,7 @@ from pydantic import (
 
 from connectors.sdk import DatasetFilter
 from gateway.config import ConfigError, Problem, pydantic_problems
+from gateway.jwt_settings import JwtSettings
 from schema.model import Dataset, OpenType, Sensitivity, ShareType
 
 
@@ -126,7 +127,7 @@ class PolicyFile(_Strict):
     public: PublicScope = PublicScope()
     callers: tuple[CallerConfig, ...] = ()
     grants: tuple[GrantConfig, ...] = ()
-    jwt: dict[str, Any] | None = None
+    jwt: JwtSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +347,6 @@ def _cross_check(document: PolicyFile) -> list[Problem]:
         for name in grant.to.callers:
             if name not in known_callers:
                 problems.append(Problem(f"grants[{index}].to.callers", f"unknown caller {name!r}"))
-    if document.jwt is not None:
-        problems.append(Problem("jwt", "JWT authentication is not supported yet; use api_keys"))
     return problems
 
 
