@@ -124,6 +124,7 @@ class Gateway:
             await self.audit.open()
 
     async def aclose(self) -> None:
+        await asyncio.gather(*(c.aclose() for c in self.connectors), return_exceptions=True)
         if self.audit is not None:
             await self.audit.aclose()
         if self._owns_client:

@@ -84,8 +84,10 @@ class SourceConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        if value.startswith("file://"):
+            return value  # a local catalogue (connector: file)
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// URL")
+            raise ValueError("must be an http://, https:// or file:// URL")
         return value.rstrip("/")
 
 

@@ -24,7 +24,9 @@ from connectors.sdk._errors import (
     SourceUnavailable,
 )
 from connectors.sdk._http import DEFAULT_MAX_RESPONSE_BYTES, get_json, read_capped
+from connectors.sdk._local_index import LocalIndex
 from connectors.sdk._registry import builtin_connectors, load_connector
+from connectors.sdk._static import StaticCatalogueConnector, StaticCatalogueOptions
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -38,6 +40,7 @@ __all__ = [
     "GatewayError",
     "Health",
     "HealthStatus",
+    "LocalIndex",
     "NoOptions",
     "NotSupported",
     "RetriableError",
@@ -47,6 +50,8 @@ __all__ = [
     "SourceDefaults",
     "SourceSettings",
     "SourceUnavailable",
+    "StaticCatalogueConnector",
+    "StaticCatalogueOptions",
     "builtin_connectors",
     "get_json",
     "load_connector",

@@ -264,6 +264,9 @@ class Connector(abc.ABC):
             return Health(HealthStatus.DOWN, message=exc.message)
         return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
 
+    async def aclose(self) -> None:
+        """Release what the connector holds (background loads, caches); called at shutdown."""
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} source={self.source_id!r}>"
 

@@ -12,6 +12,10 @@ ENTRY_POINT_GROUP = "catalogue_gateway.connectors"
 # Built-ins are imported lazily too: a config that names only CKAN loads only CKAN.
 _BUILTINS: dict[str, str] = {
     "ckan": "connectors.ckan:CkanConnector",
+    "datajson": "connectors.datajson:DataJsonConnector",
+    "dcat": "connectors.dcat:DcatConnector",
+    "file": "connectors.file:FileConnector",
+    "opendatasoft": "connectors.opendatasoft:OpenDataSoftConnector",
     "socrata": "connectors.socrata:SocrataConnector",
 }
 

@@ -1,9 +1,15 @@
 """A deterministic sample catalogue of a fictional city, Hexi (河西市).
 
-``build_city_catalogue()`` generates about 1,600 dataset records spread over three CKAN
-platforms, each record a raw dict shaped exactly like CKAN 2.10 ``package_show`` output.
-The city open-data portal republishes ~150 open datasets of other departments under the
-same ``identifier`` (sometimes as a stale copy), which exercises "one data, one source".
+``build_city_catalogue()`` generates about 2,200 dataset records of 15 departments spread
+over eight platforms, each record a raw dict shaped exactly like CKAN 2.10 ``package_show``
+output. The city open-data portal republishes ~150 open datasets of other departments under
+the same ``identifier`` (sometimes as a stale copy), which exercises "one data, one source".
+
+Three platforms are CKAN (``DEMO_PLATFORMS`` in ``gateway.demo.platforms``); the five in
+``EXTRA_PLATFORMS``, one department each, stand for platforms of other kinds, whose
+simulators convert these CKAN-shaped records into their own formats. Each extra platform
+draws from its own random stream (seeded from the seed and its id), generated after the
+CKAN ones, so adding or editing one never shifts another platform's records.
 
 Resource URLs are stored with the literal prefix ``{base}``; the simulated platform
 substitutes its real base URL when serving. Everything derives from ``random.Random(seed)``
@@ -11,8 +17,10 @@ and ``REFERENCE_DATE``, so the same seed always yields the same catalogue. The r
 cached per seed and shared: treat the dicts as read-only.
 
     >>> city = build_city_catalogue()
-    >>> sorted(city.platforms)
-    ['city-open-portal', 'livelihood-platform', 'transport-platform']
+    >>> list(city.platforms)[:3]
+    ['transport-platform', 'livelihood-platform', 'city-open-portal']
+    >>> EXTRA_PLATFORMS["water-ods"], len(city.platforms["water-ods"].packages)
+    ('opendatasoft', 120)
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.demo import _extra_templates_resources, _extra_templates_services
 from gateway.demo._city_templates import (
     CYCLE_DAYS,
     CYCLE_EN,
@@ -43,6 +52,7 @@ from gateway.demo._city_templates import (
 )
 
 __all__ = [
+    "EXTRA_PLATFORMS",
     "REFERENCE_DATE",
     "CityCatalogue",
     "Department",
@@ -101,7 +111,27 @@ DEPARTMENTS = [
     Department("environment", "生态环境局", "Ecology and Environment Bureau", "HBJ"),
     Department("market", "市场监督管理局", "Market Supervision Administration", "SJJ"),
     Department("statistics", "统计局", "Statistics Bureau", "TJJ"),
+    Department("culture", "文化和旅游局", "Culture and Tourism Bureau", "WLJ"),
+    Department("water", "水务局", "Water Affairs Bureau", "SWJ"),
+    Department("agriculture", "农业农村局", "Agriculture and Rural Affairs Bureau", "NYJ"),
+    Department("finance", "财政局", "Finance Bureau", "CZJ"),
+    Department(
+        "human-resources",
+        "人力资源和社会保障局",
+        "Human Resources and Social Security Bureau",
+        "RSJ",
+    ),
 ]
+_TEMPLATES: dict[str, list[Template]] = {
+    **TEMPLATES,
+    **_extra_templates_resources.TEMPLATES,
+    **_extra_templates_services.TEMPLATES,
+}
+_OPEN_WEIGHTS = {
+    **OPEN_WEIGHTS,
+    **_extra_templates_resources.OPEN_WEIGHTS,
+    **_extra_templates_services.OPEN_WEIGHTS,
+}
 
 # (platform id, Chinese title, English title, {department: number of own datasets})
 PLATFORMS: list[tuple[str, str, str, dict[str, int]]] = [
@@ -127,6 +157,47 @@ PLATFORMS: list[tuple[str, str, str, dict[str, int]]] = [
 CITY_PORTAL = "city-open-portal"
 COPIES_ON_CITY_PORTAL = 150
 
+# Platforms of other kinds (platform id -> simulator kind), one department each.
+EXTRA_PLATFORMS = {
+    "culture-socrata": "socrata",
+    "water-ods": "opendatasoft",
+    "agriculture-dcat": "dcat",
+    "finance-datajson": "datajson",
+    "hr-rest": "rest",
+}
+_EXTRA_PLATFORM_DATA: list[tuple[str, str, str, dict[str, int]]] = [
+    (
+        "culture-socrata",
+        "文化旅游开放数据 (Socrata)",
+        "Culture and Tourism Open Data (Socrata)",
+        {"culture": 120},
+    ),
+    (
+        "water-ods",
+        "河西水务开放数据 (OpenDataSoft)",
+        "Hexi Water Open Data (OpenDataSoft)",
+        {"water": 120},
+    ),
+    (
+        "agriculture-dcat",
+        "农业农村数据目录 (DCAT-AP)",
+        "Agriculture and Rural Affairs Data Catalogue (DCAT-AP)",
+        {"agriculture": 120},
+    ),
+    (
+        "finance-datajson",
+        "财政数据清单 (data.json)",
+        "Public Finance Data Inventory (data.json)",
+        {"finance": 100},
+    ),
+    (
+        "hr-rest",
+        "人社数据服务接口 (REST API)",
+        "Human Resources and Social Security Data API (REST)",
+        {"human-resources": 120},
+    ),
+]
+
 
 def _ts(value: datetime) -> str:
     """CKAN's timestamp format: naive UTC with microseconds."""
@@ -134,7 +205,7 @@ def _ts(value: datetime) -> str:
 
 
 class _Generator:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         self.rng = random.Random(seed)
 
     def uuid(self) -> str:
@@ -223,7 +294,7 @@ class _Generator:
 
         open_type = rng.choices(
             ["无条件开放", "有条件开放", "不予开放"],
-            OPEN_WEIGHTS.get(dept.id, DEFAULT_OPEN_WEIGHTS),
+            _OPEN_WEIGHTS.get(dept.id, DEFAULT_OPEN_WEIGHTS),
         )[0]
         if open_type == "无条件开放":
             share_type = rng.choices(["无条件共享", "unconditional", "有条件共享"], (80, 8, 12))[0]
@@ -403,7 +474,7 @@ class _Generator:
         # Each template yields datasets per (district, year); real-time feeds are not
         # split by year, so they run out first and the other templates fill in.
         pools = []
-        for template in TEMPLATES[dept.id]:
+        for template in _TEMPLATES[dept.id]:
             years = [None] if template[5] == "实时" else YEARS
             combos = [(d, y) for d in DISTRICTS for y in years]
             self.rng.shuffle(combos)
@@ -417,6 +488,29 @@ class _Generator:
                         self.package(dept, template, district, year, len(packages) + 1, org, groups)
                     )
         return packages
+
+    def platform(
+        self,
+        platform_id: str,
+        title: str,
+        title_en: str,
+        counts: dict[str, int],
+        depts: dict[str, Department],
+    ) -> PlatformCatalogue:
+        orgs = [self.org_dict(depts[dept_id]) for dept_id in counts]
+        group_list = self.group_dicts()
+        groups = {g["name"]: g for g in group_list}
+        packages: list[Package] = []
+        for org, (dept_id, count) in zip(orgs, counts.items(), strict=True):
+            packages += self.department_packages(depts[dept_id], count, org, groups)
+        return PlatformCatalogue(
+            id=platform_id,
+            title=title,
+            title_en=title_en,
+            packages=packages,
+            organizations=orgs,
+            groups=group_list,
+        )
 
     def republish(
         self,
@@ -473,22 +567,10 @@ def build_city_catalogue(seed: int = 2026) -> CityCatalogue:
     """Generate the Hexi city catalogue; the same seed always gives the same records."""
     gen = _Generator(seed)
     depts = {d.id: d for d in DEPARTMENTS}
-    platforms: dict[str, PlatformCatalogue] = {}
-    for platform_id, title, title_en, counts in PLATFORMS:
-        orgs = [gen.org_dict(depts[dept_id]) for dept_id in counts]
-        group_list = gen.group_dicts()
-        groups = {g["name"]: g for g in group_list}
-        packages: list[Package] = []
-        for org, (dept_id, count) in zip(orgs, counts.items(), strict=True):
-            packages += gen.department_packages(depts[dept_id], count, org, groups)
-        platforms[platform_id] = PlatformCatalogue(
-            id=platform_id,
-            title=title,
-            title_en=title_en,
-            packages=packages,
-            organizations=orgs,
-            groups=group_list,
-        )
+    platforms = {
+        platform_id: gen.platform(platform_id, title, title_en, counts, depts)
+        for platform_id, title, title_en, counts in PLATFORMS
+    }
 
     portal = platforms[CITY_PORTAL]
     candidates = [
@@ -512,4 +594,9 @@ def build_city_catalogue(seed: int = 2026) -> CityCatalogue:
         # A few harvested records lose their publisher on the portal.
         publisher = None if gen.rng.random() < 0.03 else portal_orgs[dept_id]
         portal.packages.append(gen.republish(original, publisher, portal_groups, source.title))
+
+    # Own streams (a str seed is hashed with SHA-512, independent of PYTHONHASHSEED).
+    for platform_id, title, title_en, counts in _EXTRA_PLATFORM_DATA:
+        own = _Generator(f"{seed}/{platform_id}")
+        platforms[platform_id] = own.platform(platform_id, title, title_en, counts, depts)
     return CityCatalogue(seed=seed, departments=list(DEPARTMENTS), platforms=platforms)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import uvicorn
 
-from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
+from gateway.demo.catalogue import EXTRA_PLATFORMS, PlatformCatalogue, build_city_catalogue
 from gateway.demo.ckan_sim import Fault, SimStats
 
 __all__ = [
@@ -62,6 +62,9 @@ class Simulator(Protocol):
 # kind -> "module:Class"; imported only when a spec of that kind is started.
 SIMULATORS: dict[str, str] = {
     "ckan": "gateway.demo.ckan_sim:CkanSimulator",
+    "datajson": "gateway.demo.datajson_sim:DataJsonSimulator",
+    "dcat": "gateway.demo.dcat_sim:DcatSimulator",
+    "opendatasoft": "gateway.demo.opendatasoft_sim:OpenDataSoftSimulator",
     "socrata": "gateway.demo.socrata_sim:SocrataSimulator",
 }
 
@@ -239,13 +242,14 @@ class PlatformThread:
 
 
 def demo_specs(seed: int = 2026, *, base_port: int = 0) -> list[PlatformSpec]:
-    """The demo's three CKAN platforms; ``base_port`` > 0 numbers their ports from it."""
+    """The demo's platforms: the three CKAN ones, then every extra platform whose kind has
+    a simulator. ``base_port`` > 0 numbers their ports from it."""
     city = build_city_catalogue(seed)
+    kinds = {pid: "ckan" for pid in DEMO_PLATFORMS}
+    kinds |= {pid: kind for pid, kind in EXTRA_PLATFORMS.items() if kind in SIMULATORS}
     return [
-        PlatformSpec(
-            platform_id, city.platforms[platform_id], port=base_port + n if base_port else 0
-        )
-        for n, platform_id in enumerate(DEMO_PLATFORMS)
+        PlatformSpec(pid, city.platforms[pid], kind=kind, port=base_port + n if base_port else 0)
+        for n, (pid, kind) in enumerate(kinds.items())
     ]
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from gateway.app import Gateway, create_app
 from gateway.config import GatewayConfig, parse_config
+from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
 from gateway.demo.platforms import PlatformServer, demo_specs, running_platforms
 from gateway.http_client import TransportName
 from gateway.policy import Policy
@@ -76,6 +77,67 @@ SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# The platforms of other kinds: each department runs its own (see catalogue.EXTRA_PLATFORMS).
+EXTRA_SETTINGS: dict[str, dict[str, Any]] = {
+    "culture-socrata": {"department": "culture", "sensitivity": "L2"},
+    "water-ods": {"department": "water", "sensitivity": "L2"},
+    "agriculture-dcat": {"department": "agriculture", "sensitivity": "L2"},
+    "finance-datajson": {"department": "finance", "sensitivity": "L3"},
+    "hr-rest": {"department": "human-resources", "sensitivity": "L3"},
+}
+
+
+def source_entry(
+    platform_id: str, kind: str, url: str, catalogue: PlatformCatalogue
+) -> dict[str, Any]:
+    """The ``sources[]`` entry the demo gateway uses for one simulated platform."""
+    entry: dict[str, Any] = {
+        "id": platform_id,
+        "connector": kind,
+        "url": url,
+        "timeout_seconds": 2.0,
+    }
+    if platform_id in SOURCE_SETTINGS:
+        return entry | SOURCE_SETTINGS[platform_id]
+    extra = EXTRA_SETTINGS[platform_id]
+    city = build_city_catalogue()
+    department = city.department(extra["department"])
+    entry |= {
+        "defaults": {
+            "share_type": "CONDITIONAL",
+            "open_type": "NOT_OPEN",
+            "sensitivity": extra["sensitivity"],
+        },
+        "department": {"id": department.id, "name": department.name_zh},
+        "authoritative_for": [department.id],
+        "options": kind_options(kind, catalogue),
+    }
+    return entry
+
+
+def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
+    """Connector options that read a simulated platform the way the CKAN sources do."""
+    if kind == "socrata":
+        from gateway.demo.socrata_sim import connector_options
+
+        return connector_options(catalogue)
+    if kind == "opendatasoft":
+        return {
+            "classes_queryable": True,
+            "custom_keys": {
+                "share_type": ["share_type"],
+                "open_type": ["open_type"],
+                "sensitivity": ["sensitivity"],
+            },
+            "publishers": {d.name_zh: d.id for d in build_city_catalogue().departments},
+        }
+    if kind == "datajson":
+        from gateway.demo.datajson_sim import datajson_department_ids
+
+        return {"department_ids": datajson_department_ids(catalogue)}
+    return {}
+
+
 def demo_policy() -> Policy:
     text = importlib.resources.files("gateway.demo").joinpath("policy.yaml").read_text("utf-8")
     return Policy.parse(yaml.safe_load(text), source_name="gateway/demo/policy.yaml")
@@ -85,13 +147,7 @@ def demo_config(
     servers: dict[str, PlatformServer], *, host: str, port: int, audit_path: str | None = None
 ) -> GatewayConfig:
     sources = [
-        {
-            "id": platform_id,
-            "connector": "ckan",
-            "url": server.url,
-            "timeout_seconds": 2.0,
-            **SOURCE_SETTINGS.get(platform_id, {}),
-        }
+        source_entry(platform_id, server.spec.kind, server.url, server.spec.catalogue)
         for platform_id, server in servers.items()
     ]
     return parse_config(
@@ -111,9 +167,11 @@ def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None 
         f"  GraphiQL:  {url}/graphql   (open it in a browser)",
         f"  Health:    {url}/healthz   Readiness: {url}/readyz",
         "",
-        "  Simulated department platforms (CKAN Action API):",
+        "  Simulated department platforms:",
     ]
-    lines += [f"    {pid:<22} {server.url}" for pid, server in servers.items()]
+    lines += [
+        f"    {pid:<22} {server.spec.kind:<13} {server.url}" for pid, server in servers.items()
+    ]
     if audit_path:
         lines += [
             "",

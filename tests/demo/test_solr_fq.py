@@ -21,8 +21,14 @@ DOC = {
     "extras_sensitivity": ["L2"],
     "text": ["东城区公交线路\nbus routes"],
 }
-BARE = {"organization": ["health"], "groups": [], "tags": [], "res_format": [],
-        "name": ["x"], "metadata_modified": ["2019-01-01T00:00:00.000000Z"]}
+BARE = {
+    "organization": ["health"],
+    "groups": [],
+    "tags": [],
+    "res_format": [],
+    "name": ["x"],
+    "metadata_modified": ["2019-01-01T00:00:00.000000Z"],
+}
 
 CASES = [
     ("", DOC, True),
@@ -52,12 +58,22 @@ CASES = [
     ("extras_share_type:*", BARE, False),
     ("extras_share_type:[* TO *]", BARE, False),
     ("*:* -extras_share_type:[* TO *]", BARE, True),
-    ('(extras_share_type:("无条件共享" OR unconditional) OR (*:* -extras_share_type:[* TO *]))',
-     DOC, False),
-    ('(extras_share_type:("无条件共享" OR unconditional) OR (*:* -extras_share_type:[* TO *]))',
-     BARE, True),
-    ('(extras_share_type:("无条件共享" OR unconditional OR "有条件共享") '
-     'OR (*:* -extras_share_type:[* TO *])) AND extras_sensitivity:(L1 OR L2)', DOC, True),
+    (
+        '(extras_share_type:("无条件共享" OR unconditional) OR (*:* -extras_share_type:[* TO *]))',
+        DOC,
+        False,
+    ),
+    (
+        '(extras_share_type:("无条件共享" OR unconditional) OR (*:* -extras_share_type:[* TO *]))',
+        BARE,
+        True,
+    ),
+    (
+        '(extras_share_type:("无条件共享" OR unconditional OR "有条件共享") '
+        "OR (*:* -extras_share_type:[* TO *])) AND extras_sensitivity:(L1 OR L2)",
+        DOC,
+        True,
+    ),
     ("metadata_modified:[2024-01-01T00:00:00Z TO *]", DOC, True),
     ("metadata_modified:[* TO 2024-01-01T00:00:00Z]", DOC, False),
     ("metadata_modified:[2024-05-06T09:10:11Z TO 2024-05-06T09:10:12Z}", DOC, True),
@@ -71,7 +87,7 @@ CASES = [
     ("num_resources:[10 TO *]", DOC, False),  # numeric, not string, comparison
     ("name:bus-routes-*", DOC, True),
     ("name:metro*", DOC, False),
-    ('license_id:cc\\-by', DOC, True),
+    ("license_id:cc\\-by", DOC, True),
     ("text:BUS", DOC, True),
     ("text:东城区", DOC, True),
     ("extras_sensitivity:[L1 TO L2]", DOC, True),
@@ -79,27 +95,31 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("query", "doc", "expected"), CASES,
-                         ids=[f"{i}:{c[0][:40]}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("query", "doc", "expected"), CASES, ids=[f"{i}:{c[0][:40]}" for i, c in enumerate(CASES)]
+)
 def test_query_matches_as_solr_would(query: str, doc: dict[str, list[str]], expected: bool):
     assert parse_fq(query).matches(doc) is expected
 
 
-@pytest.mark.parametrize("query", [
-    "organization:",
-    "bus",
-    "(organization:transport",
-    "organization:transport)",
-    'tags:"unterminated',
-    "tags:[a TO",
-    "tags:[a b]",
-    "organization:transport AND",
-    "OR tags:x",
-    "unknown_field:x",
-    "metadata_modified:[2024-01-01 TO *]",
-    "metadata_modified:[NOW-1FORTNIGHT TO *]",
-    "num_resources:two",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "organization:",
+        "bus",
+        "(organization:transport",
+        "organization:transport)",
+        'tags:"unterminated',
+        "tags:[a TO",
+        "tags:[a b]",
+        "organization:transport AND",
+        "OR tags:x",
+        "unknown_field:x",
+        "metadata_modified:[2024-01-01 TO *]",
+        "metadata_modified:[NOW-1FORTNIGHT TO *]",
+        "num_resources:two",
+    ],
+)
 def test_invalid_query_raises_syntax_error_with_message(query: str):
     with pytest.raises(FqSyntaxError) as info:
         parse_fq(query)

@@ -52,7 +52,10 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
         with urllib.request.urlopen(page_request, timeout=5) as page:
             html = page.read().decode()
         assert "graphiql" in html.lower() and "unpkg" not in html and "cdn" not in html.lower()
-        query = '{ datasets(search: "公交", first: 5) { totalCount edges { node { title } } } }'
+        query = (
+            '{ datasets(search: "公交", first: 5) { totalCount edges { node { title } } '
+            "facets { departments { value } } sources { source { id } status } } }"
+        )
         request = urllib.request.Request(
             base + "/graphql",
             data=json.dumps({"query": query}).encode(),
@@ -60,8 +63,13 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
-        assert body["data"]["datasets"]["totalCount"] > 50
-        assert len(body["data"]["datasets"]["edges"]) == 5
+        connection = body["data"]["datasets"]
+        assert connection["totalCount"] >= 5
+        assert len(connection["edges"]) == 5
+        # several kinds of platform, every one answering, many departments merged
+        assert len(connection["sources"]) >= 5
+        assert {s["status"] for s in connection["sources"]} == {"OK"}, connection["sources"]
+        assert len(connection["facets"]["departments"]) >= 6
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.demo.catalogue import build_city_catalogue
-from gateway.demo.platforms import PlatformServer
+from gateway.demo.platforms import DEMO_PLATFORMS, PlatformServer
 from gateway.demo.run import SOURCE_SETTINGS
 from schema import vocab
 from schema.ids import encode_id
@@ -40,7 +40,9 @@ def extras(package: dict[str, Any]) -> dict[str, str]:
 def publicly_visible() -> set[tuple[str, str]]:
     """Reference rule for the anonymous caller, straight from the raw catalogue."""
     visible = set()
-    for platform_id, platform in build_city_catalogue().platforms.items():
+    city = build_city_catalogue()
+    for platform_id in DEMO_PLATFORMS:
+        platform = city.platforms[platform_id]
         defaults = SOURCE_SETTINGS[platform_id]["defaults"]
         for package in platform.packages:
             ex = extras(package)
