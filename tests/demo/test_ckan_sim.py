@@ -46,7 +46,9 @@ def everything() -> PlatformCatalogue:
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, PlatformServer]]:
-    with PlatformThread([*(s for s in demo_specs() if s.kind == "ckan"), PlatformSpec(ALL, everything())]) as running:
+    with PlatformThread(
+        [*(s for s in demo_specs() if s.kind == "ckan"), PlatformSpec(ALL, everything())]
+    ) as running:
         yield running
 
 
