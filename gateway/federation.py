@@ -36,7 +36,7 @@ from connectors.sdk import (
 )
 from gateway.cursor import CursorCodec, CursorState
 from gateway.policy import Access, GrantSet
-from schema.model import Dataset, Department
+from schema.model import Dataset, DatasetRef, Department
 
 log = logging.getLogger("gateway.federation")
 
@@ -260,6 +260,8 @@ class FederatedSearch:
 
         edges: list[Edge] = []
         emitted: list[tuple[_Batch, Dataset, Access]] = []
+        by_identifier: dict[str, int] = {}
+        merged = 0
         rounds = 1
         while len(emitted) < request.first:
             live = [b for b in batches if not b.failed]
@@ -285,15 +287,24 @@ class FederatedSearch:
                 )
                 continue
             _, _, dataset, access = best.rows.popleft()
+            seen_at = by_identifier.get(dataset.identifier) if dataset.identifier else None
+            if seen_at is not None:
+                # One data, one source: a copy joins the record already on this page.
+                edges[seen_at] = self._merge_copy(edges[seen_at], dataset, access)
+                merged += 1
+                continue
             emitted.append((best, dataset, access))
             edges.append(
                 Edge(dataset, access, self._cursor(query_key, batches, state, len(emitted)))
             )
+            if dataset.identifier:
+                by_identifier[dataset.identifier] = len(edges) - 1
 
         has_next = any((b.rows or not b.exhausted) for b in batches if not b.failed)
         returned = state.returned + len(emitted)
         exact = (
-            not any(b.failed or b.stalled for b in batches)
+            not merged  # upstream totals count every copy
+            and not any(b.failed or b.stalled for b in batches)
             and all(b.exact and b.page_total is not None for b in first_round)
             and not any(b.exhausted for b in batches if b not in first_round)
         )
@@ -323,6 +334,32 @@ class FederatedSearch:
             sources=tuple(b.report for b in batches),
             withheld=sum(b.withheld for b in batches),
         )
+
+    def _authoritative(self, dataset: Dataset) -> bool:
+        connector = self._by_id.get(dataset.source_id)
+        return (
+            connector is not None
+            and dataset.department is not None
+            and dataset.department.id in connector.settings.authoritative_for
+        )
+
+    def _merge_copy(self, edge: Edge, dataset: Dataset, access: Access) -> Edge:
+        """Serve the authoritative record (else the first seen); list the other as a copy."""
+        if self._authoritative(dataset) and not self._authoritative(edge.dataset):
+            served, served_access, copy = dataset, access, edge.dataset
+        else:
+            served, served_access, copy = edge.dataset, edge.access, dataset
+        stale = (
+            copy.modified is not None
+            and served.modified is not None
+            and copy.modified < served.modified
+        )
+        refs = (
+            *served.also_published_by,
+            DatasetRef(copy.source_id, copy.local_id, copy.modified, stale),
+            *copy.also_published_by,
+        )
+        return Edge(replace(served, also_published_by=refs), served_access, edge.cursor)
 
     def _cursor(
         self, query_key: str, batches: Sequence[_Batch], state: CursorState, emitted: int

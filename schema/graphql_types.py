@@ -103,10 +103,14 @@ class DataField:
     description: str | None
 
 
-@strawberry.type(description="Another source's copy of the same data.")
+@strawberry.type(description="Another source's copy of the same data (same identifier).")
 class DatasetCopy:
     source: SourceRef
     id: strawberry.ID
+    modified: datetime | None
+    stale: bool = strawberry.field(
+        description="The copy was last modified before the record served: it is behind."
+    )
 
 
 @strawberry.type(description="A catalogue entry, from its authoritative source.")
@@ -277,6 +281,8 @@ def dataset_type(dataset: model.Dataset, *, use: bool, mask: frozenset[str]) -> 
             DatasetCopy(
                 source=SourceRef(id=strawberry.ID(ref.source_id)),
                 id=strawberry.ID(encode_id("Dataset", ref.source_id, ref.local_id)),
+                modified=ref.modified,
+                stale=ref.stale,
             )
             for ref in dataset.also_published_by
         ],

@@ -155,7 +155,12 @@ class Dataset:
 
 @dataclass(frozen=True, slots=True)
 class DatasetRef:
-    """Another source's copy of a dataset (see ``Dataset.also_published_by``)."""
+    """Another source's copy of a dataset (see ``Dataset.also_published_by``).
+
+    ``stale`` when the copy's ``modified`` is behind the record served.
+    """
 
     source_id: str
     local_id: str
+    modified: datetime | None = None
+    stale: bool = False

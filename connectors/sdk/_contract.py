@@ -264,7 +264,7 @@ class Connector(abc.ABC):
             return Health(HealthStatus.DOWN, message=exc.message)
         return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release what the connector holds (background loads, caches); called at shutdown."""
 
     def __repr__(self) -> str:

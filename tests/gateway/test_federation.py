@@ -456,3 +456,28 @@ async def test_facets_are_asked_of_sources_only_when_selected(make_gateway: Gate
             },
         )
     assert [bool(q.facets) for q in connector.calls.searches] == [False, True]
+
+
+async def test_copies_on_a_page_are_one_dataset_served_from_the_authority(
+    make_gateway: GatewayFactory,
+) -> None:
+    from schema.model import Department
+
+    dept = Department("transport", "Transport")
+    portal_copy = make_dataset(
+        "portal", 1, identifier="X-1", department=dept, modified=BASE + timedelta(days=1)
+    )
+    original = make_dataset(
+        "transport", 1, identifier="X-1", department=dept, modified=BASE + timedelta(days=5)
+    )
+    gateway = make_gateway({"portal": [portal_copy], "transport": [original]})
+    gateway.engine.connector("transport").settings = replace(  # type: ignore[union-attr]
+        gateway.engine.connector("transport").settings,  # type: ignore[union-attr]
+        authoritative_for=("transport",),
+    )
+    result = await gateway.engine.search(SearchRequest(first=10), grants())
+    [edge] = result.edges
+    assert edge.dataset.source_id == "transport"
+    [copy] = edge.dataset.also_published_by
+    assert (copy.source_id, copy.local_id, copy.stale) == ("portal", "portal-1", True)
+    assert result.total_count_is_exact is False
