@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.cursor import CursorError
-from gateway.federation import FederatedSearch, SearchRequest, SourceReport, SourceStatus
+from gateway.federation import Edge, FederatedSearch, SearchRequest, SourceReport, SourceStatus
 from gateway.limits import QueryLimits
 from gateway.policy import Caller as CallerModel
 from gateway.policy import GrantSet, Privilege
@@ -101,6 +102,10 @@ def _to_filter(value: gql.DatasetFilter | None) -> tuple[DatasetFilter, tuple[st
         ),
         tuple(value.sources or ()),
     )
+
+
+def _cursor(edge: Edge) -> str:
+    return edge.cursor
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -194,14 +199,14 @@ class Query:
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
             )
-            edges.append(gql.DatasetEdge(cursor=edge.cursor, node=node))
+            edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
         return gql.DatasetConnection(
             edges=edges,
             page_info=gql.PageInfo(
                 has_next_page=result.has_next_page,
                 has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
+                start_cursor=result.edges[0].cursor if result.edges else None,
                 end_cursor=result.end_cursor,
             ),
             total_count=result.total_count,

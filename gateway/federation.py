@@ -105,7 +105,13 @@ class SearchRequest:
 class Edge:
     dataset: Dataset
     access: Access
-    cursor: str
+    position: CursorState
+    encode: Callable[[CursorState], str]
+
+    @property
+    def cursor(self) -> str:
+        """Encoded (and signed) on demand: most queries never ask for edge cursors."""
+        return self.encode(self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +241,10 @@ class FederatedSearch:
         # A cursor is bound to the query and to the grants it was computed under.
         query_key = f"{request.key()}.{grants.key}"
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
+
+        def encode(position: CursorState) -> str:
+            return self._codec.encode(query_key, position)
+
         visibility = grants.visibility()
         selected = [
             c for c in self.connectors if not request.sources or c.source_id in request.sources
@@ -295,7 +305,7 @@ class FederatedSearch:
                 continue
             emitted.append((best, dataset, access))
             edges.append(
-                Edge(dataset, access, self._cursor(query_key, batches, state, len(emitted)))
+                Edge(dataset, access, self._position(batches, state, len(emitted)), encode)
             )
             if dataset.identifier:
                 by_identifier[dataset.identifier] = len(edges) - 1
@@ -324,7 +334,7 @@ class FederatedSearch:
             end_cursor=(
                 edges[-1].cursor
                 if edges
-                else self._cursor(query_key, batches, state, 0)
+                else encode(self._position(batches, state, 0))
                 if has_next
                 else None
             ),
@@ -359,11 +369,10 @@ class FederatedSearch:
             DatasetRef(copy.source_id, copy.local_id, copy.modified, stale),
             *copy.also_published_by,
         )
-        return Edge(replace(served, also_published_by=refs), served_access, edge.cursor)
+        return replace(edge, dataset=replace(served, also_published_by=refs), access=served_access)
 
-    def _cursor(
-        self, query_key: str, batches: Sequence[_Batch], state: CursorState, emitted: int
-    ) -> str:
+    def _position(self, batches: Sequence[_Batch], state: CursorState, emitted: int) -> CursorState:
+        """Where every source stands after ``emitted`` records of this page."""
         positions = dict(state.positions)
         exhausted = set(state.exhausted)
         for b in batches:
@@ -372,10 +381,7 @@ class FederatedSearch:
             positions[b.source_id] = b.resume_position()
             if b.exhausted and not b.rows:
                 exhausted.add(b.source_id)
-        return self._codec.encode(
-            query_key,
-            CursorState(positions, frozenset(exhausted), state.returned + emitted),
-        )
+        return CursorState(positions, frozenset(exhausted), state.returned + emitted)
 
     async def _fill(
         self,

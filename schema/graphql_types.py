@@ -8,7 +8,7 @@ and masks are applied, so no path can return a field above the caller's privileg
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NewType
 
@@ -145,8 +145,12 @@ class Dataset(Node):
 
 @strawberry.type
 class DatasetEdge:
-    cursor: str
     node: Dataset
+    encode_cursor: strawberry.Private[Callable[[], str]]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.encode_cursor()
 
 
 @strawberry.type
