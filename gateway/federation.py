@@ -33,6 +33,7 @@ from connectors.sdk import (
     SearchQuery,
     Sort,
     SourceUnavailable,
+    source_deadline,
 )
 from gateway.cursor import CursorCodec, CursorState
 from gateway.policy import Access, GrantSet
@@ -203,9 +204,13 @@ class FederatedSearch:
         """
         deadline = connector.settings.timeout_seconds
         started = self._clock()
+        deadline_at = deadline_at or self._deadline(connector)
         try:
-            async with asyncio.timeout_at(deadline_at or self._deadline(connector)):
-                result = await call
+            # The deadline is enforced here; source_deadline lets retries inside the
+            # connector know it, so they never plan a sleep past it.
+            with source_deadline(deadline_at):
+                async with asyncio.timeout_at(deadline_at):
+                    result = await call
         except TimeoutError:
             report.status = SourceStatus.TIMEOUT
             report.message = f"no answer within the {deadline:g}s deadline"

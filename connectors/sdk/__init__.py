@@ -1,5 +1,6 @@
 """The connector SDK: everything a connector author imports comes from here."""
 
+from connectors.sdk._auth import ApiKeyAuth, BasicAuth, BearerAuth, OAuth2ClientCredentials
 from connectors.sdk._contract import (
     Capabilities,
     Connector,
@@ -23,16 +24,45 @@ from connectors.sdk._errors import (
     RetriableError,
     SourceUnavailable,
 )
-from connectors.sdk._http import DEFAULT_MAX_RESPONSE_BYTES, get_json, read_capped
+from connectors.sdk._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    JsonResponse,
+    fetch_json,
+    get_json,
+    read_capped,
+)
 from connectors.sdk._local_index import LocalIndex
+from connectors.sdk._paginate import (
+    Bookmarks,
+    CursorPaginator,
+    LinkHeaderPaginator,
+    NextLinkPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PageRequest,
+    PageResponse,
+    Paginator,
+    SinglePage,
+    Window,
+    read_window,
+)
 from connectors.sdk._registry import builtin_connectors, load_connector
+from connectors.sdk._retry import DEFAULT_RETRY, RetryPolicy, source_deadline
+from connectors.sdk._selector import Selector, SelectorNotFound
 from connectors.sdk._static import StaticCatalogueConnector, StaticCatalogueOptions
+from connectors.sdk._valuemap import ValueMap
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_RETRY",
+    "ApiKeyAuth",
+    "BasicAuth",
+    "BearerAuth",
+    "Bookmarks",
     "Capabilities",
     "Connector",
     "ConnectorError",
+    "CursorPaginator",
     "DatasetFilter",
     "FacetName",
     "FatalError",
@@ -40,20 +70,38 @@ __all__ = [
     "GatewayError",
     "Health",
     "HealthStatus",
+    "JsonResponse",
+    "LinkHeaderPaginator",
     "LocalIndex",
+    "NextLinkPaginator",
     "NoOptions",
     "NotSupported",
+    "OAuth2ClientCredentials",
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "PageRequest",
+    "PageResponse",
+    "Paginator",
     "RetriableError",
+    "RetryPolicy",
     "SearchPage",
     "SearchQuery",
+    "Selector",
+    "SelectorNotFound",
+    "SinglePage",
     "Sort",
     "SourceDefaults",
     "SourceSettings",
     "SourceUnavailable",
     "StaticCatalogueConnector",
     "StaticCatalogueOptions",
+    "ValueMap",
+    "Window",
     "builtin_connectors",
+    "fetch_json",
     "get_json",
     "load_connector",
     "read_capped",
+    "read_window",
+    "source_deadline",
 ]

@@ -1,16 +1,18 @@
-"""HTTP helpers for connectors: bounded reads and status-to-error mapping."""
+"""HTTP helpers for connectors: bounded reads, retries and status-to-error mapping."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 from cachetools import LRUCache
 
-from connectors.sdk._errors import FatalError, RetriableError, SourceUnavailable
+from connectors.sdk._errors import ConnectorError, FatalError, RetriableError, SourceUnavailable
+from connectors.sdk._retry import DEFAULT_RETRY, RetryPolicy, send_with_retry
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
@@ -35,7 +37,11 @@ def _url(url: str, params: Params) -> httpx.URL:
     key = (url, tuple((str(k), _param(v)) for k, v in items))
     cached = _URLS.get(key)
     if cached is None:
-        cached = _URLS[key] = httpx.URL(url, params=list(key[1]))
+        # Merged, not replaced: a next-page link keeps the query string it came with.
+        cached = httpx.URL(url)
+        if key[1]:
+            cached = cached.copy_merge_params(list(key[1]))
+        _URLS[key] = cached
     return cached
 
 
@@ -92,6 +98,16 @@ async def read_capped(response: httpx.Response, max_bytes: int, *, source_id: st
     return b"".join(chunks)
 
 
+@dataclass(frozen=True, slots=True)
+class JsonResponse:
+    """A decoded JSON answer: status, body, headers and the URL that answered."""
+
+    status: int
+    body: Any
+    headers: httpx.Headers
+    url: httpx.URL
+
+
 async def get_json(
     client: httpx.AsyncClient,
     url: str,
@@ -101,6 +117,9 @@ async def get_json(
     headers: Mapping[str, str] | None = None,
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     allow_statuses: frozenset[int] = frozenset(),
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    deadline: float | None = None,
+    auth: httpx.Auth | None = None,
 ) -> tuple[int, Any]:
     """GET ``url`` and decode a JSON body, mapping every failure to a ``ConnectorError``.
 
@@ -110,10 +129,47 @@ async def get_json(
         status, body = await get_json(client, f"{base}/api/3/action/package_show",
                                       params={"id": "abc"}, source_id="transport",
                                       allow_statuses=frozenset({404}))
+
+    Transient failures (429, 502-504, dropped connections) are retried under ``retry``
+    (``None``: never), without sleeping past ``deadline`` (a loop time; see
+    ``source_deadline``). ``auth`` is an ``httpx.Auth`` such as ``ApiKeyAuth``.
+    """
+    answer = await fetch_json(
+        client,
+        url,
+        source_id=source_id,
+        params=params,
+        headers=headers,
+        max_bytes=max_bytes,
+        allow_statuses=allow_statuses,
+        retry=retry,
+        deadline=deadline,
+        auth=auth,
+    )
+    return answer.status, answer.body
+
+
+async def fetch_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    source_id: str,
+    params: Params = None,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    allow_statuses: frozenset[int] = frozenset(),
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+    deadline: float | None = None,
+    auth: httpx.Auth | None = None,
+) -> JsonResponse:
+    """``get_json`` that also returns the response headers and URL (for ``Link`` paging).
+
+    >>> answer = await fetch_json(client, url, source_id="transport")
+    >>> answer.status, answer.body, answer.headers.get("link")
     """
     request = client.build_request("GET", _url(url, params), headers=headers)
     try:
-        response = await client.send(request, stream=True)
+        response = await send_with_retry(client, request, retry=retry, deadline=deadline, auth=auth)
     except httpx.TimeoutException as exc:
         raise SourceUnavailable(
             f"timed out: {type(exc).__name__}", source_id=source_id, request=request
@@ -126,6 +182,10 @@ async def get_json(
         raise FatalError(
             f"request failed: {type(exc).__name__}", source_id=source_id, request=request
         ) from exc
+    except ConnectorError as exc:  # raised by an auth flow (e.g. the token endpoint refused)
+        if exc.source_id is None:
+            exc.source_id = source_id
+        raise
     try:
         status = response.status_code
         if status not in allow_statuses:
@@ -152,9 +212,10 @@ async def get_json(
     finally:
         await response.aclose()
     try:
-        return status, orjson.loads(body)
+        decoded = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         kind = response.headers.get("content-type", "unknown content type")
         raise FatalError(
             f"invalid JSON ({kind}): {body[:80]!r}", source_id=source_id, request=request
         ) from exc
+    return JsonResponse(status, decoded, response.headers, response.url)

@@ -16,6 +16,7 @@ _BUILTINS: dict[str, str] = {
     "dcat": "connectors.dcat:DcatConnector",
     "file": "connectors.file:FileConnector",
     "opendatasoft": "connectors.opendatasoft:OpenDataSoftConnector",
+    "rest": "connectors.rest:RestConnector",
     "socrata": "connectors.socrata:SocrataConnector",
 }
 

@@ -65,6 +65,7 @@ SIMULATORS: dict[str, str] = {
     "datajson": "gateway.demo.datajson_sim:DataJsonSimulator",
     "dcat": "gateway.demo.dcat_sim:DcatSimulator",
     "opendatasoft": "gateway.demo.opendatasoft_sim:OpenDataSoftSimulator",
+    "rest": "gateway.demo.rest_sim:RestSimulator",
     "socrata": "gateway.demo.socrata_sim:SocrataSimulator",
 }
 

@@ -131,6 +131,10 @@ def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
             },
             "publishers": {d.name_zh: d.id for d in build_city_catalogue().departments},
         }
+    if kind == "rest":
+        from gateway.demo.rest_sim import rest_source_options
+
+        return rest_source_options()
     if kind == "datajson":
         from gateway.demo.datajson_sim import datajson_department_ids
 
