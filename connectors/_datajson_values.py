@@ -14,10 +14,10 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.sdk._text import html_to_text
 from schema import vocab
 from schema.model import DataField, Temporal, UpdateFrequency
 
@@ -322,46 +322,4 @@ def data_fields(raw: object) -> tuple[DataField, ...]:
     return tuple(out)
 
 
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "head", "title"})
-    _BLOCK = frozenset(
-        {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5"}
-        | {"h6", "blockquote", "pre", "hr", "section", "article", "dd", "dt"}
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def plain_text(value: object) -> str | None:
-    """Text without HTML tags or entities; paragraphs kept as blank lines."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if "<" not in value and "&" not in value:
-        text = value
-    else:
-        parser = _TextExtractor()
-        parser.feed(value)
-        parser.close()
-        text = "".join(parser.parts)
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text or None
+plain_text = html_to_text

@@ -6,13 +6,12 @@ string) and answers ``None`` or an empty value rather than raising.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
+from connectors.sdk._text import html_to_text
 from schema.model import DataField, Distribution, Temporal
 
 _MEDIA_FORMATS: Mapping[str, str] = {
@@ -182,44 +181,4 @@ def data_fields(resource: Mapping[str, Any]) -> tuple[DataField, ...]:
     return tuple(out)
 
 
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "head", "title"})
-    # fmt: off
-    _BLOCK = frozenset({
-        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-        "blockquote", "pre", "hr", "section", "article", "dd", "dt",
-    })
-    # fmt: on
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def plain_text(value: object) -> str | None:
-    """Tags stripped, entities decoded, spaces collapsed; paragraphs kept as blank lines."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    parser = _TextExtractor()
-    parser.feed(value)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text or None
+plain_text = html_to_text

@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
@@ -37,6 +36,8 @@ from connectors.sdk import (
     Sort,
     SourceSettings,
     get_json,
+    html_to_text,
+    parse_timestamp,
 )
 from schema import vocab
 from schema.model import (
@@ -530,21 +531,24 @@ class CkanConnector(Connector):
             return next((extras[n] for n in names if isinstance(extras.get(n), str)), None)
 
         name = _text(pkg.get("name"))
-        start, end = _timestamp(extra(keys.temporal_start)), _timestamp(extra(keys.temporal_end))
+        start, end = (
+            parse_timestamp(extra(keys.temporal_start)),
+            parse_timestamp(extra(keys.temporal_end)),
+        )
         return Dataset(
             source_id=self.source_id,
             local_id=local_id,
             title=_text(pkg.get("title")) or name or local_id,
             identifier=extra(keys.identifier),
-            description=_plain_text(pkg.get("notes")),
+            description=html_to_text(pkg.get("notes")),
             keywords=_unique(
                 _text(t.get("display_name")) or _text(t.get("name"))
                 for t in _dicts(pkg.get("tags"))
             ),
             themes=_unique(_text(g.get("name")) for g in _dicts(pkg.get("groups"))),
             department=_department(pkg.get("organization")) or self.settings.department,
-            issued=_timestamp(pkg.get("metadata_created")),
-            modified=_timestamp(pkg.get("metadata_modified")),
+            issued=parse_timestamp(pkg.get("metadata_created")),
+            modified=parse_timestamp(pkg.get("metadata_modified")),
             update_frequency=vocab.parse_update_frequency(extra(keys.update_frequency))
             or UpdateFrequency.UNKNOWN,
             share_type=vocab.parse_share_type(extra(keys.share_type)) or defaults.share_type,
@@ -694,17 +698,6 @@ def _extras(value: object) -> dict[str, Any]:
     return out
 
 
-def _timestamp(value: object) -> datetime | None:
-    """ISO 8601 with or without microseconds, ``Z`` or offset, or a date; naive is UTC."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def _department(org: object) -> Department | None:
     if not isinstance(org, dict):
         return None
@@ -763,49 +756,6 @@ def _data_fields(raw: object) -> tuple[DataField, ...]:
                 )
             )
     return tuple(out)
-
-
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "head", "title"})
-    # fmt: off
-    _BLOCK = frozenset({
-        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-        "blockquote", "pre", "hr", "section", "article", "dd", "dt",
-    })
-    # fmt: on
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def _plain_text(value: object) -> str | None:
-    """Tags stripped, entities decoded, spaces collapsed; paragraphs kept as blank lines."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    parser = _TextExtractor()
-    parser.feed(value)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text or None
 
 
 def _error_text(error: object) -> str:

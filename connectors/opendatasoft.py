@@ -43,7 +43,6 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
@@ -67,6 +66,7 @@ from connectors.sdk import (
     Sort,
     SourceSettings,
     get_json,
+    html_to_text,
 )
 from schema import vocab
 from schema.model import (
@@ -596,7 +596,7 @@ class OpenDataSoftConnector(Connector):
             local_id=dataset_id,
             title=_text(default.get("title")) or dataset_id,
             identifier=meta(keys.identifier) or _text(dcat.get("identifier")),
-            description=_plain_text(default.get("description")),
+            description=html_to_text(default.get("description")),
             keywords=_unique(_text(k) for k in _list(default.get("keyword"))),
             themes=_unique(_text(t) for t in _list(default.get("theme"))),
             department=self._department(default.get("publisher")) or self.settings.department,
@@ -771,46 +771,3 @@ def _error_text(body: object) -> str:
     else:
         text = f"a JSON {_kind(body)} instead of an error object"
     return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
-
-
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "template", "head", "title"})
-    # fmt: off
-    _BLOCK = frozenset({
-        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-        "blockquote", "pre", "hr", "section", "article", "dd", "dt",
-    })
-    # fmt: on
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-def _plain_text(value: object) -> str | None:
-    """Tags stripped, entities decoded, spaces collapsed; paragraphs as blank lines."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    parser = _TextExtractor()
-    parser.feed(value)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return text or None

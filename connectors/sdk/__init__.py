@@ -50,6 +50,7 @@ from connectors.sdk._registry import builtin_connectors, load_connector
 from connectors.sdk._retry import DEFAULT_RETRY, RetryPolicy, source_deadline
 from connectors.sdk._selector import Selector, SelectorNotFound
 from connectors.sdk._static import StaticCatalogueConnector, StaticCatalogueOptions
+from connectors.sdk._text import html_to_text, parse_timestamp
 from connectors.sdk._valuemap import ValueMap
 
 __all__ = [
@@ -100,7 +101,9 @@ __all__ = [
     "builtin_connectors",
     "fetch_json",
     "get_json",
+    "html_to_text",
     "load_connector",
+    "parse_timestamp",
     "read_capped",
     "read_window",
     "source_deadline",
