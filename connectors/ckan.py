@@ -68,15 +68,21 @@ class CkanExtrasKeys(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    identifier: _KeyNames = Field(("identifier", "dct_identifier", "资源代码"), min_length=1)
+    # ckanext-dcat's harvester writes identifier/guid, access_rights, frequency,
+    # contact_name/contact_email, temporal_start/temporal_end and spatial.
+    identifier: _KeyNames = Field(
+        ("identifier", "dct_identifier", "guid", "资源代码"), min_length=1
+    )
     share_type: _KeyNames = Field(("share_type", "共享类型"), min_length=1)
-    open_type: _KeyNames = Field(("open_type", "开放类型"), min_length=1)
+    open_type: _KeyNames = Field(("open_type", "开放类型", "access_rights"), min_length=1)
     sensitivity: _KeyNames = Field(("sensitivity", "敏感级别"), min_length=1)
     update_frequency: _KeyNames = Field(
         ("update_cycle", "update_frequency", "frequency", "更新周期"), min_length=1
     )
     share_condition: _KeyNames = Field(("share_condition", "共享条件"), min_length=1)
     phone: _KeyNames = Field(("contact_phone",), min_length=1)
+    contact_name: _KeyNames = Field(("contact_name",), min_length=1)
+    contact_email: _KeyNames = Field(("contact_email",), min_length=1)
     fields: _KeyNames = Field(("fields",), min_length=1)
     title_en: _KeyNames = Field(("title_en",), min_length=1)
     spatial: _KeyNames = Field(("spatial",), min_length=1)
@@ -557,7 +563,9 @@ class CkanConnector(Connector):
             sensitivity=vocab.parse_sensitivity(extra(keys.sensitivity)) or defaults.sensitivity,
             license=_text(pkg.get("license_title")) or _text(pkg.get("license_id")),
             landing_page=f"{self._base}/dataset/{quote(name, safe='')}" if name else None,
-            contact_point=_contact(pkg, extra(keys.phone)),
+            contact_point=_contact(
+                pkg, extra(keys.phone), (extra(keys.contact_name), extra(keys.contact_email))
+            ),
             distributions=tuple(_distribution(r) for r in _dicts(pkg.get("resources"))),
             fields=_data_fields(raw(keys.fields)),
             spatial=extra(keys.spatial),
@@ -708,12 +716,16 @@ def _department(org: object) -> Department | None:
     return Department(id=name, name=title)
 
 
-def _contact(pkg: Mapping[str, Any], phone: str | None) -> ContactPoint | None:
-    # Maintainer and author are kept as pairs, so one person's email never gets
-    # attached to another's name.
+def _contact(
+    pkg: Mapping[str, Any], phone: str | None, dcat_contact: tuple[str | None, str | None]
+) -> ContactPoint | None:
+    # Maintainer, author and the ckanext-dcat contact are kept as pairs, so one person's
+    # email never gets attached to another's name.
     name, email = _text(pkg.get("maintainer")), _text(pkg.get("maintainer_email"))
     if name is None and email is None:
         name, email = _text(pkg.get("author")), _text(pkg.get("author_email"))
+    if name is None and email is None:
+        name, email = dcat_contact
     if name is None and email is None and phone is None:
         return None
     return ContactPoint(name=name, email=email, phone=phone)

@@ -193,6 +193,15 @@ async def fetch_json(
                 raise RetriableError(f"HTTP {status}", source_id=source_id, request=request)
             if status >= 400 or status < 200:
                 raise FatalError(f"HTTP {status}", source_id=source_id, request=request)
+            if 300 <= status < 400:
+                # The gateway's client follows redirects; one that reached here was not
+                # followed (a loop cut short, or a client configured not to).
+                where = response.headers.get("location", "nowhere")
+                raise FatalError(
+                    f"HTTP {status} redirect to {where[:200]} not followed",
+                    source_id=source_id,
+                    request=request,
+                )
         try:
             body = await read_capped(response, max_bytes, source_id=source_id)
         except httpx.TimeoutException as exc:

@@ -1011,3 +1011,39 @@ async def test_a_changed_package_is_mapped_again_and_a_hostile_stamp_does_not_cr
     route.mock(return_value=httpx.Response(200, json=search_envelope([hostile])))
     third = await connector.search(SearchQuery())
     assert third.datasets[0].modified is None
+
+
+async def test_ckanext_dcat_style_extras_are_read(
+    router: respx.MockRouter, make_connector: Callable[..., CkanConnector]
+) -> None:
+    package = load("package_show.json")["result"]
+    package = {
+        **package,
+        "maintainer": None,
+        "maintainer_email": None,
+        "author": None,
+        "author_email": None,
+    }
+    package["extras"] = [
+        {"key": "guid", "value": "https://data.example/dataset/abc"},
+        {
+            "key": "access_rights",
+            "value": "http://publications.europa.eu/resource/authority/access-right/PUBLIC",
+        },
+        {
+            "key": "frequency",
+            "value": "http://publications.europa.eu/resource/authority/frequency/MONTHLY",
+        },
+        {"key": "contact_name", "value": "数据管理处"},
+        {"key": "contact_email", "value": "data@jt.example.gov.cn"},
+        {"key": "temporal_start", "value": "2024-01-01"},
+    ]
+    mock_search(router, search_envelope([package]))
+    [dataset] = (await make_connector().search(SearchQuery())).datasets
+    assert dataset.identifier == "https://data.example/dataset/abc"
+    assert dataset.open_type is OpenType.OPEN
+    assert dataset.update_frequency is UpdateFrequency.MONTHLY
+    assert dataset.contact_point == ContactPoint(
+        name="数据管理处", email="data@jt.example.gov.cn", phone=None
+    )
+    assert dataset.temporal is not None and dataset.temporal.start is not None

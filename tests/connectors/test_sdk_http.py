@@ -91,3 +91,24 @@ async def test_each_failure_maps_to_its_error(
 ) -> None:
     with pytest.raises(error):
         await fetch(response, max_bytes=1_000_000)
+
+
+async def test_a_redirect_is_followed_by_the_gateway_client() -> None:
+    import respx
+
+    from gateway.http_client import build_client
+
+    with respx.mock(assert_all_mocked=True) as router:
+        router.get("http://127.0.0.1/old").mock(
+            return_value=httpx.Response(301, headers={"location": "http://127.0.0.1/new"})
+        )
+        router.get("http://127.0.0.1/new").mock(return_value=httpx.Response(200, json=[1]))
+        async with build_client("httpx") as client:
+            _, body = await get_json(client, "http://127.0.0.1/old", source_id="s")
+    assert body == [1]
+
+
+async def test_a_redirect_the_client_does_not_follow_is_fatal_not_garbage() -> None:
+    response = httpx.Response(302, headers={"location": "http://127.0.0.1/login"})
+    with pytest.raises(FatalError, match="302"):
+        await fetch(response)
