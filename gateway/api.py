@@ -249,10 +249,22 @@ class Query:
 
     @strawberry.field(description="The connected department platforms.")
     def sources(self, info: Info[RequestContext, None]) -> list[gql.Source]:
-        return [
-            gql.Source(id=strawberry.ID(s.id), connector=s.connector)
-            for s in _context(info).sources
-        ]
+        ctx = _context(info)
+        out = []
+        for s in ctx.sources:
+            guard = ctx.engine.guard(s.id).report()
+            out.append(
+                gql.Source(
+                    id=strawberry.ID(s.id),
+                    connector=s.connector,
+                    state=guard.state.value,
+                    last_error=guard.last_error,
+                    latency_p50_ms=(
+                        round(guard.latency_p50_ms, 1) if guard.latency_p50_ms is not None else None
+                    ),
+                )
+            )
+        return out
 
     @strawberry.field(description="The caller, the declared purpose and the grants in force.")
     def me(self, info: Info[RequestContext, None]) -> gql.Caller:

@@ -38,6 +38,7 @@ from gateway.limits import QueryLimits
 from gateway.policy import Caller, Policy
 from gateway.policy_reload import PolicyHolder
 from gateway.ratelimit import RateLimiter
+from gateway.upstream import SourceGuard
 
 log = logging.getLogger("gateway")
 
@@ -91,7 +92,12 @@ class Gateway:
             else [entry.connector_class(entry.settings, self.client) for entry in config.sources]
         )
         self.engine = FederatedSearch(
-            self.connectors, CursorCodec(cursor_secret or secrets.token_bytes(32))
+            self.connectors,
+            CursorCodec(cursor_secret or secrets.token_bytes(32)),
+            guards={
+                entry.settings.id: SourceGuard(entry.settings.id, entry.upstream)
+                for entry in config.sources
+            },
         )
         if policy is not None:
             self.policies = PolicyHolder(policy)
@@ -280,11 +286,19 @@ class Gateway:
                     health = await connector.check()
             except TimeoutError:
                 return {"id": connector.source_id, "status": "DOWN", "message": "timed out"}
+            guard = self.engine.guard(connector.source_id).report()
             return {
                 "id": connector.source_id,
                 "status": health.status.value,
                 "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
                 "message": health.message,
+                "state": guard.state.value,
+                "consecutiveFailures": guard.consecutive_failures,
+                "lastError": guard.last_error,
+                "latencyP50Ms": (
+                    round(guard.latency_p50_ms, 1) if guard.latency_p50_ms is not None else None
+                ),
+                "cachedAnswers": guard.cache_entries,
             }
 
         sources = await asyncio.gather(*(probe(c) for c in self.connectors))

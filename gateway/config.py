@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from connectors.sdk import Connector, GatewayError, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.limits import LimitsConfig
+from gateway.upstream import GuardConfig
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
 
@@ -79,6 +80,7 @@ class SourceConfig(_Strict):
     department: DepartmentConfig | None = None
     authoritative_for: tuple[str, ...] = ()
     max_response_mb: float = Field(default=16, gt=0, le=1024)
+    upstream: GuardConfig = GuardConfig()
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("url")
@@ -120,6 +122,7 @@ class SourceEntry:
     settings: SourceSettings
     connector_class: type[Connector]
     connector_name: str
+    upstream: GuardConfig = GuardConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +307,7 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
         options=options,
         max_response_bytes=int(source.max_response_mb * 1024 * 1024),
     )
-    return SourceEntry(settings, connector_class, source.connector)
+    return SourceEntry(settings, connector_class, source.connector, source.upstream)
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:

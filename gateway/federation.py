@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from connectors.sdk import (
 )
 from gateway.cursor import CursorCodec, CursorState
 from gateway.policy import Access, GrantSet
+from gateway.upstream import CircuitOpen, SourceGuard
 from schema.model import Dataset, DatasetRef, Department
 
 log = logging.getLogger("gateway.federation")
@@ -75,6 +77,7 @@ class SourceReport:
     latency_ms: float | None = None
     matched: int | None = None
     message: str | None = None
+    stale: bool = False  # answered from the cache because the platform failed
 
     @property
     def failed(self) -> bool:
@@ -178,8 +181,10 @@ class FederatedSearch:
         cursor_codec: CursorCodec,
         *,
         clock: Callable[[], float] = time.perf_counter,
+        guards: Mapping[str, SourceGuard] | None = None,
     ) -> None:
         self.connectors = tuple(connectors)
+        self._guards: dict[str, SourceGuard] = dict(guards or {})
         self._by_id = {c.source_id: c for c in self.connectors}
         self._codec = cursor_codec
         self._clock = clock
@@ -190,54 +195,69 @@ class FederatedSearch:
     def _deadline(self, connector: Connector) -> float:
         return asyncio.get_running_loop().time() + connector.settings.timeout_seconds
 
+    def guard(self, source_id: str) -> SourceGuard:
+        guard = self._guards.get(source_id)
+        if guard is None:
+            guard = self._guards[source_id] = SourceGuard(source_id)
+        return guard
+
     async def _call(
         self,
         connector: Connector,
         report: SourceReport,
-        call: Coroutine[Any, Any, T],
+        key: Hashable | None,
+        make_call: Callable[[], Awaitable[T]],
         deadline_at: float | None = None,
     ) -> T | None:
-        """Run one upstream call before the source's deadline; record the outcome.
+        """Run one upstream call (through the source's guard) before the source's deadline;
+        record the outcome.
 
         ``deadline_at`` is shared by every call to this source in one request, so refills
-        never stretch a request past the source's ``timeout_seconds``.
+        never stretch a request past the source's ``timeout_seconds``. When the platform
+        fails and the guard still holds an earlier answer, that answer is served, and the
+        report says so.
         """
         deadline = connector.settings.timeout_seconds
+        guard = self.guard(connector.source_id)
         started = self._clock()
         deadline_at = deadline_at or self._deadline(connector)
+        failure: SourceStatus | None = None
         try:
             # The deadline is enforced here; source_deadline lets retries inside the
             # connector know it, so they never plan a sleep past it.
             with source_deadline(deadline_at):
                 async with asyncio.timeout_at(deadline_at):
-                    result = await call
-        except TimeoutError:
-            report.status = SourceStatus.TIMEOUT
-            report.message = f"no answer within the {deadline:g}s deadline"
+                    result = await guard.run(key, make_call)
+        except TimeoutError as exc:
+            guard.timed_out(exc)
+            failure, message = SourceStatus.TIMEOUT, f"no answer within the {deadline:g}s deadline"
             log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
-            return None
+        except CircuitOpen as exc:
+            failure, message = SourceStatus.CIRCUIT_OPEN, exc.message
         except SourceUnavailable as exc:
-            report.status = (
-                SourceStatus.TIMEOUT if "timed out" in exc.message else SourceStatus.ERROR
-            )
-            report.message = exc.message
+            timed_out = "timed out" in exc.message
+            failure = SourceStatus.TIMEOUT if timed_out else SourceStatus.ERROR
+            message = exc.message
             log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
-            return None
         except ConnectorError as exc:
-            report.status = SourceStatus.ERROR
-            report.message = exc.message
+            failure, message = SourceStatus.ERROR, exc.message
             log.warning("source %s: %s: %s", connector.source_id, type(exc).__name__, exc.message)
-            return None
         except Exception:
-            report.status = SourceStatus.ERROR
-            report.message = "internal error in the connector"
+            failure, message = SourceStatus.ERROR, "internal error in the connector"
             log.exception("source %s: connector crashed", connector.source_id)
-            return None
         finally:
             elapsed = (self._clock() - started) * 1000
             report.latency_ms = (
                 elapsed if report.latency_ms is None else report.latency_ms + elapsed
             )
+        if failure is not None:
+            stale: T | None = guard.stale(key) if key is not None else None
+            if stale is None:
+                report.status, report.message = failure, message
+                return None
+            report.stale = True
+            report.message = f"served an earlier answer: {message}"
+            result = stale
         if report.status is SourceStatus.SKIPPED:
             report.status = SourceStatus.OK
         return result
@@ -413,7 +433,13 @@ class FederatedSearch:
             facets=capabilities.facets if facets else frozenset(),
             any_of=visibility,
         )
-        page = await self._call(connector, batch.report, connector.search(query), batch.deadline)
+        page = await self._call(
+            connector,
+            batch.report,
+            ("search", query),
+            functools.partial(connector.search, query),
+            batch.deadline,
+        )
         if page is None:
             batch.stalled, batch.failed = batch.fetched, not batch.fetched
             return
@@ -424,7 +450,8 @@ class FederatedSearch:
         total = _count(page.total)
         if not batch.fetched:
             batch.exact = (
-                not (request.filter.active() - page.applied)
+                not batch.report.stale
+                and not (request.filter.active() - page.applied)
                 and page.any_of_applied
                 and total is not None
                 and total == page.total
@@ -486,7 +513,11 @@ class FederatedSearch:
                 any_of=visibility,
             )
             page = await self._call(
-                connector, batch.report, connector.search(query), batch.deadline
+                connector,
+                batch.report,
+                ("search", query),
+                functools.partial(connector.search, query),
+                batch.deadline,
             )
             if page is None:
                 batch.stalled, batch.failed = batch.fetched, not batch.fetched
@@ -517,7 +548,9 @@ class FederatedSearch:
         connector = self._by_id.get(source_id)
         if connector is None:
             return None, report
-        dataset = await self._call(connector, report, connector.get(local_id))
+        dataset = await self._call(
+            connector, report, ("get", local_id), functools.partial(connector.get, local_id)
+        )
         if dataset is not None and dataset.source_id != source_id:
             dataset = replace(dataset, source_id=source_id)
         return dataset, report
@@ -526,7 +559,7 @@ class FederatedSearch:
         reports = [SourceReport(c.source_id) for c in self.connectors]
         results = await asyncio.gather(
             *(
-                self._call(c, r, c.departments())
+                self._call(c, r, ("departments",), c.departments)
                 for c, r in zip(self.connectors, reports, strict=True)
             )
         )

@@ -67,11 +67,18 @@ class Department:
     name: str
 
 
-@strawberry.type(description="A connected department platform.")
+@strawberry.type(description="A connected department platform and how it is doing.")
 class Source:
     id: strawberry.ID
     connector: str
     name: str | None = None
+    state: str = strawberry.field(
+        default="UP", description="UP, DEGRADED (failing lately) or CIRCUIT_OPEN."
+    )
+    last_error: str | None = None
+    latency_p50_ms: float | None = strawberry.field(
+        default=None, description="Median latency of its recent upstream calls."
+    )
 
 
 @strawberry.type

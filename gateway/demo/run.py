@@ -96,6 +96,8 @@ def source_entry(
         "connector": kind,
         "url": url,
         "timeout_seconds": 2.0,
+        # Short, so a fault switched on in a simulator shows within seconds.
+        "upstream": {"cache_ttl_seconds": 5},
     }
     if platform_id in SOURCE_SETTINGS:
         return entry | SOURCE_SETTINGS[platform_id]
