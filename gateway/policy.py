@@ -94,11 +94,24 @@ class GrantTo(_Strict):
 
 
 class GrantAllow(_Strict):
+    """What a grant allows. A key left out is no constraint; an empty list is refused,
+    since reading it as "nothing" or as "anything" would surprise someone."""
+
     departments: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
     share_types: tuple[ShareType, ...] = ()
     open_types: tuple[OpenType, ...] = ()
     max_sensitivity: Sensitivity = Sensitivity.L1
+
+    @field_validator("departments", "themes", "share_types", "open_types", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError(
+                "an empty list would grant nothing; leave the key out for no constraint, "
+                "or remove the grant"
+            )
+        return value
 
 
 class GrantConfig(_Strict):

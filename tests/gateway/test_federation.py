@@ -481,3 +481,17 @@ async def test_copies_on_a_page_are_one_dataset_served_from_the_authority(
     [copy] = edge.dataset.also_published_by
     assert (copy.source_id, copy.local_id, copy.stale) == ("portal", "portal-1", True)
     assert result.total_count_is_exact is False
+
+
+@pytest.mark.parametrize("key", ["departments", "themes", "share_types", "open_types"])
+def test_an_empty_allow_list_is_a_policy_error_not_everything(key: str) -> None:
+    from gateway.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        Policy.parse(
+            {
+                "callers": [{"id": "x"}],
+                "grants": [{"id": "g", "to": {"callers": ["x"]}, "allow": {key: []}}],
+            }
+        )
+    assert any(p.path == f"grants[0].allow.{key}" for p in caught.value.problems)
