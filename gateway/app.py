@@ -26,7 +26,7 @@ from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
 from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig
 from gateway.cursor import CursorCodec
-from gateway.federation import FederatedSearch
+from gateway.federation import FederatedSearch, request_deadline
 from gateway.graphiql import (
     GRAPHIQL_ASSET_PREFIX,
     graphiql_page,
@@ -249,12 +249,13 @@ class Gateway:
             sources=self.sources,
             max_first=self.config.graphql.max_first,
         )
-        result = await self.schema.execute(
-            params.query,
-            variable_values=params.variables,
-            context_value=context,
-            operation_name=params.operation_name,
-        )
+        with request_deadline(self.config.graphql.request_timeout_seconds):
+            result = await self.schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+            )
         payload: dict[str, Any] = {}
         errors: list[Any] = [e.formatted for e in result.errors or ()]
         errors += context.source_errors

@@ -104,6 +104,8 @@ class GraphQLConfig(_Strict):
     graphiql: bool = True
     introspection: bool = True
     max_first: int = Field(default=100, ge=1, le=1000)
+    # No source call outlives this, whatever the sources' own timeout_seconds.
+    request_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
 
 class GatewayFile(_Strict):

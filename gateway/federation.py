@@ -15,6 +15,8 @@ only emitted when no other source could still produce a record that sorts before
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import enum
 import functools
 import hashlib
@@ -22,7 +24,7 @@ import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -51,6 +53,21 @@ MAX_SORTED_HERE = 1000
 MAX_COUNT = 2**31 - 1
 
 T = TypeVar("T")
+
+# Loop time by which the whole GraphQL request must be answered (set by the HTTP layer).
+REQUEST_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "request_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def request_deadline(seconds: float) -> Iterator[None]:
+    """Bound every source call made inside the block by one overall deadline."""
+    token = REQUEST_DEADLINE.set(asyncio.get_running_loop().time() + seconds)
+    try:
+        yield
+    finally:
+        REQUEST_DEADLINE.reset(token)
 
 
 def _count(value: object) -> int | None:
@@ -193,7 +210,10 @@ class FederatedSearch:
         return self._by_id.get(source_id)
 
     def _deadline(self, connector: Connector) -> float:
-        return asyncio.get_running_loop().time() + connector.settings.timeout_seconds
+        """The source's own deadline, never past the whole request's (``request_deadline``)."""
+        own = asyncio.get_running_loop().time() + connector.settings.timeout_seconds
+        overall = REQUEST_DEADLINE.get()
+        return own if overall is None else min(own, overall)
 
     def guard(self, source_id: str) -> SourceGuard:
         guard = self._guards.get(source_id)

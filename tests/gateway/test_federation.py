@@ -495,3 +495,20 @@ def test_an_empty_allow_list_is_a_policy_error_not_everything(key: str) -> None:
             }
         )
     assert any(p.path == f"grants[0].allow.{key}" for p in caught.value.problems)
+
+
+async def test_no_source_call_outlives_the_whole_request_deadline(
+    make_gateway: GatewayFactory,
+) -> None:
+    from gateway.federation import request_deadline
+
+    gateway = make_gateway(
+        {"ok": [make_dataset("ok", 1)], "hung": [make_dataset("hung", 1)]},
+        timeouts={"hung": 30.0},
+        connector_class=HangingConnector,
+    )
+    started = time.perf_counter()
+    with request_deadline(0.3):
+        result = await gateway.engine.search(SearchRequest(), grants())
+    assert time.perf_counter() - started < 2.0
+    assert {r.source_id: r.status for r in result.sources}["hung"] is SourceStatus.TIMEOUT
