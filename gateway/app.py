@@ -35,6 +35,8 @@ from gateway.graphiql import (
 )
 from gateway.http_client import TransportName, build_client
 from gateway.limits import QueryLimits
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.metrics import GatewayMetrics
 from gateway.policy import Caller, Policy
 from gateway.policy_reload import PolicyHolder
 from gateway.ratelimit import RateLimiter
@@ -98,6 +100,9 @@ class Gateway:
                 entry.settings.id: SourceGuard(entry.settings.id, entry.upstream)
                 for entry in config.sources
             },
+        )
+        self.metrics = GatewayMetrics(
+            lambda: [self.engine.guard(c.source_id) for c in self.connectors]
         )
         if policy is not None:
             self.policies = PolicyHolder(policy)
@@ -172,6 +177,9 @@ class Gateway:
                     {"Retry-After": "5"},
                 )
         response.headers["X-Request-Id"] = request_id[:64]
+        self.metrics.observe_request(response.status_code, time.perf_counter() - started)
+        for source_id, status in event.sources.items():
+            self.metrics.observe_source(source_id, status)
         log.debug(
             "%s %s -> %s in %.1f ms",
             request.method,
@@ -277,6 +285,9 @@ class Gateway:
         )
         return http.respond(payload, status, media)
 
+    async def metrics_endpoint(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -326,6 +337,7 @@ def create_app(gateway: Gateway) -> Starlette:
         Mount(GRAPHIQL_ASSET_PREFIX, app=graphiql_static_app(), name="graphiql-static"),
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
+        Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway

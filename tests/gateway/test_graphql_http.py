@@ -238,3 +238,17 @@ async def test_an_internal_error_is_masked_for_the_client_and_logged(  # type: i
     assert "hunter2" not in response.text
     assert response.json()["errors"][0]["message"] == "Internal error; it has been logged."
     assert "hunter2" in caplog.text
+
+
+async def test_metrics_count_requests_and_report_sources(gateway) -> None:  # type: ignore[no-untyped-def]
+    async with asgi_client(gateway) as client:
+        await client.post("/graphql", json={"query": QUERY})
+        await client.post("/graphql", json={"query": "{ nope }"})
+        response = await client.get("/metrics")
+    text = response.text
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'catalogue_graphql_requests_total{status="200"} 1.0' in text
+    assert 'catalogue_graphql_requests_total{status="400"} 1.0' in text
+    assert 'catalogue_source_results_total{source="a",status="OK"} 1.0' in text
+    assert 'catalogue_source_state{source="a",state="UP"} 1.0' in text
