@@ -3,17 +3,15 @@
 Search, filters, sorts and the department/theme/format facets are pushed down to CKAN's
 Solr index through ``package_search``. The sharing, open-data and sensitivity classes
 live in package ``extras`` (key names configurable), which stock CKAN indexes as
-tokenised ``extras_<key>`` text fields; ``_class_clause`` explains how they are filtered.
+tokenised ``extras_<key>`` text fields; ``class_clause`` explains how they are filtered.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
@@ -21,6 +19,14 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors._ckan_solr import (
+    any_of,
+    case_variants,
+    class_clause,
+    format_variants,
+    free_text,
+    solr_date,
+)
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -127,13 +133,6 @@ _FACET_FIELDS: Mapping[FacetName, str] = {
 }
 
 # Formats whose usual spelling is neither upper, lower nor capitalised.
-_MIXED_CASE_FORMATS: Mapping[str, str] = {
-    "GEOJSON": "GeoJSON",
-    "GEOTIFF": "GeoTIFF",
-    "GEOPACKAGE": "GeoPackage",
-    "NETCDF": "NetCDF",
-    "ARCGIS GEOSERVICES REST API": "ArcGIS GeoServices REST API",
-}
 
 # fmt: off
 _FILE_FORMATS = frozenset({
@@ -193,7 +192,7 @@ class CkanConnector(Connector):
             ("start", str(max(query.offset, 0))),
             ("sort", _SORTS[query.sort]),
         ]
-        text = _free_text(query.text)
+        text = free_text(query.text)
         if text:
             params.append(("q", text))
         if clauses:
@@ -377,29 +376,29 @@ class CkanConnector(Connector):
                 applied.add(name)
 
         if f.departments:
-            clause = f"organization:{_any_of(f.departments)}"
+            clause = f"organization:{any_of(f.departments)}"
             own = self.settings.department
             if own is not None and own.id in f.departments:  # records without organization
                 clause = f"({clause} OR (*:* -organization:[* TO *]))"
             add(FilterName.DEPARTMENTS, clause)
         if f.themes:
-            add(FilterName.THEMES, f"groups:{_any_of(f.themes)}")
+            add(FilterName.THEMES, f"groups:{any_of(f.themes)}")
         if f.keywords:
-            add(FilterName.KEYWORDS, f"tags:{_any_of(_case_variants(f.keywords))}")
+            add(FilterName.KEYWORDS, f"tags:{any_of(case_variants(f.keywords))}")
         if f.formats:
-            add(FilterName.FORMATS, f"res_format:{_any_of(_format_variants(f.formats))}")
+            add(FilterName.FORMATS, f"res_format:{any_of(format_variants(f.formats))}")
         keys, defaults = self.options.extras_keys, self.settings.defaults
         if f.share_types:
             add(
                 FilterName.SHARE_TYPES,
-                _class_clause(
+                class_clause(
                     keys.share_type, vocab.SHARE_TYPES, set(f.share_types), defaults.share_type
                 ),
             )
         if f.open_types:
             add(
                 FilterName.OPEN_TYPES,
-                _class_clause(
+                class_clause(
                     keys.open_type, vocab.OPEN_TYPES, set(f.open_types), defaults.open_type
                 ),
             )
@@ -407,17 +406,17 @@ class CkanConnector(Connector):
             wanted = {s for s in vocab.SENSITIVITIES.values() if s <= f.max_sensitivity}
             add(
                 FilterName.MAX_SENSITIVITY,
-                _class_clause(keys.sensitivity, vocab.SENSITIVITIES, wanted, defaults.sensitivity),
+                class_clause(keys.sensitivity, vocab.SENSITIVITIES, wanted, defaults.sensitivity),
             )
         if f.modified_after is not None:
             add(
                 FilterName.MODIFIED_AFTER,
-                f"metadata_modified:[{_solr_date(f.modified_after)} TO *]",
+                f"metadata_modified:[{solr_date(f.modified_after)} TO *]",
             )
         if f.modified_before is not None:
             add(
                 FilterName.MODIFIED_BEFORE,
-                f"metadata_modified:[* TO {_solr_date(f.modified_before)}}}",
+                f"metadata_modified:[* TO {solr_date(f.modified_before)}}}",
             )
         exact = set(applied)
         for name, names in (
@@ -571,100 +570,6 @@ class CkanConnector(Connector):
             spatial=extra(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
         )
-
-
-# -- Solr query building ----------------------------------------------------------------
-
-_SOLR_FIELD_SPECIAL = re.compile(r'([\s\\+\-&|!(){}\[\]^"~*?:/])')
-
-
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _any_of(values: Iterable[str]) -> str:
-    return "(" + " OR ".join(_quote(v) for v in dict.fromkeys(values)) + ")"
-
-
-def _case_variants(values: Iterable[str]) -> list[str]:
-    return [v for value in values for v in (value, value.lower(), value.upper(), value.title())]
-
-
-def _format_variants(values: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        out += [value, value.upper(), value.lower(), value.capitalize()]
-        if value.upper() in _MIXED_CASE_FORMATS:
-            out.append(_MIXED_CASE_FORMATS[value.upper()])
-    return out
-
-
-def _tokens(text: str) -> list[str]:
-    # Roughly what CKAN's ``text`` field analyser does: lower-case, split on punctuation,
-    # whitespace and letter/digit boundaries; a run of CJK characters stays one token.
-    return re.findall(r"[^\W\d_]+|\d+", text.lower())
-
-
-def _within(phrase: str, value: str) -> bool:
-    """Would a Solr phrase query for ``phrase`` match a field holding ``value``?"""
-    p, v = _tokens(phrase), _tokens(value)
-    return bool(p) and any(v[i : i + len(p)] == p for i in range(len(v) - len(p) + 1))
-
-
-def _class_clause(
-    keys: tuple[str, ...], table: Mapping[str, E], wanted: set[E], default: E
-) -> str | None:
-    """A clause admitting every record whose class (from ``extras``) is a wanted one.
-
-    A record's class comes from the first of ``keys`` it holds, else the source default.
-    The clause admits a record holding a wanted spelling under any key, and, when the
-    default is wanted, every record holding no known spelling under the first key: a
-    superset of the wanted records, never fewer. ``extras_*`` fields are tokenised in
-    stock CKAN, so the phrase "open" also matches "not open"; spellings of other classes
-    that a wanted phrase would match are excluded explicitly. ``None`` when no clause
-    can be built (the engine filters instead).
-    """
-    # The vocabulary is keyed lower-case; platforms write "L1", "UNCONDITIONAL"...
-    spellings = {
-        v: cls for s, cls in table.items() for v in ((s,) if "://" in s else (s, s.upper()))
-    }
-    want = [s for s, cls in spellings.items() if cls in wanted]
-    other = [s for s, cls in spellings.items() if cls not in wanted]
-    clash = [o for o in other if any(_within(w, o) for w in want)]
-    if any(_within(c, w) for c in clash for w in want):
-        return None
-    fields = ["extras_" + _SOLR_FIELD_SPECIAL.sub(r"\\\1", key) for key in keys]
-    parts: list[str] = []
-    if want:
-        for field in fields:
-            include = f"{field}:{_any_of(want)}"
-            parts.append(f"({include} -{field}:{_any_of(clash)})" if clash else include)
-    if default in wanted:
-        parts.append(f"(*:* -{fields[0]}:{_any_of(spellings)})")
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
-
-
-def _solr_date(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    stamp = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        stamp += f".{value.microsecond // 1000:03d}"
-    return stamp + "Z"
-
-
-def _free_text(text: str | None) -> str | None:
-    # A colon switches CKAN from dismax to the Lucene parser (field queries, syntax
-    # errors) and "{!" is refused as local params: free text should stay free text.
-    if not text:
-        return None
-    cleaned = " ".join(re.sub(r"[:{}]", " ", text).split())
-    return cleaned or None
-
-
-# -- record mapping helpers -------------------------------------------------------------
 
 
 def _kind(value: object) -> str:
