@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
@@ -257,10 +258,11 @@ class FederatedSearch:
         except SourceUnavailable as exc:
             timed_out = "timed out" in exc.message
             failure = SourceStatus.TIMEOUT if timed_out else SourceStatus.ERROR
-            message = exc.message
+            message = _public("the platform did not answer", exc.message)
             log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
         except ConnectorError as exc:
-            failure, message = SourceStatus.ERROR, exc.message
+            failure = SourceStatus.ERROR
+            message = _public("the platform's answer could not be used", exc.message)
             log.warning("source %s: %s: %s", connector.source_id, type(exc).__name__, exc.message)
         except Exception:
             failure, message = SourceStatus.ERROR, "internal error in the connector"
@@ -291,6 +293,16 @@ class FederatedSearch:
             return self._codec.encode(query_key, position)
 
         visibility = grants.visibility()
+        if not visibility:  # the caller may see nothing at all: ask no source
+            return SearchResult(
+                edges=(),
+                has_next_page=False,
+                end_cursor=None,
+                total_count=0,
+                total_count_is_exact=True,
+                facets={},
+                sources=(),
+            )
         selected = [
             c for c in self.connectors if not request.sources or c.source_id in request.sources
         ]
@@ -330,8 +342,8 @@ class FederatedSearch:
                 for b in live
                 if not b.rows
                 and not b.exhausted
-                and b.bound is not None
-                and b.bound < best.rows[0][0]
+                # no key seen yet (only skipped rows so far): it may hold anything
+                and (b.bound is None or b.bound < best.rows[0][0])
             ]
             if blocking:
                 if rounds >= MAX_FETCH_ROUNDS or any(b.stalled for b in blocking):
@@ -553,8 +565,8 @@ class FederatedSearch:
         batch.fetched = True
         batch.exact = False
         batch.report.message = (
-            f"sorted by the gateway over {'all' if complete else 'the first'} "
-            f"{len(fetched)} records (the source cannot sort by {request.sort.value})"
+            f"sorted by the gateway (the source cannot sort by {request.sort.value})"
+            + ("" if complete else "; only the first part of its results")
         )
         for rank, (_, dataset) in enumerate(fetched):
             if rank >= batch.offset:
@@ -590,6 +602,20 @@ class FederatedSearch:
             for department in found or ():
                 merged.setdefault(department.id, department)
         return sorted(merged.values(), key=lambda d: d.id), reports
+
+
+_SAFE_DETAILS = re.compile(
+    r"HTTP \d{3}|invalid JSON|timed out|connection failed|exceeds the \d+-byte cap"
+    r"|redirect|does not decompress|rejected the query|not supported|refused"
+)
+
+
+def _public(kind: str, message: str) -> str:
+    """What a client may read of a connector's error: its kind and a few known, safe
+    details (status code, "invalid JSON"...), never the free text, which may quote an
+    upstream body or name a record the caller may not see. The log has it all."""
+    details = list(dict.fromkeys(m.group(0) for m in _SAFE_DETAILS.finditer(message)))
+    return f"{kind} ({', '.join(details)})" if details else kind
 
 
 def _facet_values(name: FacetName, dataset: Dataset) -> tuple[str, ...]:

@@ -58,6 +58,13 @@ class PublicScope(_Strict):
     max_sensitivity: Sensitivity = Sensitivity.L1
     privilege: Privilege = Privilege.USE
 
+    @field_validator("open_types", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("an empty list would open everything; name the open types")
+        return value
+
 
 class CallerConfig(_Strict):
     id: str = Field(min_length=1)
@@ -220,14 +227,12 @@ class GrantSet:
             if clause.own_department:
                 filters.append(clause.filter)
                 continue
-            # NOT_SHARED is never visible through a non-department clause.
+            # NOT_SHARED is never visible through a non-department clause; a clause left
+            # with no share type shows nothing (an empty tuple would mean "any").
             share_types = clause.filter.share_types or tuple(ShareType)
-            filters.append(
-                replace(
-                    clause.filter,
-                    share_types=tuple(t for t in share_types if t is not ShareType.NOT_SHARED),
-                )
-            )
+            shared = tuple(t for t in share_types if t is not ShareType.NOT_SHARED)
+            if shared:
+                filters.append(replace(clause.filter, share_types=shared))
         return tuple(filters)
 
 
