@@ -34,6 +34,7 @@ from connectors.sdk import (
     ConnectorError,
     DatasetFilter,
     FacetName,
+    NotSupported,
     SearchQuery,
     Sort,
     SourceUnavailable,
@@ -260,6 +261,10 @@ class FederatedSearch:
             failure = SourceStatus.TIMEOUT if timed_out else SourceStatus.ERROR
             message = _public("the platform did not answer", exc.message)
             log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
+        except NotSupported as exc:
+            failure = SourceStatus.ERROR
+            message = _public("the platform cannot answer this query", exc.message)
+            log.warning("source %s: not supported: %s", connector.source_id, exc.message)
         except ConnectorError as exc:
             failure = SourceStatus.ERROR
             message = _public("the platform's answer could not be used", exc.message)
@@ -607,6 +612,8 @@ class FederatedSearch:
 _SAFE_DETAILS = re.compile(
     r"HTTP \d{3}|invalid JSON|timed out|connection failed|exceeds the \d+-byte cap"
     r"|redirect|does not decompress|rejected the query|not supported|refused"
+    r"|malformed (?:Turtle|RDF/XML|JSON-LD|N3|RDF|JSON)|not RDF|first \d+ matches"
+    r"|narrow the query"
 )
 
 
