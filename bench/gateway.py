@@ -59,9 +59,7 @@ def upstream_params(first: int) -> list[tuple[str, str]]:
             )
             connector = CkanConnector(settings, client)
             grants = Policy.default().grant_set(ANONYMOUS, None, datetime.now(UTC))
-            await connector.search(
-                SearchQuery(limit=first, any_of=grants.visibility())
-            )
+            await connector.search(SearchQuery(limit=first, any_of=grants.visibility()))
 
     asyncio.run(run())
     return list(captured[0].url.params.multi_items())
@@ -78,12 +76,24 @@ async def load(url: str, name: str, query: str | None, args: argparse.Namespace)
                     return response.status == 200
 
             return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
-        return await drive(
-            name,
-            graphql_caller(session, url, query),
-            concurrency=args.concurrency,
-            requests=args.requests,
-        )
+        if not args.distinct:
+            caller = graphql_caller(session, url, query)
+        else:
+            # Every request different (a unique modifiedBefore), so none is coalesced with
+            # another: each costs the full fan-out, like the baseline's.
+            counter = iter(range(10**9))
+            distinct = query.replace("datasets(", "datasets(filter: {modifiedBefore: $t}, ")
+            distinct = "query($t: DateTime) " + distinct
+
+            async def caller() -> bool:
+                stamp = f"2030-01-01T00:00:00.{next(counter) % 1_000_000:06d}+00:00"
+                body = json.dumps({"query": distinct, "variables": {"t": stamp}})
+                headers = {"content-type": "application/json"}
+                async with session.post(url, data=body, headers=headers) as response:
+                    payload = await response.json(content_type=None)
+                    return response.status == 200 and "errors" not in payload
+
+        return await drive(name, caller, concurrency=args.concurrency, requests=args.requests)
 
 
 def main() -> None:
@@ -95,6 +105,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="make every gateway request different, so none is coalesced with another",
+    )
     args = parser.parse_args()
 
     params = json.dumps(upstream_params(args.first))
@@ -123,6 +138,9 @@ def main() -> None:
                             "url": url,
                             "timeout_seconds": 5,
                             "options": CKAN_OPTIONS,
+                            # The floor is measured without the gateway's answer cache;
+                            # bench/federation.py measures the cache.
+                            "upstream": {"cache_ttl_seconds": 0, "stale_ttl_seconds": 0},
                         }
                         for i, url in enumerate(json.loads(urls))
                     ]
