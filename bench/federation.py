@@ -1,0 +1,720 @@
+"""Federation benchmarks: a hung source, deep pages, the upstream cache, memory, a peer.
+
+    python -m bench.federation hung|deep-page|cache|memory|peer|all [options]
+
+Every scenario starts N simulated CKAN platforms (bench/ckan_upstreams.py, own process,
+fixed latency) and the gateway (``catalogue-gateway serve``, own process, a generated
+gateway.yaml), measures, prints medians over rounds and a ratio to a baseline measured in
+the same run, and saves the raw numbers under bench/results/.
+
+- ``hung``: one of the sources never answers (``POST /__sim__/fault {"mode": "hang"}``),
+  its deadline ``--deadline``; the gateway's p99 against that deadline + 100 ms and against
+  the healthy gateway's p99, and how many answers reported a *healthy* source failing.
+- ``deep-page``: page 1 and page 50 of one query (walked with ``endCursor``): upstream
+  requests (``GET /__sim__/stats``) and bytes (the recorded requests replayed against the
+  simulators) for the page-50 request over the page-1 request.
+- ``cache``: requests per second with a warm upstream cache over the cache switched off.
+- ``memory``: ``--requests`` varied requests (bounded set of documents and searches,
+  random filters, sorts, sizes and followed cursors); the gateway's RSS after warm-up
+  against its RSS at the end.
+- ``peer``: Hive Gateway (bench/peer/) over the same platforms next to the gateway and a
+  raw aiohttp fan-out (bench/fanout.py); needs ``npm ci`` in bench/peer first.
+
+The upstream cache is switched per run through the generated gateway.yaml
+(``sources[].upstream.cache_ttl_seconds``; 0 = off), see ``upstream_settings``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from bench.common import (
+    HEADER,
+    ROOT,
+    LoadResult,
+    child,
+    drive,
+    free_port,
+    peak_rss_mb,
+    percentile,
+    rss_mb,
+    save,
+    wait_for_port,
+)
+from gateway.config import SourceConfig
+from gateway.demo.run import CKAN_OPTIONS
+
+SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer")
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+# Why requests failed, by contender and reason; printed and saved with each scenario.
+FAILURES: Counter[str] = Counter()
+WARMUP = 20  # requests bench.common.drive makes before it measures
+ROW_FIELDS = "id title modified department { name } distributions { format downloadUrl }"
+
+
+# -- the gateway under test -------------------------------------------------------------
+
+
+def upstream_settings(cache_ttl: float | None, *, breaker: bool = True) -> dict[str, Any]:
+    """The per-source keys that set the upstream cache TTL (0 = off) and the breaker.
+
+    Read from the config model, so the script follows the gateway's key names; ``None``
+    keeps the gateway's default TTL. ``breaker=False`` raises the breaker's failure
+    threshold to its maximum, so every request waits out a failing source's deadline.
+    """
+    fields = SourceConfig.model_fields
+    if "upstream" in fields:
+        model = fields["upstream"].annotation
+        names = getattr(model, "model_fields", {})
+        settings: dict[str, Any] = {}
+        if cache_ttl is not None:
+            settings["cache_ttl_seconds"] = cache_ttl
+        if not breaker and "breaker_failures" in names:
+            limits = [getattr(m, "le", None) for m in names["breaker_failures"].metadata]
+            settings["breaker_failures"] = next((x for x in limits if x is not None), 10**6)
+        return {"upstream": settings} if settings else {}
+    if "cache_ttl_seconds" in fields and cache_ttl is not None:
+        return {"cache_ttl_seconds": cache_ttl}
+    if cache_ttl is not None:
+        print("warning: this gateway has no upstream cache setting; the cache stays as built")
+    return {}
+
+
+def write_config(
+    path: Path,
+    urls: list[str],
+    *,
+    cache_ttl: float | None,
+    timeouts: dict[int, float] | None = None,
+    breaker: bool = True,
+    public_sees_all: bool = False,
+) -> Path:
+    sources = [
+        {
+            "id": f"source-{i}",
+            "connector": "ckan",
+            "url": url,
+            "timeout_seconds": (timeouts or {}).get(i, 5.0),
+            "options": CKAN_OPTIONS,
+            **upstream_settings(cache_ttl, breaker=breaker),
+        }
+        for i, url in enumerate(urls)
+    ]
+    document: dict[str, Any] = {"sources": sources}
+    if public_sees_all:
+        # Every shared dataset for anonymous callers: enough distinct records for deep pages
+        # (the platforms repeat three catalogues, whose copies merge into one record).
+        public = {"open_types": ["OPEN", "CONDITIONAL", "NOT_OPEN"], "max_sensitivity": "L4"}
+        policy = path.with_name(path.stem + "-policy.yaml")
+        policy.write_text(yaml.safe_dump({"public": public}))
+        document["policy"] = str(policy)
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    return path
+
+
+@contextmanager
+def process(
+    argv: list[str], log: Path, *, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` with its output in ``log``; stop it on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def gateway(config: Path) -> Iterator[tuple[str, int]]:
+    """A running gateway; yields its /graphql URL and pid."""
+    port = free_port()
+    log = config.with_suffix(f".{port}.log")
+    argv = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    with process([*argv, "--port", str(port)], log) as proc:
+        try:
+            wait_for_port(port)
+        except RuntimeError:
+            raise RuntimeError(f"gateway did not start:\n{log.read_text()[-2000:]}") from None
+        yield f"http://127.0.0.1:{port}/graphql", proc.pid
+
+
+@contextmanager
+def platforms(sources: int, latency_ms: float) -> Iterator[list[str]]:
+    args = ["-m", "bench.ckan_upstreams", "--sources", str(sources)]
+    with child([*args, "--latency-ms", str(latency_ms)]) as (_, urls):
+        yield json.loads(urls)
+
+
+async def sim(session: aiohttp.ClientSession, url: str, path: str, body: object = None) -> Any:
+    method = session.post if body is not None else session.get
+    async with method(url + path, json=body) as response:
+        return await response.json(content_type=None)
+
+
+def session(concurrency: int = 64) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=concurrency * 2, force_close=False)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120))
+
+
+def datasets_query(first: int, search: str | None = None, extra: str = "") -> str:
+    args = f"first: {first}" + (
+        f", search: {json.dumps(search, ensure_ascii=False)}" if search else ""
+    )
+    return f"{{ datasets({args}) {{ totalCount edges {{ node {{ {ROW_FIELDS} }} }} {extra} }} }}"
+
+
+def median_result(results: list[LoadResult]) -> LoadResult:
+    return sorted(results, key=lambda r: r.p50_ms)[len(results) // 2]
+
+
+def report(title: str, runs: dict[str, list[LoadResult]]) -> dict[str, LoadResult]:
+    medians = {name: median_result(results) for name, results in runs.items() if results}
+    print(f"\n{title}\n{HEADER}")
+    for result in medians.values():
+        print(result.row())
+    return medians
+
+
+def finish(name: str, args: argparse.Namespace, payload: dict[str, Any]) -> None:
+    for failure, count in FAILURES.most_common(10):
+        print(f"failed x{count}: {failure}")
+    payload = {"args": vars(args), "failures": dict(FAILURES), **payload}
+    FAILURES.clear()
+    print(f"raw results: {save(f'federation-{name}', payload)}")
+
+
+# -- hung -------------------------------------------------------------------------------
+
+
+async def hung_load(
+    url: str, name: str, hung_id: str, args: argparse.Namespace
+) -> tuple[LoadResult, Counter[str]]:
+    """Drive the gateway; count per-source statuses (the hung one apart)."""
+    query = datasets_query(args.first, extra="sources { source { id } status message }")
+    body = json.dumps({"query": query})
+    statuses: Counter[str] = Counter()
+    async with session(args.concurrency) as http:
+
+        async def call() -> bool:
+            async with http.post(url, data=body, headers={"content-type": "application/json"}) as r:
+                payload = await r.json(content_type=None)
+            data = (payload.get("data") or {}).get("datasets")
+            if r.status != 200 or data is None:
+                statuses["failed requests"] += 1
+                return False
+            for source in data["sources"]:
+                stale = (source["message"] or "").startswith("served an earlier answer")
+                status = "STALE" if stale else source["status"]
+                if source["source"]["id"] == hung_id:
+                    statuses[f"hung source {status}"] += 1
+                elif status != "OK":
+                    statuses["healthy source not OK"] += 1
+            return True
+
+        result = await drive(name, call, concurrency=args.concurrency, requests=args.requests)
+    return result, statuses
+
+
+def run_hung(args: argparse.Namespace) -> None:
+    hung = args.hung_source
+    hung_id = f"source-{hung}"
+    runs: dict[str, list[LoadResult]] = {
+        "healthy": [],
+        "hung, breaker off": [],
+        "hung, breaker on": [],
+    }
+    counts: dict[str, Counter[str]] = {name: Counter() for name in runs}
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        timeouts = {hung: args.deadline}
+        configs = {
+            "healthy": write_config(
+                Path(tmp) / "off.yaml", urls, cache_ttl=0, timeouts=timeouts, breaker=False
+            ),
+            "hung, breaker off": Path(tmp) / "off.yaml",
+            "hung, breaker on": write_config(
+                Path(tmp) / "on.yaml", urls, cache_ttl=0, timeouts=timeouts
+            ),
+        }
+
+        async def set_fault(mode: str) -> None:
+            async with session() as http:
+                await sim(http, urls[hung], "/__sim__/fault", {"mode": mode})
+
+        for _ in range(args.rounds):
+            for name, config in configs.items():
+                # A fresh gateway per phase: no breaker state or stale answers carried over.
+                asyncio.run(set_fault("ok" if name == "healthy" else "hang"))
+                with gateway(config) as (url, _):
+                    result, statuses = asyncio.run(hung_load(url, name, hung_id, args))
+                runs[name].append(result)
+                counts[name] += statuses
+        asyncio.run(set_fault("ok"))
+
+    medians = report(
+        f"{args.sources} CKAN sources at {args.latency_ms:g} ms, {hung_id} hung with a "
+        f"{args.deadline:g} s deadline, {args.concurrency} clients, "
+        f"{args.requests} requests x {args.rounds} rounds",
+        runs,
+    )
+    bound_ms = args.deadline * 1000 + 100
+    ratios = {}
+    for name in ("hung, breaker off", "hung, breaker on"):
+        ratios[name] = {
+            "p99_over_deadline_plus_100ms": medians[name].p99_ms / bound_ms,
+            "p99_over_healthy_p99": medians[name].p99_ms / medians["healthy"].p99_ms,
+        }
+        print(
+            f"{name}: p99 {medians[name].p99_ms:.0f} ms = "
+            f"{ratios[name]['p99_over_deadline_plus_100ms']:.2f} x (deadline + 100 ms), "
+            f"{ratios[name]['p99_over_healthy_p99']:.2f} x healthy p99; "
+            f"statuses {dict(counts[name])}"
+        )
+    healthy_errors = sum(c["healthy source not OK"] for c in counts.values())
+    print(f"answers where a non-hung source reported an error: {healthy_errors} (target 0)")
+    finish(
+        "hung",
+        args,
+        {
+            "ratios": ratios,
+            "statuses": {k: dict(v) for k, v in counts.items()},
+            "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
+        },
+    )
+
+
+# -- deep page --------------------------------------------------------------------------
+
+
+async def upstream_work(
+    http: aiohttp.ClientSession, urls: list[str], make_request: Any
+) -> dict[str, float]:
+    """Upstream requests, rows asked and bytes answered for one gateway request."""
+    await asyncio.gather(*(sim(http, u, "/__sim__/stats/reset", {}) for u in urls))
+    started = time.perf_counter()
+    await make_request()
+    latency_ms = (time.perf_counter() - started) * 1000
+    stats = await asyncio.gather(*(sim(http, u, "/__sim__/stats") for u in urls))
+    requests = rows = size = 0
+    for url, stat in zip(urls, stats, strict=True):
+        assert stat["total"] <= len(stat["recent"]), "more calls than the simulator keeps"
+        for call in stat["recent"]:
+            requests += 1
+            rows += int(call["params"].get("rows", 10))
+            path = f"/api/3/action/{call['action']}"
+            async with http.get(url + path, params=call["params"]) as response:
+                size += len(await response.read())
+    return {"requests": requests, "rows": rows, "bytes": size, "latency_ms": latency_ms}
+
+
+async def deep_page(url: str, urls: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    query = (
+        f"query($after: String) {{ datasets(first: {args.first}, after: $after) "
+        "{ edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+    )
+    async with session() as http:
+
+        async def page(after: str | None) -> dict[str, Any]:
+            body = {"query": query, "variables": {"after": after}}
+            async with http.post(url, json=body) as response:
+                payload = await response.json(content_type=None)
+            if "errors" in payload:
+                raise RuntimeError(f"the gateway answered errors: {payload['errors']}")
+            return payload["data"]["datasets"]  # type: ignore[no-any-return]
+
+        after: str | None = None
+        seen: set[str] = set()
+        for number in range(1, args.page):
+            data = await page(after)
+            seen.update(e["node"]["id"] for e in data["edges"])
+            if not data["pageInfo"]["hasNextPage"]:
+                raise RuntimeError(f"only {number} pages; use fewer pages or more sources")
+            after = data["pageInfo"]["endCursor"]
+        last = await page(after)
+        repeated = sum(e["node"]["id"] in seen for e in last["edges"])
+        rounds: list[dict[str, dict[str, float]]] = []
+        for _ in range(args.rounds):
+            first = await upstream_work(http, urls, lambda: page(None))
+            deep = await upstream_work(http, urls, lambda: page(after))
+            rounds.append({"page 1": first, f"page {args.page}": deep})
+    return {"rounds": rounds, "page_rows": len(last["edges"]), "repeated_ids": repeated}
+
+
+def run_deep_page(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        config = write_config(Path(tmp) / "gateway.yaml", urls, cache_ttl=0, public_sees_all=True)
+        with gateway(config) as (url, _):
+            outcome = asyncio.run(deep_page(url, urls, args))
+    deep_name = f"page {args.page}"
+    print(
+        f"\n{args.sources} CKAN sources at {args.latency_ms:g} ms, first: {args.first}, upstream "
+        f"cache off, {args.rounds} rounds (page {args.page}: {outcome['page_rows']} rows, "
+        f"{outcome['repeated_ids']} already seen on earlier pages)"
+    )
+    print(f"{'request':<12} {'upstream requests':>18} {'rows asked':>11} {'bytes':>10} {'ms':>8}")
+    medians: dict[str, dict[str, float]] = {}
+    for name in ("page 1", deep_name):
+        medians[name] = {
+            key: statistics.median(r[name][key] for r in outcome["rounds"])
+            for key in ("requests", "rows", "bytes", "latency_ms")
+        }
+        m = medians[name]
+        print(
+            f"{name:<12} {m['requests']:>18.0f} {m['rows']:>11.0f} {m['bytes']:>10.0f} "
+            f"{m['latency_ms']:>8.1f}"
+        )
+    ratios = {
+        key: medians[deep_name][key] / medians["page 1"][key]
+        for key in ("requests", "bytes", "latency_ms")
+    }
+    print(
+        f"\npage {args.page} / page 1: upstream requests {ratios['requests']:.2f}, "
+        f"bytes {ratios['bytes']:.2f}, latency {ratios['latency_ms']:.2f} (target <= 1.5)"
+    )
+    finish("deep-page", args, {"ratios": ratios, "medians": medians, **outcome})
+
+
+# -- cache ------------------------------------------------------------------------------
+
+
+async def post_graphql(
+    http: aiohttp.ClientSession, url: str, name: str, body: dict[str, Any]
+) -> bool:
+    """One GraphQL request; a failed one is counted in ``FAILURES`` with its reason."""
+    try:
+        async with http.post(url, json=body) as response:
+            payload = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        FAILURES[f"{name}: {type(exc).__name__}: {str(exc)[:160]}"] += 1
+        return False
+    errors = payload.get("errors") if isinstance(payload, dict) else [{"message": "not JSON"}]
+    for error in errors or ():
+        FAILURES[f"{name}: HTTP {response.status}: {str(error.get('message'))[:160]}"] += 1
+    return response.status == 200 and not errors
+
+
+async def graphql_load(url: str, name: str, query: str, args: argparse.Namespace) -> LoadResult:
+    async with session(args.concurrency) as http:
+        return await drive(
+            name,
+            partial(post_graphql, http, url, name, {"query": query}),
+            concurrency=args.concurrency,
+            requests=args.requests,
+        )
+
+
+async def upstream_total(urls: list[str], *, reset: bool = False) -> int:
+    """Upstream calls the platforms have counted (and optionally reset the counts)."""
+    path = "/__sim__/stats/reset" if reset else "/__sim__/stats"
+    async with session() as http:
+        stats = await asyncio.gather(*(sim(http, u, path, {} if reset else None) for u in urls))
+    return sum(int(s["total"]) for s in stats)
+
+
+async def distinct_load(
+    url: str, name: str, search: str | None, args: argparse.Namespace
+) -> LoadResult:
+    """Like ``graphql_load``, but no two requests can share upstream work.
+
+    Each request carries a ``modifiedBefore`` bound past every record, one second later
+    each time: every upstream request differs (the bound is pushed down to CKAN) while the
+    rows stay the same, so neither the cache nor coalescing can answer one request with
+    another's upstream calls.
+    """
+    text = f", search: {json.dumps(search, ensure_ascii=False)}" if search else ""
+    query = (
+        f"query($before: DateTime) {{ datasets(first: {args.first}{text}, "
+        "filter: {modifiedBefore: $before}) "
+        f"{{ totalCount edges {{ node {{ {ROW_FIELDS} }} }} }} }}"
+    )
+    counter = itertools.count()
+    async with session(args.concurrency) as http:
+
+        async def call() -> bool:
+            before = FAR_FUTURE + timedelta(seconds=next(counter))
+            body = {"query": query, "variables": {"before": before.isoformat()}}
+            return await post_graphql(http, url, name, body)
+
+        return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
+
+
+def run_cache(args: argparse.Namespace) -> None:
+    query = datasets_query(args.first)
+    cold, distinct, warm = (
+        "cache off, same query",
+        "cache off, all requests distinct",
+        "cache warm, same query",
+    )
+    runs: dict[str, list[LoadResult]] = {cold: [], distinct: [], warm: []}
+    calls: dict[str, list[float]] = {name: [] for name in runs}
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        off = write_config(Path(tmp) / "off.yaml", urls, cache_ttl=0)
+        loads = {
+            cold: (off, partial(graphql_load, name=cold, query=query, args=args)),
+            distinct: (off, partial(distinct_load, name=distinct, search=None, args=args)),
+            warm: (
+                write_config(Path(tmp) / "on.yaml", urls, cache_ttl=args.cache_ttl),
+                partial(graphql_load, name=warm, query=query, args=args),
+            ),
+        }
+        for _ in range(args.rounds):
+            for name, (config, load) in loads.items():
+                with gateway(config) as (url, pid):
+                    asyncio.run(upstream_total(urls, reset=True))
+                    # drive() warms up first: the warm gateway's cache fills there.
+                    result = asyncio.run(load(url))
+                    result.peak_rss_mb = peak_rss_mb(pid)
+                    total = asyncio.run(upstream_total(urls))
+                runs[name].append(result)
+                calls[name].append(total / (result.requests + WARMUP))
+    medians = report(
+        f"{args.sources} CKAN sources at {args.latency_ms:g} ms, datasets(first: {args.first}), "
+        f"{args.concurrency} clients, {args.requests} requests x {args.rounds} rounds",
+        runs,
+    )
+    for name, values in calls.items():
+        print(f"{name:<34} {statistics.median(values):6.3f} upstream calls per request")
+    ratios = {
+        "warm_over_cache_off": medians[warm].rps / medians[cold].rps,
+        "warm_over_distinct": medians[warm].rps / medians[distinct].rps,
+    }
+    print(
+        f"\nwarm req/s / cache-off req/s = {ratios['warm_over_cache_off']:.1f}; "
+        f"over all-distinct req/s = {ratios['warm_over_distinct']:.1f} (target >= 5)"
+    )
+    finish(
+        "cache",
+        args,
+        {
+            "ratios": ratios,
+            "upstream_calls_per_request": calls,
+            "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
+        },
+    )
+
+
+# -- memory -----------------------------------------------------------------------------
+
+SEARCHES = (
+    None, "数据", "公交", "交通", "统计", "环境", "医疗", "教育", "企业", "人口", "道路",
+    "空气", "学校", "地铁", "停车", "水质", "就业", "2024", "2025", "实时", "bus", "air",
+)  # fmt: skip
+SORTS = ("RELEVANCE", "MODIFIED_DESC", "MODIFIED_ASC", "TITLE_ASC")
+FORMATS = ("CSV", "JSON", "XLSX", "API", "XML", "PDF")
+DEPARTMENTS = ("transport", "health", "education", "environment", "market", "statistics")
+SELECTIONS = (
+    "edges { node { id title } }",
+    f"edges {{ node {{ {ROW_FIELDS} }} }}",
+    "edges { cursor node { id title keywords themes modified } }",
+    "totalCount totalCountIsExact edges { node { id identifier title } }",
+    "facets { departments { value count } formats { value count } } edges { node { id } }",
+    "sources { source { id } status latencyMs matched } edges { node { id title } }",
+)
+
+
+def memory_request(rng: random.Random, cursors: dict[str, str]) -> dict[str, Any]:
+    """A random request from a bounded space; follows a stored cursor 40% of the time."""
+    selection = rng.randrange(len(SELECTIONS))
+    filters: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        filters["formats"] = [rng.choice(FORMATS)]
+    if rng.random() < 0.2:
+        filters["departments"] = rng.sample(DEPARTMENTS, rng.randint(1, 2))
+    variables = {
+        "search": rng.choice(SEARCHES),
+        "sort": rng.choice(SORTS),
+        "first": rng.choice((5, 10, 20, 50)),
+        "filter": filters or None,
+    }
+    key = json.dumps([selection, variables], sort_keys=True)
+    if key in cursors and rng.random() < 0.4:
+        variables["after"] = cursors[key]
+    document = (
+        "query($search: String, $sort: DatasetSort, $first: Int, $filter: DatasetFilter, "
+        "$after: String) { datasets(search: $search, sort: $sort, first: $first, "
+        f"filter: $filter, after: $after) {{ {SELECTIONS[selection]} "
+        "pageInfo { hasNextPage endCursor } } }"
+    )
+    return {"key": key, "body": {"query": document, "variables": variables}}
+
+
+async def memory_load(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    cursors: dict[str, str] = {}
+    latencies: list[float] = []
+    errors = 0
+    samples: list[tuple[float, float | None]] = []
+
+    async with session(args.concurrency) as http:
+
+        async def one() -> bool:
+            request = memory_request(rng, cursors)
+            async with http.post(url, json=request["body"]) as response:
+                payload = await response.json(content_type=None)
+            data = (payload.get("data") or {}).get("datasets")
+            if data is None:
+                return False
+            info = data["pageInfo"]
+            if info["hasNextPage"] and info["endCursor"]:
+                cursors[request["key"]] = info["endCursor"]
+            else:
+                cursors.pop(request["key"], None)
+            return "errors" not in payload
+
+        for _ in range(args.warmup):
+            await one()
+        start_rss = rss_mb(pid)
+        started = time.perf_counter()
+        deadline = started + args.max_minutes * 60
+        remaining = args.requests
+
+        async def worker() -> None:
+            nonlocal remaining, errors
+            while remaining > 0 and time.perf_counter() < deadline:
+                remaining -= 1
+                t0 = time.perf_counter()
+                try:
+                    ok = await one()
+                except (aiohttp.ClientError, TimeoutError, ValueError):
+                    ok = False
+                latencies.append((time.perf_counter() - t0) * 1000)
+                errors += not ok
+
+        async def sampler() -> None:
+            while True:
+                samples.append((time.perf_counter() - started, rss_mb(pid)))
+                await asyncio.sleep(10)
+
+        sampling = asyncio.create_task(sampler())
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        sampling.cancel()
+        seconds = time.perf_counter() - started
+        end_rss = rss_mb(pid)
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": seconds,
+        "rps": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "start_rss_mb": start_rss,
+        "end_rss_mb": end_rss,
+        "peak_rss_mb": peak_rss_mb(pid),
+        "rss_samples": samples,
+        "queries_with_a_next_page": len(cursors),
+    }
+
+
+def run_memory(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        config = write_config(Path(tmp) / "gateway.yaml", urls, cache_ttl=args.cache_ttl)
+        with gateway(config) as (url, pid):
+            outcome = asyncio.run(memory_load(url, pid, args))
+    growth = outcome["end_rss_mb"] - outcome["start_rss_mb"]
+    print(
+        f"\n{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache TTL "
+        f"{args.cache_ttl:g} s, {args.concurrency} clients, {outcome['requests']} varied requests "
+        f"in {outcome['seconds']:.0f} s ({outcome['rps']:.1f} req/s, p50 "
+        f"{outcome['p50_ms']:.1f} ms, p99 {outcome['p99_ms']:.1f} ms, {outcome['errors']} errors)"
+    )
+    print(
+        f"gateway RSS after warm-up {outcome['start_rss_mb']:.1f} MB, at the end "
+        f"{outcome['end_rss_mb']:.1f} MB, peak {outcome['peak_rss_mb']:.1f} MB: growth "
+        f"{growth:+.1f} MB (target < 50), end / start = "
+        f"{outcome['end_rss_mb'] / outcome['start_rss_mb']:.2f}"
+    )
+    finish("memory", args, {"growth_mb": growth, **outcome})
+
+
+# -- command line -----------------------------------------------------------------------
+
+
+def run_peer(args: argparse.Namespace) -> None:
+    from bench.peer.compare import run_peer  # it builds on this module
+
+    run_peer(args)
+
+
+RUNNERS = {
+    "hung": run_hung,
+    "deep-page": run_deep_page,
+    "cache": run_cache,
+    "memory": run_memory,
+    "peer": run_peer,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenario", choices=[*SCENARIOS, "all"])
+    parser.add_argument("--sources", type=int, default=8)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    parser.add_argument("--first", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, help="default: 8 for hung, else 32")
+    parser.add_argument("--requests", type=int, help="per round; default by scenario")
+    hung = parser.add_argument_group("hung")
+    hung.add_argument("--hung-source", type=int, default=0, help="index of the hung source")
+    hung.add_argument("--deadline", type=float, default=0.5, help="its timeout_seconds")
+    deep = parser.add_argument_group("deep-page")
+    deep.add_argument("--page", type=int, default=50)
+    cache = parser.add_argument_group("cache and memory")
+    cache.add_argument("--cache-ttl", type=float, default=600, help="TTL when the cache is on")
+    memory = parser.add_argument_group("memory")
+    memory.add_argument("--max-minutes", type=float, default=15)
+    memory.add_argument("--warmup", type=int, default=2000)
+    memory.add_argument("--seed", type=int, default=2026)
+    peer = parser.add_argument_group("peer")
+    peer.add_argument("--search", default="数据", help="search text for the peer comparison")
+    args = parser.parse_args()
+    explicit = {"concurrency": args.concurrency, "requests": args.requests}
+    defaults = {
+        "hung": (8, 400),
+        "deep-page": (1, 1),
+        "cache": (32, 1000),
+        "memory": (32, 100_000),
+        "peer": (32, 1000),
+    }
+    for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
+        concurrency, requests = defaults[scenario]
+        args.concurrency = explicit["concurrency"] or concurrency
+        args.requests = explicit["requests"] or requests
+        print(f"\n=== {scenario} ===", flush=True)
+        RUNNERS[scenario](args)
+
+
+if __name__ == "__main__":
+    main()
