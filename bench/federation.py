@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -210,7 +210,12 @@ def report(title: str, runs: dict[str, list[LoadResult]]) -> dict[str, LoadResul
 def finish(name: str, args: argparse.Namespace, payload: dict[str, Any]) -> None:
     for failure, count in FAILURES.most_common(10):
         print(f"failed x{count}: {failure}")
-    payload = {"args": vars(args), "failures": dict(FAILURES), **payload}
+    payload = {
+        "args": vars(args),
+        "load_average_at_end": os.getloadavg(),
+        "failures": dict(FAILURES),
+        **payload,
+    }
     FAILURES.clear()
     print(f"raw results: {save(f'federation-{name}', payload)}")
 
@@ -318,7 +323,7 @@ def run_hung(args: argparse.Namespace) -> None:
 
 
 async def upstream_work(
-    http: aiohttp.ClientSession, urls: list[str], make_request: Any
+    http: aiohttp.ClientSession, urls: list[str], make_request: Callable[[], Awaitable[object]]
 ) -> dict[str, float]:
     """Upstream requests, rows asked and bytes answered for one gateway request."""
     await asyncio.gather(*(sim(http, u, "/__sim__/stats/reset", {}) for u in urls))
@@ -328,7 +333,8 @@ async def upstream_work(
     stats = await asyncio.gather(*(sim(http, u, "/__sim__/stats") for u in urls))
     requests = rows = size = 0
     for url, stat in zip(urls, stats, strict=True):
-        assert stat["total"] <= len(stat["recent"]), "more calls than the simulator keeps"
+        if stat["total"] > len(stat["recent"]):
+            raise RuntimeError("more upstream calls than the simulator keeps to replay")
         for call in stat["recent"]:
             requests += 1
             rows += int(call["params"].get("rows", 10))
@@ -351,7 +357,8 @@ async def deep_page(url: str, urls: list[str], args: argparse.Namespace) -> dict
                 payload = await response.json(content_type=None)
             if "errors" in payload:
                 raise RuntimeError(f"the gateway answered errors: {payload['errors']}")
-            return payload["data"]["datasets"]  # type: ignore[no-any-return]
+            datasets: dict[str, Any] = payload["data"]["datasets"]
+            return datasets
 
         after: str | None = None
         seen: set[str] = set()
@@ -691,8 +698,10 @@ def main() -> None:
     hung.add_argument("--deadline", type=float, default=0.5, help="its timeout_seconds")
     deep = parser.add_argument_group("deep-page")
     deep.add_argument("--page", type=int, default=50)
-    cache = parser.add_argument_group("cache and memory")
-    cache.add_argument("--cache-ttl", type=float, default=600, help="TTL when the cache is on")
+    cache = parser.add_argument_group("cache, memory, peer")
+    cache.add_argument(
+        "--cache-ttl", type=float, default=600, help="upstream cache TTL where it is on"
+    )
     memory = parser.add_argument_group("memory")
     memory.add_argument("--max-minutes", type=float, default=15)
     memory.add_argument("--warmup", type=int, default=2000)

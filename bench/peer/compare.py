@@ -13,10 +13,11 @@ import json
 import statistics
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,7 +96,9 @@ def run_peer(args: argparse.Namespace) -> None:
         supergraph = hive.compose(urls, params, tmp / "supergraph.graphql")
         hive_query = hive.query(len(urls), args.search, args.first)
 
-        def measure(name: str, load: Callable[[], Awaitable[LoadResult]], pid: int | None) -> None:
+        def measure(
+            name: str, load: Callable[[], Coroutine[Any, Any, LoadResult]], pid: int | None
+        ) -> None:
             asyncio.run(upstream_total(urls, reset=True))
             result = asyncio.run(load())
             result.peak_rss_mb = peak_rss_mb(pid) if pid is not None else None
