@@ -29,6 +29,11 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def extras_field(key: str) -> str:
+    """The Solr field CKAN indexes the extra ``key`` under."""
+    return "extras_" + SOLR_FIELD_SPECIAL.sub(r"\\\1", key)
+
+
 def any_of(values: Iterable[str]) -> str:
     return "(" + " OR ".join(quote(v) for v in dict.fromkeys(values)) + ")"
 
@@ -80,7 +85,7 @@ def class_clause(
     clash = [o for o in other if any(within(w, o) for w in want)]
     if any(within(c, w) for c in clash for w in want):
         return None
-    fields = ["extras_" + SOLR_FIELD_SPECIAL.sub(r"\\\1", key) for key in keys]
+    fields = [extras_field(key) for key in keys]
     parts: list[str] = []
     if want:
         for field in fields:

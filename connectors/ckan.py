@@ -23,6 +23,7 @@ from connectors._ckan_solr import (
     any_of,
     case_variants,
     class_clause,
+    extras_field,
     format_variants,
     free_text,
     solr_date,
@@ -418,11 +419,18 @@ class CkanConnector(Connector):
                 FilterName.MODIFIED_BEFORE,
                 f"metadata_modified:[* TO {solr_date(f.modified_before)}}}",
             )
+        if f.identifiers:
+            wanted = any_of(f.identifiers)
+            add(
+                FilterName.IDENTIFIERS,
+                "(" + " OR ".join(f"{extras_field(k)}:{wanted}" for k in keys.identifier) + ")",
+            )
         exact = set(applied)
         for name, names in (
             (FilterName.SHARE_TYPES, keys.share_type),
             (FilterName.OPEN_TYPES, keys.open_type),
             (FilterName.MAX_SENSITIVITY, keys.sensitivity),
+            (FilterName.IDENTIFIERS, keys.identifier),
         ):
             if not (exact_classes and len(names) == 1):
                 exact.discard(name)

@@ -99,6 +99,7 @@ def _to_filter(value: gql.DatasetFilter | None) -> tuple[DatasetFilter, tuple[st
             max_sensitivity=value.max_sensitivity,
             modified_after=_aware(value.modified_after),
             modified_before=_aware(value.modified_before),
+            identifiers=tuple(value.identifiers or ()),
         ),
         tuple(value.sources or ()),
     )

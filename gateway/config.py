@@ -79,6 +79,8 @@ class SourceConfig(_Strict):
     defaults: DefaultsConfig = DefaultsConfig()
     department: DepartmentConfig | None = None
     authoritative_for: tuple[str, ...] = ()
+    # Source ids whose records this source republishes (same identifier); ["*"]: any source.
+    republishes: tuple[str, ...] = ()
     max_response_mb: float = Field(default=16, gt=0, le=1024)
     upstream: GuardConfig = GuardConfig()
     options: dict[str, Any] = Field(default_factory=dict)
@@ -224,6 +226,23 @@ def parse_config(
         if entry is not None:
             entries.append(entry)
 
+    for index, source in enumerate(parsed.sources):
+        for position, named in enumerate(source.republishes):
+            if named != "*" and named not in seen:
+                problems.append(
+                    Problem(
+                        f"sources[{index}].republishes[{position}]",
+                        f"unknown source {named!r}; known: {', '.join(seen)}",
+                    )
+                )
+            elif named == source.id:
+                problems.append(
+                    Problem(
+                        f"sources[{index}].republishes[{position}]",
+                        "a source cannot republish itself",
+                    )
+                )
+
     policy_path: Path | None = None
     if parsed.policy is not None:
         policy_path = Path(parsed.policy)
@@ -306,6 +325,7 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
             Department(source.department.id, source.department.name) if source.department else None
         ),
         authoritative_for=source.authoritative_for,
+        republishes=source.republishes,
         options=options,
         max_response_bytes=int(source.max_response_mb * 1024 * 1024),
     )

@@ -20,12 +20,22 @@ import contextvars
 import enum
 import functools
 import hashlib
+import heapq
+import itertools
 import json
 import logging
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -39,6 +49,15 @@ from connectors.sdk import (
     Sort,
     SourceUnavailable,
     source_deadline,
+)
+from gateway.copies import (
+    LOOKUP_CHUNK,
+    MAX_LOOKUP_ROUNDS,
+    CopyIndex,
+    Found,
+    canonical,
+    copy_groups,
+    with_copies,
 )
 from gateway.cursor import CursorCodec, CursorState
 from gateway.policy import Access, GrantSet
@@ -149,6 +168,10 @@ class SearchResult:
     withheld: int = 0  # fetched records matching the request that the grants hid
 
 
+# A fetched, visible row: (merge sort key, upstream position, record, the caller's access).
+_Row = tuple[tuple[Any, ...], int, Dataset, Access]
+
+
 @dataclass(slots=True)
 class _Batch:
     """One source's fetched, visible, not yet emitted records for this request."""
@@ -158,7 +181,7 @@ class _Batch:
     report: SourceReport
     offset: int  # upstream position of the next row to fetch
     deadline: float  # loop time by which this source must have answered, this request
-    rows: deque[tuple[tuple[Any, ...], int, Dataset, Access]] = field(default_factory=deque)
+    rows: deque[_Row] = field(default_factory=deque)
     bound: tuple[Any, ...] | None = None  # sort key of the last row fetched
     exhausted: bool = False
     fetched: bool = False
@@ -207,6 +230,12 @@ class FederatedSearch:
         self._by_id = {c.source_id: c for c in self.connectors}
         self._codec = cursor_codec
         self._clock = clock
+        # One data, one source across pages (gateway/copies.py).
+        self._groups = copy_groups(self.connectors)
+        self._order = {c.source_id: i for i, c in enumerate(self.connectors)}
+        self._authority = {
+            c.source_id: frozenset(c.settings.authoritative_for) for c in self.connectors
+        }
 
     def connector(self, source_id: str) -> Connector | None:
         return self._by_id.get(source_id)
@@ -323,12 +352,17 @@ class FederatedSearch:
             for i, c in enumerate(selected)
         ]
         first_round = [b for b in batches if not b.exhausted]
-        await asyncio.gather(
-            *(
-                self._fill(b, request, visibility, grants, facets=request.want_facets)
-                for b in first_round
-            )
-        )
+        copies = CopyIndex()
+
+        async def first_fill(batch: _Batch) -> None:
+            await self._fill(batch, request, visibility, grants, facets=request.want_facets)
+            group = self._group(batch, batches)
+            if group and batch.rows:
+                # Look its page's identifiers up at once, while slower sources answer.
+                upcoming = itertools.islice(batch.rows, request.first)
+                await self._look_up(group, upcoming, copies, request, visibility, grants)
+
+        await asyncio.gather(*(first_fill(b) for b in first_round))
 
         edges: list[Edge] = []
         emitted: list[tuple[_Batch, Dataset, Access]] = []
@@ -358,7 +392,26 @@ class FederatedSearch:
                     *(self._fill(b, request, visibility, grants, facets=False) for b in blocking)
                 )
                 continue
+            identifier = best.rows[0][2].identifier
+            group = self._group(best, batches) if identifier else ()
+            if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
+                # Look up the rows this page is about to serve, not everything fetched.
+                upcoming = heapq.nsmallest(
+                    request.first - len(emitted),
+                    (row for b in group for row in b.rows),
+                    key=lambda row: row[0],
+                )
+                await self._look_up(group, upcoming, copies, request, visibility, grants)
             _, _, dataset, access = best.rows.popleft()
+            if group and identifier:
+                found = copies.group(identifier, (b.source_id for b in group), dataset, access)
+                chosen = canonical(found, self._order, self._authority)
+                if chosen.dataset is not dataset:
+                    merged += 1  # a copy: its canonical record is served at its own place
+                    continue
+                if len(found) > 1:
+                    merged += 1
+                    dataset = with_copies(dataset, (f.dataset for f in found if f is not chosen))
             seen_at = by_identifier.get(dataset.identifier) if dataset.identifier else None
             if seen_at is not None:
                 # One data, one source: a copy joins the record already on this page.
@@ -376,6 +429,7 @@ class FederatedSearch:
         returned = state.returned + len(emitted)
         exact = (
             not merged  # upstream totals count every copy
+            and not copies.incomplete
             and not any(b.failed or b.stalled for b in batches)
             and all(b.exact and b.page_total is not None for b in first_round)
             and not any(b.exhausted for b in batches if b not in first_round)
@@ -406,6 +460,83 @@ class FederatedSearch:
             sources=tuple(b.report for b in batches),
             withheld=sum(b.withheld for b in batches),
         )
+
+    def _group(self, batch: _Batch, batches: Sequence[_Batch]) -> tuple[_Batch, ...]:
+        """The answering sources that may hold a copy of a record of ``batch``'s source."""
+        members = self._groups.get(batch.source_id)
+        if not members:
+            return ()
+        return tuple(b for b in batches if b.source_id in members and not b.failed)
+
+    async def _look_up(
+        self,
+        group: Sequence[_Batch],
+        rows: Iterable[_Row],
+        copies: CopyIndex,
+        request: SearchRequest,
+        visibility: tuple[DatasetFilter, ...],
+        grants: GrantSet,
+    ) -> None:
+        """Find, on every source of ``group``, the records carrying the identifiers of
+        ``rows``: one batched search per source (per ``LOOKUP_CHUNK`` identifiers)."""
+        wanted = sorted({row[2].identifier for row in rows if row[2].identifier is not None})
+        calls = []
+        for batch in group:
+            fresh = copies.claim(batch.source_id, wanted)
+            for start in range(0, len(fresh), LOOKUP_CHUNK):
+                chunk = fresh[start : start + LOOKUP_CHUNK]
+                calls.append(self._find(batch, chunk, copies, request, visibility, grants))
+        await asyncio.gather(*calls)
+
+    async def _find(
+        self,
+        batch: _Batch,
+        identifiers: Sequence[str],
+        copies: CopyIndex,
+        request: SearchRequest,
+        visibility: tuple[DatasetFilter, ...],
+        grants: GrantSet,
+    ) -> None:
+        """The visible records of ``identifiers`` on one source, matching the request."""
+        connector = batch.connector
+        wanted = frozenset(identifiers)
+        lookup = replace(request.filter, identifiers=tuple(identifiers))
+        limit = min(connector.capabilities.max_page_size, 100)
+        found: list[Found] = []
+        offset = 0
+        for _ in range(MAX_LOOKUP_ROUNDS):
+            query = SearchQuery(
+                text=request.text,
+                filter=lookup,
+                sort=Sort.RELEVANCE,
+                offset=offset,
+                limit=limit,
+                any_of=visibility,
+            )
+            page = await self._call(
+                connector,
+                batch.report,
+                ("search", query),
+                functools.partial(connector.search, query),
+                batch.deadline,
+            )
+            if page is None:
+                copies.incomplete = True
+                break
+            for dataset in page.datasets:
+                if dataset.identifier in wanted and request.filter.matches(dataset):
+                    access = grants.access(dataset)
+                    if access is not None:
+                        found.append(Found(dataset, access))
+            consumed = page.upstream_rows()
+            offset += consumed
+            total = _count(page.total)
+            if consumed == 0 or (offset >= total if total is not None else consumed < limit):
+                break
+        else:
+            copies.incomplete = True
+            log.warning("source %s: identifier lookup cut short", connector.source_id)
+        copies.record(connector.source_id, found)
 
     def _authoritative(self, dataset: Dataset) -> bool:
         connector = self._by_id.get(dataset.source_id)

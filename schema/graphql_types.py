@@ -219,6 +219,10 @@ class DatasetFilter:
     max_sensitivity: Sensitivity | None = None  # type: ignore[valid-type]
     modified_after: datetime | None = None
     modified_before: datetime | None = None
+    identifiers: list[str] | None = strawberry.field(
+        default=None,
+        description="Datasets whose identifier (the one shared across platforms) is one of these.",
+    )
 
 
 @strawberry.type(description="A grant in force for this request.")

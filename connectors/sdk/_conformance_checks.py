@@ -386,6 +386,8 @@ def _example_value(name: FilterName, ds: Dataset) -> Any:
             return (ds.share_type,)
         case FilterName.OPEN_TYPES:
             return (ds.open_type,)
+        case FilterName.IDENTIFIERS:
+            return (ds.identifier,) if ds.identifier else None
     return None
 
 

@@ -39,6 +39,7 @@ class FilterName(enum.Enum):
     MAX_SENSITIVITY = "max_sensitivity"
     MODIFIED_AFTER = "modified_after"
     MODIFIED_BEFORE = "modified_before"
+    IDENTIFIERS = "identifiers"
 
 
 class FacetName(enum.Enum):
@@ -77,6 +78,9 @@ class DatasetFilter:
     max_sensitivity: Sensitivity | None = None
     modified_after: datetime | None = None
     modified_before: datetime | None = None
+    # ``Dataset.identifier`` (the cross-platform one, not the local id) is one of these.
+    # The engine uses it to find copies of a record on other sources.
+    identifiers: tuple[str, ...] = ()
 
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
@@ -114,6 +118,8 @@ class DatasetFilter:
             case FilterName.MODIFIED_BEFORE:
                 assert self.modified_before is not None
                 return ds.modified is not None and ds.modified < self.modified_before
+            case FilterName.IDENTIFIERS:
+                return ds.identifier is not None and ds.identifier in self.identifiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +213,8 @@ class SourceSettings:
     defaults: SourceDefaults = field(default_factory=SourceDefaults)
     department: Department | None = None
     authoritative_for: tuple[str, ...] = ()
+    # Sources whose records this one republishes under the same identifier; "*": any.
+    republishes: tuple[str, ...] = ()
     options: BaseModel = field(default_factory=NoOptions)
     max_response_bytes: int = 16 * 1024 * 1024
 

@@ -167,7 +167,10 @@ class LocalIndex:
         sensitivity: defaultdict[Sensitivity, set[int]] = defaultdict(set)
         stamps: list[tuple[int, int]] = []
         names: dict[str, str] = {}
+        identifiers: defaultdict[str, set[int]] = defaultdict(set)
         for doc, ds in enumerate(self._datasets):
+            if ds.identifier is not None:
+                identifiers[ds.identifier].add(doc)
             if ds.department is not None:
                 departments[ds.department.id].add(doc)
                 names.setdefault(ds.department.id, ds.department.name)
@@ -188,6 +191,7 @@ class LocalIndex:
 
         self._departments, self._themes = freeze(departments), freeze(themes)
         self._keywords, self._formats = freeze(keywords), freeze(formats)
+        self._identifiers = freeze(identifiers)
         self._share = {k: frozenset(v) for k, v in share.items()}
         self._open = {k: frozenset(v) for k, v in open_.items()}
         self._sensitivity = {k: frozenset(v) for k, v in sensitivity.items()}
@@ -384,6 +388,8 @@ class LocalIndex:
         if f.max_sensitivity is not None:
             ceiling = f.max_sensitivity
             sets.append(_union(self._sensitivity, (s for s in Sensitivity if s <= ceiling)))
+        if f.identifiers:
+            sets.append(_union(self._identifiers, f.identifiers))
         if f.modified_after is not None:
             start = bisect.bisect_left(self._stamps, _micros(f.modified_after))
             sets.append(frozenset(self._stamped_docs[start:]))

@@ -54,6 +54,7 @@ CKAN_OPTIONS: dict[str, Any] = {
         "share_type": ["share_type"],
         "open_type": ["open_type"],
         "sensitivity": ["sensitivity"],
+        "identifier": ["identifier"],
     },
 }
 
@@ -72,6 +73,8 @@ SOURCE_SETTINGS: dict[str, dict[str, Any]] = {
         "defaults": {"share_type": "CONDITIONAL", "open_type": "CONDITIONAL", "sensitivity": "L2"},
         "department": {"id": "big-data", "name": "河西市大数据发展管理局"},
         "authoritative_for": ["environment", "market", "statistics", "big-data"],
+        # It harvests the departments' open datasets: copies are found across pages.
+        "republishes": ["transport-platform", "livelihood-platform"],
         "options": CKAN_OPTIONS,
     },
 }

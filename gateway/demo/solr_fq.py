@@ -281,7 +281,8 @@ def _query_date(text: str) -> str:
 
 # -- parser -----------------------------------------------------------------------------
 
-_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(?=:)")
+# Lucene takes any non-special character in a field name (CKAN extras keys may be Chinese).
+_FIELD = re.compile(r"[^\W\d][\w.\-]*(?=:)")
 _KEYWORDS = {"AND", "OR", "NOT", "TO"}
 _SPECIAL = set(' \t\r\n()[]{}"')
 

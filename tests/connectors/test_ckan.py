@@ -427,13 +427,16 @@ async def test_all_filters_together_are_anded_as_required_clauses(
         max_sensitivity=Sensitivity.L3,
         modified_after=datetime(2023, 1, 1, tzinfo=UTC),
         modified_before=datetime(2025, 1, 1, tzinfo=UTC),
+        identifiers=("11000000000000/000000000001",),
     )
     page = await connector.search(SearchQuery(filter=everything))
     fq = sent(route)["fq"]
     for field in ("+organization:", "+groups:", "+tags:", "+res_format:", "+metadata_modified:[2"):
         assert field in fq
-    assert fq.count(" +") == 8  # nine required clauses
-    assert page.applied == frozenset(FilterName)
+    assert '+(extras_identifier:("11000000000000/000000000001") OR ' in fq
+    assert fq.count(" +") == 9  # ten required clauses
+    # the identifier may sit under any of four keys, so that clause only narrows
+    assert page.applied == frozenset(FilterName) - {FilterName.IDENTIFIERS}
 
 
 async def test_no_filter_and_no_text_send_neither_fq_nor_q(

@@ -52,10 +52,13 @@ class MemoryConnector(Connector):
         self.calls = Calls()
         self.push_down = push_down
         self.page_cap = page_cap  # like a platform whose rows_max is below what was asked
-        self.unmappable = unmappable  # upstream rows the "mapping" skips, by position
+        # Stored records (by index) the "mapping" skips, whatever query reads them.
+        self.unmappable = unmappable
 
     def _ordered(self, query: SearchQuery) -> list[Dataset]:
         rows = [d for d in self.datasets if not query.text or query.text in d.title]
+        if query.filter.identifiers:  # declared, so applied even when the rest is not
+            rows = [d for d in rows if query.filter.matches_one(FilterName.IDENTIFIERS, d)]
         if self.push_down:
             rows = [d for d in rows if query.filter.matches(d) and query.matches_any_of(d)]
         match query.sort:
@@ -81,7 +84,8 @@ class MemoryConnector(Connector):
         rows = self._ordered(query)
         limit = min(query.limit, self.page_cap or query.limit)
         page = rows[query.offset : query.offset + limit]
-        kept = [(i, d) for i, d in enumerate(page) if rows.index(d) not in self.unmappable]
+        skipped = {id(self.datasets[i]) for i in self.unmappable if i < len(self.datasets)}
+        kept = [(i, d) for i, d in enumerate(page) if id(d) not in skipped]
         return SearchPage(
             datasets=tuple(d for _, d in kept),
             total=len(rows),

@@ -7,6 +7,7 @@ reads the same mapping.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,12 +27,14 @@ def properties(max_examples: int, *, shrink: bool = True) -> settings:
 
     ``shrink=False`` for a property known to fail: its minimal example is given with
     ``@example`` (it fails first, and fast); the full run only happens once it is fixed.
+    ``PROPERTY_EXAMPLES=N`` runs N random (not derandomized) examples of each, to hunt.
     """
     phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
+    hunt = int(os.environ.get("PROPERTY_EXAMPLES", "0"))
     return settings(
-        max_examples=max_examples,
+        max_examples=hunt or max_examples,
         phases=phases,
-        derandomize=True,
+        derandomize=not hunt,
         database=None,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],

@@ -3,8 +3,9 @@
 One to four in-memory sources (random sizes and orders, push-down on or off, page caps,
 unmappable rows, copies sharing an identifier, one source maybe down) are paged through
 to the end with a random ``first``; what comes back is checked against what
-``reference_policy`` says the caller may see. Properties the engine breaks today are
-``known_failure`` with their minimal example, so the suite stays green while they show.
+``reference_policy`` says the caller may see. Every source may republish the others'
+records, so copies are looked up across pages (gateway/copies.py). The ``@example``s are
+the minimal cases that failed before; ``PROPERTY_EXAMPLES=2000`` hunts with more.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from tests.gateway.policy_strategies import (
     as_caller,
     as_seen,
     callers,
-    known_failure,
     make_policy,
     policies,
     properties,
@@ -71,6 +71,8 @@ class SourceSpec:
     page_cap: int | None
     unmappable: frozenset[int]
     authoritative_for: tuple[str, ...]
+    # Every source may republish any other's records (gateway/copies.py looks them up).
+    republishes: tuple[str, ...] = ("*",)
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,10 @@ async def _page_through(case: Federation) -> Paged:
             sid = f"s{i}"
             connector = PropertySource(
                 SourceSettings(
-                    id=sid, url="http://127.0.0.1:9", authoritative_for=spec.authoritative_for
+                    id=sid,
+                    url="http://127.0.0.1:9",
+                    authoritative_for=spec.authoritative_for,
+                    republishes=spec.republishes,
                 ),
                 client,
                 [t.dataset(sid, n) for n, t in enumerate(spec.records)],
@@ -213,7 +218,8 @@ async def _page_through(case: Federation) -> Paged:
                 SearchQuery(filter=case.filter, sort=case.sort, any_of=grant_set.visibility())
             )
             upstream[connector.source_id] = len(rows)
-            skipped = {id(rows[i]) for i in connector.unmappable if i < len(rows)}
+            stored = connector.datasets
+            skipped = {id(stored[i]) for i in connector.unmappable if i < len(stored)}
             for position, dataset in enumerate(rows):
                 rank[(dataset.source_id, dataset.local_id)] = position
             for dataset in connector.datasets:
@@ -286,12 +292,6 @@ def test_paging_lists_every_visible_record_exactly_once_and_never_a_hidden_one(
     )
     if first.total_count_is_exact and not any(spec.unmappable for spec in case.sources):
         assert first.total_count == len(paged.visible)
-
-
-ORDER_BUG = (
-    "a source whose fetched rows were all unmappable keeps bound=None, so the merge does "
-    "not wait for it and emits later-sorting records of other sources first"
-)
 
 
 @properties(60)
@@ -383,10 +383,6 @@ def _copies(*records: Traits, page_cap: int | None = None, authority: str = "") 
     return SourceSpec(records, True, page_cap, frozenset(), (authority,) if authority else ())
 
 
-@known_failure(
-    "a copy merged after the page's last served record is not covered by the end cursor: "
-    "the next page reads it again and serves it on its own"
-)
 @example(
     _case(
         _copies(_record("a", "X")),
@@ -404,10 +400,6 @@ def test_every_visible_copy_is_listed_once_served_or_in_also_published_by(
     assert Counter(paged.listed()) == Counter(paged.visible.keys())
 
 
-@known_failure(
-    "copies are merged within one page only: a copy that falls on a later page is served "
-    "again as a dataset of its own"
-)
 @example(_case(_copies(_record("a", "X"), _record("a", "X")), sort=Sort.RELEVANCE, first=1))
 @properties(60, shrink=False)
 @given(federations(shared_identifiers))
@@ -417,10 +409,6 @@ def test_one_identifier_is_served_once_over_all_pages(case: Federation) -> None:
     assert len(served) == len(set(served))
 
 
-@known_failure(
-    "the authoritative copy replaces the first copy at the first copy's place in the order, "
-    "whatever its own title or date"
-)
 @example(
     _case(
         _copies(_record("a", "X"), _record("b"), _record("c", "X", "d0"), authority="d0"),

@@ -323,6 +323,7 @@ async def test_a_dataset_read_through_dcat_says_what_it_says_through_ckan(
         "connector": "ckan",
         "url": platforms["city-open-portal"].url,
         **SOURCE_SETTINGS["city-open-portal"],
+        "republishes": [],  # the platforms it harvests are not configured here
     }
     gateway = await start_gateway([ckan, dcat_source(dcat_server, timeout=2.0)])
     ckan_connector, dcat_connector = gateway.connectors
