@@ -42,6 +42,7 @@ from connectors.sdk import (
     SearchQuery,
     Sort,
     SourceSettings,
+    build_url,
     get_json,
     html_to_text,
     parse_timestamp,
@@ -295,7 +296,7 @@ class CkanConnector(Connector):
         """Call one action: its ``result`` (``None`` for a 404 when ``missing_ok``) and the
         request, without credentials, for errors to carry."""
         url = f"{self._base}/api/3/action/{action}"
-        request = httpx.Request("GET", url, params=tuple(params))
+        request = httpx.Request("GET", build_url(url, params))
         allowed = {400, 403, 409} | ({404} if missing_ok else set())
         try:
             status, body = await get_json(

@@ -27,6 +27,7 @@ from connectors.sdk._errors import (
 from connectors.sdk._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     JsonResponse,
+    build_url,
     fetch_json,
     get_json,
     read_capped,
@@ -98,6 +99,7 @@ __all__ = [
     "StaticCatalogueOptions",
     "ValueMap",
     "Window",
+    "build_url",
     "builtin_connectors",
     "fetch_json",
     "get_json",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import enum
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -258,6 +259,16 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def get(self, local_id: str) -> Dataset | None:
         """The dataset with this platform id, or ``None`` if the platform has none."""
+
+    async def get_many(self, local_ids: Sequence[str]) -> dict[str, Dataset | None]:
+        """Several datasets by platform id, each ``None`` where ``get`` would answer ``None``.
+
+        The engine batches the by-id lookups of one request per source through this
+        (DataLoader style). The default calls ``get`` concurrently; override it when the
+        platform can answer many ids in one request.
+        """
+        found = await asyncio.gather(*(self.get(local_id) for local_id in local_ids))
+        return dict(zip(local_ids, found, strict=True))
 
     @abc.abstractmethod
     async def departments(self) -> list[Department]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,12 +38,22 @@ def _url(url: str, params: Params) -> httpx.URL:
     key = (url, tuple((str(k), _param(v)) for k, v in items))
     cached = _URLS.get(key)
     if cached is None:
-        # Merged, not replaced: a next-page link keeps the query string it came with.
-        cached = httpx.URL(url)
-        if key[1]:
-            cached = cached.copy_merge_params(list(key[1]))
+        if not key[1]:
+            cached = httpx.URL(url)
+        elif "?" not in url and "#" not in url:
+            # One parse of the whole URL: httpx's own parameter encoding re-parses and
+            # re-quotes a long query (a CKAN fq) several times over.
+            cached = httpx.URL(f"{url}?{urllib.parse.urlencode(key[1])}")
+        else:
+            # Merged, not replaced: a next-page link keeps the query string it came with.
+            cached = httpx.URL(url).copy_merge_params(list(key[1]))
         _URLS[key] = cached
     return cached
+
+
+def build_url(url: str, params: Params = None) -> httpx.URL:
+    """``url`` with ``params`` encoded, as ``get_json`` sends it (parsed once, then reused)."""
+    return _url(url, params)
 
 
 async def read_capped(response: httpx.Response, max_bytes: int, *, source_id: str) -> bytes:
