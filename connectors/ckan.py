@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
@@ -251,6 +251,32 @@ class CkanConnector(Connector):
         if result.get("private") is True and not self.options.include_private:
             return None
         return next((dataset for _, dataset in self._map_records([result])), None)
+
+    async def get_many(self, local_ids: Sequence[str]) -> dict[str, Dataset | None]:
+        """Several packages in one ``package_search`` (``fq`` on ``id`` or ``name``).
+
+        Search shows what ``get`` would (active, public unless ``include_private``), so an
+        id answers ``None`` here exactly when ``package_show`` would make ``get`` answer it.
+        """
+        wanted = any_of(local_ids)
+        params = [
+            ("fq", f"+(id:{wanted} OR name:{wanted})"),
+            ("rows", str(min(2 * len(local_ids), self.options.page_size_max))),
+            ("start", "0"),
+        ]
+        if self.options.include_private:
+            params.append(("include_private", "true"))
+        result, request = await self._action("package_search", params)
+        records = result.get("results") if isinstance(result, dict) else None
+        if not isinstance(records, list):
+            raise self._fatal("package_search result has no 'results' list", request)
+        found: dict[str, Dataset] = {}
+        for position, dataset in self._map_records(records):
+            package = records[position]
+            for key in (package.get("id"), package.get("name")):
+                if isinstance(key, str):
+                    found.setdefault(key, dataset)
+        return {local_id: found.get(local_id) for local_id in local_ids}
 
     async def departments(self) -> list[Department]:
         found: dict[str, Department] = {}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -47,6 +49,10 @@ class SourceInfo:
     connector: str
 
 
+# A by-id lookup's answer, and the report of the (batched) call that gave it.
+_ById = tuple[model.Dataset | None, SourceReport]
+
+
 @dataclass(slots=True)
 class RequestContext:
     """Everything a resolver may use; built per request by the HTTP layer."""
@@ -62,6 +68,27 @@ class RequestContext:
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)
     withheld: int = 0
+    _loader: DataLoader[tuple[str, str], _ById] | None = None
+    _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
+        """One dataset by id; the lookups of one request are batched per source."""
+        if self._loader is None:
+            self._loader = DataLoader(load_fn=self._load_datasets)
+        return self._loader.load((source_id, local_id))
+
+    async def _load_datasets(self, keys: list[tuple[str, str]]) -> list[_ById]:
+        by_source: dict[str, list[str]] = {}
+        for source_id, local_id in keys:
+            by_source.setdefault(source_id, []).append(local_id)
+        answers = await asyncio.gather(
+            *(self.engine.get_many(source_id, ids) for source_id, ids in by_source.items())
+        )
+        found: dict[tuple[str, str], _ById] = {}
+        for source_id, (datasets, report) in zip(by_source, answers, strict=True):
+            for local_id, dataset in datasets.items():
+                found[(source_id, local_id)] = (dataset, report)
+        return [found[key] for key in keys]
 
     def record_failures(
         self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
@@ -149,8 +176,10 @@ async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset
     _, source_id, local_id = decoded
     if ctx.engine.connector(source_id) is None:
         return None
-    dataset, report = await ctx.engine.get(source_id, local_id)
-    ctx.record_failures([report], path)
+    dataset, report = await ctx.load_dataset(source_id, local_id)
+    if (id(report), path) not in ctx._reported:  # one batched call answers several ids
+        ctx._reported.add((id(report), path))
+        ctx.record_failures([report], path)
     return _visible(ctx, dataset)
 
 

@@ -723,6 +723,50 @@ class FederatedSearch:
             dataset = replace(dataset, source_id=source_id)
         return dataset, report
 
+    async def get_many(
+        self, source_id: str, local_ids: Sequence[str]
+    ) -> tuple[dict[str, Dataset | None], SourceReport]:
+        """Several datasets of one source in one upstream call (``Connector.get_many``).
+
+        Each id is first looked for in the source's upstream cache, under the key a single
+        ``get`` uses, and what the batch answers is cached per id, so single and batched
+        lookups share one cache. One id left over goes through ``get`` (and joins an
+        identical call in flight).
+        """
+        report = SourceReport(source_id)
+        connector = self._by_id.get(source_id)
+        if connector is None:
+            return dict.fromkeys(local_ids), report
+        guard = self.guard(source_id)
+        found: dict[str, Dataset | None] = {}
+        missing: list[str] = []
+        for local_id in dict.fromkeys(local_ids):
+            hit, value = guard.cached(("get", local_id))
+            if hit:
+                found[local_id] = value
+            else:
+                missing.append(local_id)
+        if len(missing) == 1:
+            dataset, report = await self.get(source_id, missing[0])
+            found[missing[0]] = dataset
+        elif missing:
+            answered = await self._call(
+                connector,
+                report,
+                ("get_many", tuple(sorted(missing))),
+                functools.partial(connector.get_many, missing),
+            )
+            for local_id in missing:
+                dataset = answered.get(local_id) if answered is not None else None
+                if dataset is not None and dataset.source_id != source_id:
+                    dataset = replace(dataset, source_id=source_id)
+                found[local_id] = dataset
+                if answered is not None:
+                    guard.store(("get", local_id), dataset)
+        if report.status is SourceStatus.SKIPPED and not missing:
+            report.status = SourceStatus.OK  # every id answered from the cache
+        return found, report
+
     async def departments(self) -> tuple[list[Department], list[SourceReport]]:
         reports = [SourceReport(c.source_id) for c in self.connectors]
         results = await asyncio.gather(

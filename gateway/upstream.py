@@ -160,6 +160,16 @@ class SourceGuard:
             return entry
         return None
 
+    def cached(self, key: Hashable) -> tuple[bool, Any]:
+        """``(True, answer)`` when a fresh answer to ``key`` is cached, else ``(False, None)``."""
+        entry = self._fresh(key)
+        return (False, None) if entry is None else (True, entry.value)
+
+    def store(self, key: Hashable, value: Any) -> None:
+        """Cache ``value`` as the answer to ``key`` (a part of a batched answer)."""
+        if self._cache is not None and self.config.cache_ttl_seconds > 0:
+            self._cache[key] = _Entry(value, self._clock())
+
     def stale(self, key: Hashable) -> Any | None:
         """A cached answer past its freshness, still within ``stale_ttl_seconds``."""
         if self._cache is None:

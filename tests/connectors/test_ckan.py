@@ -1050,3 +1050,28 @@ async def test_ckanext_dcat_style_extras_are_read(
         name="数据管理处", email="data@jt.example.gov.cn", phone=None
     )
     assert dataset.temporal is not None and dataset.temporal.start is not None
+
+
+async def test_get_many_asks_one_package_search_by_id_or_name(
+    router: respx.MockRouter,
+    connector: CkanConnector,
+    make_connector: Callable[..., CkanConnector],
+) -> None:
+    package = load("package_show.json")["result"]
+    other = {**package, "id": "0000-other", "name": "other-dataset"}
+    route = mock_search(router, search_envelope([package, "garbage", other], count=3))
+    found = await connector.get_many([package["id"], "other-dataset", "absent"])
+    assert route.call_count == 1
+    params = sent(route)
+    assert params["fq"] == (
+        f'+(id:("{package["id"]}" OR "other-dataset" OR "absent") '
+        f'OR name:("{package["id"]}" OR "other-dataset" OR "absent"))'
+    )
+    assert "include_private" not in params  # private packages stay hidden, as in get()
+    assert found[package["id"]] is not None and found[package["id"]].local_id == package["id"]
+    other_found = found["other-dataset"]
+    assert other_found is not None and other_found.local_id == "0000-other"
+    assert found["absent"] is None
+    with_private = make_connector(options=CkanOptions(include_private=True))
+    await with_private.get_many(["x", "y"])
+    assert sent(route)["include_private"] == "true"

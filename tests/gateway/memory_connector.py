@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -24,6 +24,7 @@ from schema.model import Dataset, Department
 class Calls:
     searches: list[SearchQuery] = field(default_factory=list)
     gets: list[str] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)  # get_many calls
 
 
 class MemoryConnector(Connector):
@@ -98,6 +99,11 @@ class MemoryConnector(Connector):
     async def get(self, local_id: str) -> Dataset | None:
         self.calls.gets.append(local_id)
         return next((d for d in self.datasets if d.local_id == local_id), None)
+
+    async def get_many(self, local_ids: Sequence[str]) -> dict[str, Dataset | None]:
+        self.calls.batches.append(list(local_ids))
+        by_id = {d.local_id: d for d in self.datasets}
+        return {local_id: by_id.get(local_id) for local_id in local_ids}
 
     async def departments(self) -> list[Department]:
         return sorted({d.department for d in self.datasets if d.department}, key=lambda d: d.id)

@@ -211,6 +211,22 @@ async def test_privilege_and_masks_apply_to_returned_fields(client: httpx.AsyncC
     )
 
 
+async def test_lookups_by_id_in_one_request_are_one_package_search_per_platform(
+    client: httpx.AsyncClient, platforms: dict[str, PlatformServer]
+) -> None:
+    packages = build_city_catalogue().platforms["transport-platform"].packages[:4]
+    wanted = [encode_id("Dataset", "transport-platform", p["id"]) for p in packages]
+    fields = " ".join(f'd{i}: dataset(id: "{gid}") {{ id title }}' for i, gid in enumerate(wanted))
+    platforms["transport-platform"].stats.reset()
+    body = await graphql(client, f"{{ {fields} }}", key="demo-key-auditor")
+    assert "errors" not in body, body
+    answered = {node["id"]: node["title"] for node in body["data"].values() if node}
+    assert answered and set(answered) <= set(wanted)
+    recent = platforms["transport-platform"].stats.as_dict()["recent"]
+    assert [r["action"] for r in recent] == ["package_search"]
+    assert "id:(" in recent[0]["params"]["fq"]
+
+
 async def test_dataset_by_id_hides_invisible_datasets_like_missing_ones(
     client: httpx.AsyncClient,
 ) -> None:
