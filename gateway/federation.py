@@ -45,6 +45,7 @@ from connectors.sdk import (
     DatasetFilter,
     FacetName,
     NotSupported,
+    SearchPage,
     SearchQuery,
     Sort,
     SourceUnavailable,
@@ -628,8 +629,10 @@ class FederatedSearch:
             batch.facets = page.facets
             batch.report.matched = total if batch.exact else None
         batch.fetched = True
+        decisions = _decisions(page, request.filter, grants)
         for i, dataset in enumerate(page.datasets):
-            self._add(batch, request, grants, dataset, batch.offset + page.position(i))
+            position = batch.offset + page.position(i)
+            self._add(batch, request, grants, dataset, position, decisions[i])
         consumed = page.upstream_rows()
         batch.offset += consumed
         if total is not None:
@@ -644,17 +647,17 @@ class FederatedSearch:
         grants: GrantSet,
         dataset: Dataset,
         position: int,
+        decision: Access | None | bool = True,
     ) -> None:
         key = sort_key(request.sort, dataset, batch.index, position)
         batch.bound = key
-        # Always re-check: a connector's claim to have applied a filter is not trusted.
-        if not request.filter.matches(dataset):
+        if decision is True:  # not decided yet
+            decision = _decide(request.filter, grants, dataset)
+        if not isinstance(decision, Access):
+            if decision is None:
+                batch.withheld += 1  # the audit's "withheld": asked for, not the caller's
             return
-        access = grants.access(dataset)
-        if access is None:
-            batch.withheld += 1  # the audit's "withheld": matched, but not the caller's to see
-            return
-        batch.rows.append((key, position, dataset, access))
+        batch.rows.append((key, position, dataset, decision))
 
     async def _fill_sorted_here(
         self,
@@ -782,6 +785,36 @@ class FederatedSearch:
             for department in found or ():
                 merged.setdefault(department.id, department)
         return sorted(merged.values(), key=lambda d: d.id), reports
+
+
+def _decide(wanted: DatasetFilter, grants: GrantSet, dataset: Dataset) -> Access | None | bool:
+    """``False``: not what was asked; ``None``: asked, not the caller's to see; else how
+    the caller may see it. Always re-checked: a connector's claim to have applied a filter
+    is not trusted."""
+    if not wanted.matches(dataset):
+        return False
+    return grants.access(dataset)
+
+
+# Decisions kept per cached page (one per caller's grants and filter) before starting over.
+_MEMO_ENTRIES = 64
+
+
+def _decisions(
+    page: SearchPage, wanted: DatasetFilter, grants: GrantSet
+) -> tuple[Access | None | bool, ...]:
+    """``_decide`` for every row of ``page``, memoised on the page.
+
+    A page from the upstream cache answers many requests; equal grant keys mean equal
+    clauses, so they decide every row alike, and the memo dies with the page.
+    """
+    key = (grants.key, wanted)
+    found: tuple[Access | None | bool, ...] | None = page.memo.get(key)
+    if found is None:
+        if len(page.memo) >= _MEMO_ENTRIES:
+            page.memo.clear()
+        found = page.memo[key] = tuple(_decide(wanted, grants, d) for d in page.datasets)
+    return found
 
 
 _SAFE_DETAILS = re.compile(

@@ -187,12 +187,22 @@ class Access:
     mask: frozenset[str]
 
 
+def grant_key(clauses: tuple[Clause, ...]) -> str:
+    return hashlib.sha256(repr(clauses).encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True, slots=True)
 class GrantSet:
     """The clauses in force for one request; the single place visibility is decided."""
 
     clauses: tuple[Clause, ...]
+    # Names the clauses' content: equal keys decide every dataset alike (cursors and the
+    # engine's memo of decisions rely on it), so it is derived here when not given.
     key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", grant_key(self.clauses))
 
     def access(self, dataset: Dataset) -> Access | None:
         """How the caller may see ``dataset``, or ``None`` if they may not discover it."""
@@ -328,8 +338,7 @@ class Policy:
                         valid_until=grant.valid_until,
                     )
                 )
-        key = hashlib.sha256(repr(tuple(clauses)).encode()).hexdigest()[:32]
-        return GrantSet(tuple(clauses), key)
+        return GrantSet(tuple(clauses))
 
 
 def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: date) -> bool:

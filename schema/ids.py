@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 
 
+@functools.lru_cache(maxsize=16384)  # answers repeat the same records; bounded
 def encode_id(type_name: str, source_id: str, local_id: str) -> str:
     """``encode_id("Dataset", "transport", "bus-routes")`` -> an opaque, URL-safe string."""
     raw = f"{type_name}:{source_id}:{local_id}".encode()

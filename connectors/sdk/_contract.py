@@ -6,7 +6,7 @@ import abc
 import asyncio
 import enum
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -167,6 +167,11 @@ class SearchPage:
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
     consumed: int | None = None
     positions: tuple[int, ...] | None = None
+    # The engine's memo of what it decided about these rows (a cached page answers many
+    # requests); lives and dies with the page, never compared or shown.
+    memo: dict[Hashable, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False, hash=False
+    )
 
     def upstream_rows(self) -> int:
         """How many upstream rows this page read (skipped records included)."""
