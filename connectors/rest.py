@@ -16,9 +16,10 @@ empty catalogue. Inside a record, fields that are absent are simply empty.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -146,6 +147,7 @@ class RestConnector(Connector):
                 limit=limit,
                 bookmarks=self._bookmarks,
                 key=key,
+                resume=_page_request(query.resume, limit),
             )
         except ConnectorError as exc:
             if exc.source_id is None:
@@ -171,6 +173,9 @@ class RestConnector(Connector):
             sorted=sorted_,
             consumed=len(window.records),
             positions=None if len(mapped) == len(window.records) else tuple(p for p, _ in mapped),
+            resume_points=tuple(
+                (start.offset, _page_token(start, self._redact)) for start in window.starts
+            ),
         )
 
     async def get(self, local_id: str) -> Dataset | None:
@@ -445,3 +450,31 @@ def _scalar(value: object) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     return str(value)
+
+
+def _page_token(request: PageRequest, redact: Callable[[str], str]) -> str:
+    """A page start as a resume token (sealed in the client's cursor by the gateway);
+    a next link loses any credential the platform echoed into it."""
+    url = redact(request.url) if request.url is not None else None
+    named = {"p": request.page, "c": request.cursor, "u": url}
+    return json.dumps({k: v for k, v in named.items() if v is not None}, separators=(",", ":"))
+
+
+def _page_request(resume: tuple[int, str] | None, limit: int) -> PageRequest | None:
+    if resume is None:
+        return None
+    offset, token = resume
+    try:
+        named = json.loads(token)
+    except ValueError:
+        return None
+    if not isinstance(named, dict):
+        return None
+    page, cursor, url = named.get("p"), named.get("c"), named.get("u")
+    return PageRequest(
+        offset=offset,
+        limit=limit,
+        page=page if isinstance(page, int) else None,
+        cursor=cursor if isinstance(cursor, str) else None,
+        url=url if isinstance(url, str) else None,
+    )

@@ -1,9 +1,11 @@
-"""Opaque, signed pagination cursors.
+"""Opaque, sealed pagination cursors.
 
-A cursor carries each source's own upstream position, which sources are exhausted and how
-many datasets earlier pages returned, bound to the query it came from. It is signed with
-the gateway's secret, so a client cannot forge positions or replay a cursor on another
-query.
+A cursor carries each source's own upstream position (an offset, and for platforms that
+page by token or link, the token that fetches the page it falls in), which sources are
+exhausted and how many datasets earlier pages returned, bound to the query it came from.
+It is sealed with the gateway's secret (AES-GCM): a client can neither forge positions,
+nor replay a cursor on another query, nor read what is inside (a platform's page token or
+next link may name internal hosts).
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_NONCE = 12
 
 
 class CursorError(ValueError):
@@ -26,14 +33,14 @@ class CursorState:
     positions: Mapping[str, int] = field(default_factory=dict)
     exhausted: frozenset[str] = frozenset()
     returned: int = 0
+    # Per source: a page start at or before its position, and the platform's token for it.
+    resume: Mapping[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class CursorCodec:
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
-
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+        key = hashlib.sha256(b"catalogue-gateway/cursor/v2\0" + secret).digest()
+        self._aead = AESGCM(key)
 
     def encode(self, query_key: str, state: CursorState) -> str:
         payload = json.dumps(
@@ -42,10 +49,13 @@ class CursorCodec:
                 "p": dict(sorted(state.positions.items())),
                 "x": sorted(state.exhausted),
                 "n": state.returned,
+                "r": {k: list(v) for k, v in sorted(state.resume.items())},
             },
             separators=(",", ":"),
+            ensure_ascii=False,
         ).encode()
-        token = payload + self._sign(payload)
+        nonce = os.urandom(_NONCE)
+        token = nonce + self._aead.encrypt(nonce, payload, None)
         return base64.urlsafe_b64encode(token).decode().rstrip("=")
 
     def decode(self, query_key: str, cursor: str) -> CursorState:
@@ -53,9 +63,12 @@ class CursorCodec:
             token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
             raise CursorError("the cursor is malformed") from None
-        payload, signature = token[:-16], token[-16:]
-        if len(token) <= 16 or not hmac.compare_digest(signature, self._sign(payload)):
-            raise CursorError("the cursor is not valid (it was altered or issued elsewhere)")
+        try:
+            payload = self._aead.decrypt(token[:_NONCE], token[_NONCE:], None)
+        except (InvalidTag, ValueError):
+            raise CursorError(
+                "the cursor is not valid (it was altered or issued elsewhere)"
+            ) from None
         data = json.loads(payload)
         if data.get("q") != query_key:
             raise CursorError(
@@ -66,4 +79,5 @@ class CursorCodec:
             positions={str(k): int(v) for k, v in data["p"].items()},
             exhausted=frozenset(data["x"]),
             returned=int(data["n"]),
+            resume={str(k): (int(v[0]), str(v[1])) for k, v in data.get("r", {}).items()},
         )

@@ -190,6 +190,8 @@ class _Batch:
     stalled: bool = False  # a later fetch failed: the page must end before its bound
     exact: bool = True
     page_total: int | None = None
+    # Page starts and the platform's tokens for them (SearchPage.resume_points).
+    points: dict[int, str] = field(default_factory=dict)
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
     withheld: int = 0
 
@@ -200,6 +202,11 @@ class _Batch:
     def resume_position(self) -> int:
         """Where the next page should start reading this source."""
         return self.rows[0][1] if self.rows else self.offset
+
+    def point(self, offset: int) -> tuple[int, str] | None:
+        """The latest page start at or before ``offset`` with a token, if any."""
+        start = max((p for p in self.points if p <= offset), default=None)
+        return None if start is None else (start, self.points[start])
 
 
 def sort_key(sort: Sort, dataset: Dataset, source_index: int, position: int) -> tuple[Any, ...]:
@@ -349,6 +356,7 @@ class FederatedSearch:
                 offset=state.positions.get(c.source_id, 0),
                 deadline=self._deadline(c),
                 exhausted=c.source_id in state.exhausted,
+                points=dict([state.resume[c.source_id]]) if c.source_id in state.resume else {},
             )
             for i, c in enumerate(selected)
         ]
@@ -569,13 +577,18 @@ class FederatedSearch:
         """Where every source stands after ``emitted`` records of this page."""
         positions = dict(state.positions)
         exhausted = set(state.exhausted)
+        resume = dict(state.resume)
         for b in batches:
             if b.failed:
                 continue  # retry a failed source from where it was on the next page
             positions[b.source_id] = b.resume_position()
+            point = b.point(positions[b.source_id])
+            if point is not None:
+                resume[b.source_id] = point
             if b.exhausted and not b.rows:
                 exhausted.add(b.source_id)
-        return CursorState(positions, frozenset(exhausted), state.returned + emitted)
+                resume.pop(b.source_id, None)
+        return CursorState(positions, frozenset(exhausted), state.returned + emitted, resume)
 
     async def _fill(
         self,
@@ -601,6 +614,7 @@ class FederatedSearch:
             limit=limit,
             facets=capabilities.facets if facets else frozenset(),
             any_of=visibility,
+            resume=batch.point(batch.offset),
         )
         page = await self._call(
             connector,
@@ -617,6 +631,7 @@ class FederatedSearch:
             await self._fill_sorted_here(batch, request, visibility, grants)
             return
         total = _count(page.total)
+        batch.points.update(page.resume_points)
         if not batch.fetched:
             batch.exact = (
                 not batch.report.stale

@@ -131,6 +131,11 @@ class SearchQuery:
     The gateway sends the caller's visibility this way, so a platform that can express
     it returns (and counts) only what the caller may see. Connectors that cannot, ignore
     it and say so with ``SearchPage.any_of_applied = False``; the gateway filters anyway.
+
+    ``resume`` is a page start at or before ``offset`` and the token this connector gave
+    for it (``SearchPage.resume_points``), carried in the client's cursor: a platform that
+    pages by token or next link continues from there instead of walking from its first
+    page. It never changes the answer, so it is not part of the query's identity.
     """
 
     text: str | None = None
@@ -140,6 +145,7 @@ class SearchQuery:
     limit: int = 20
     facets: frozenset[FacetName] = frozenset()
     any_of: tuple[DatasetFilter, ...] = ()
+    resume: tuple[int, str] | None = field(default=None, compare=False)
 
     def matches_any_of(self, dataset: Dataset) -> bool:
         return not self.any_of or any(f.matches(dataset) for f in self.any_of)
@@ -156,7 +162,8 @@ class SearchPage:
 
     A connector that skips records it cannot map says how many upstream rows it read
     (``consumed``) and where each returned dataset was (``positions``, indices within the
-    page), so the next page starts at the right row.
+    page), so the next page starts at the right row. One whose platform pages by token
+    or link gives the page starts it passed as ``resume_points``.
     """
 
     datasets: tuple[Dataset, ...]
@@ -167,6 +174,9 @@ class SearchPage:
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
     consumed: int | None = None
     positions: tuple[int, ...] | None = None
+    # (upstream offset of a page start, the token that fetches it), for platforms that
+    # page by token or next link: the engine keeps one in the cursor (SearchQuery.resume).
+    resume_points: tuple[tuple[int, str], ...] = ()
     # The engine's memo of what it decided about these rows (a cached page answers many
     # requests); lives and dies with the page, never compared or shown.
     memo: dict[Hashable, Any] = field(

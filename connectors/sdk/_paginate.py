@@ -321,6 +321,8 @@ class Window:
     first: PageResponse
     ended: bool
     requests: int
+    # Forward-only paging: the page starts met (fetched, and the next one), by offset.
+    starts: tuple[PageRequest, ...] = ()
 
 
 Fetch = Callable[[PageRequest], Awaitable[PageResponse]]
@@ -335,18 +337,28 @@ async def read_window(
     bookmarks: Bookmarks | None = None,
     key: Hashable = None,
     max_pages: int = DEFAULT_MAX_PAGES,
+    resume: PageRequest | None = None,
 ) -> Window:
     """Fetch pages until rows ``[offset, offset + limit)`` are read or the listing ends.
 
-    A forward-only paginator resumes from ``bookmarks`` (per ``key``, which should name
-    the query: text, filters, sort) and records the page starts it passes. Walking more
-    than ``max_pages`` pages, or a next page that repeats one already read, is a
-    ``FatalError`` rather than an endless loop.
+    A forward-only paginator resumes from ``resume`` (a page start at or before
+    ``offset``, as a client's cursor carried it) or else from ``bookmarks`` (per ``key``,
+    which should name the query: text, filters, sort), whichever is nearer, and records
+    the page starts it passes (``Window.starts``). Walking more than ``max_pages`` pages,
+    or a next page that repeats one already read, is a ``FatalError`` rather than an
+    endless loop.
     """
     offset, limit = max(offset, 0), max(limit, 1)
     request = paginator.start(offset, limit)
-    if not paginator.random_access and bookmarks is not None:
-        request = bookmarks.nearest(key, offset) or request
+    if not paginator.random_access:
+        known = [bookmarks.nearest(key, offset)] if bookmarks is not None else []
+        if resume is not None and resume.offset <= offset:
+            skip = offset - resume.offset  # rows of that page before the window: ask more
+            size = paginator.start(0, limit + skip).limit
+            known.append(replace(resume, limit=size, skip=skip))
+        nearest = max((r for r in known if r is not None), key=lambda r: r.offset, default=None)
+        request = nearest or request
+    starts: list[PageRequest] = []
     rows: list[Any] = []
     first: PageResponse | None = None
     seen: set[Hashable] = set()
@@ -355,14 +367,17 @@ async def read_window(
     while requests < max_pages:
         requests += 1
         seen.add(_identity(request))
+        starts.append(replace(request, skip=0))
         response = await fetch(request)
         first = first or response
         records = response.records
         taken = records[request.skip : request.skip + limit - len(rows)]
         rows += taken
         following = paginator.next(request, response)
-        if following is not None and not paginator.random_access and bookmarks is not None:
-            bookmarks.save(key, following)
+        if following is not None and not paginator.random_access:
+            starts.append(following)
+            if bookmarks is not None:
+                bookmarks.save(key, following)
         if following is None:
             # The listing ends with this page; these rows end it if they reach its end.
             ended = request.skip + len(taken) >= len(records)
@@ -375,7 +390,13 @@ async def read_window(
     else:
         raise FatalError(f"gave up walking the listing after {max_pages} pages")
     assert first is not None
-    return Window(records=tuple(rows), first=first, ended=ended, requests=requests)
+    return Window(
+        records=tuple(rows),
+        first=first,
+        ended=ended,
+        requests=requests,
+        starts=tuple({r.offset: r for r in starts}.values()) if not paginator.random_access else (),
+    )
 
 
 def _identity(request: PageRequest) -> Hashable:

@@ -202,3 +202,20 @@ def test_rfc_8288_next_links_are_found(header: str, expected: Any) -> None:
 
 def test_next_links_may_come_in_separate_header_lines() -> None:
     assert next_link(['<https://x/1>; rel="first"', '<https://x/3>; rel="next"']) == ("https://x/3")
+
+
+async def test_a_resume_point_from_a_cursor_replaces_a_lost_bookmark() -> None:
+    # Another gateway instance (or a restart) has no bookmarks: the client's cursor
+    # carries the page start, so the walk does not begin again at the first page.
+    paginator = CursorPaginator(Selector("next"), max_page_size=10)
+    first = await read_window(paginator, Listing("cursor"), offset=0, limit=10)
+    assert [(r.offset, r.cursor) for r in first.starts] == [(0, None), (10, "10")]
+    later = Listing("cursor")
+    resume = first.starts[-1]
+    window = await read_window(paginator, later, offset=12, limit=5, resume=resume)
+    assert list(window.records) == ROWS[12:17]
+    assert [r.cursor for r in later.requests] == ["10"]
+    # a resume point past the offset is not used
+    again = Listing("cursor")
+    await read_window(paginator, again, offset=5, limit=5, resume=resume)
+    assert again.requests[0].cursor is None  # walked from the start

@@ -627,3 +627,34 @@ async def test_link_header_paging_resumes_from_the_link_and_never_keeps_a_query_
     assert route.call_count == 2  # the second page came straight from the bookmarked link
     resumed = route.calls.last.request.url.params
     assert resumed.get_list("api_key") == [APP_KEY] and resumed["from"] == "2"
+
+
+async def test_link_paging_gives_resume_points_without_the_key_and_resumes_from_them(
+    router: respx.MockRouter, make_connector: Callable[..., RestConnector]
+) -> None:
+    document = copy.deepcopy(inline_mapping())
+    document["pagination"] = {"type": "link_header", "max_page_size": 2}
+    document["search"]["params"] = {"keyword": "{text}", "size": "{limit}"}
+    document["auth"] = {"type": "api_key", "name": "api_key", "in": "query", "value": APP_KEY}
+    options = RestOptions.model_validate(document)
+    rows = [record(resourceId=f"r{n}") for n in range(6)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        start = int(request.url.params.get("from", 0))
+        headers = {}
+        if start + 2 < len(rows):
+            headers["Link"] = f'<{RESOURCES}?from={start + 2}&size=2&api_key={APP_KEY}>; rel="next"'
+        return httpx.Response(200, json=listing(rows[start : start + 2], 6), headers=headers)
+
+    route = router.get(RESOURCES).mock(side_effect=answer)
+    first = await make_connector(options).search(SearchQuery(limit=2))
+    assert [offset for offset, _ in first.resume_points] == [0, 2]
+    assert all(APP_KEY not in token for _, token in first.resume_points)
+    # A connector that never saw page 1 (a restart, another replica) resumes from the point.
+    fresh = make_connector(options)
+    before = route.call_count
+    third = await fresh.search(SearchQuery(offset=3, limit=2, resume=first.resume_points[-1]))
+    assert [d.local_id for d in third.datasets] == ["r3", "r4"]
+    resumed = [c.request.url.params for c in route.calls[before:]]
+    assert [p["from"] for p in resumed] == ["2", "4"]
+    assert resumed[0].get_list("api_key") == [APP_KEY]  # the key is added again when sent

@@ -512,3 +512,43 @@ async def test_no_source_call_outlives_the_whole_request_deadline(
         result = await gateway.engine.search(SearchRequest(), grants())
     assert time.perf_counter() - started < 2.0
     assert {r.source_id: r.status for r in result.sources}["hung"] is SourceStatus.TIMEOUT
+
+
+class ForwardOnly(MemoryConnector):
+    """A platform that pages by token: without one it walks again from its first row."""
+
+    rows_read: list[int]
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        start = 0
+        if query.resume is not None and query.resume[1] == f"t{query.resume[0]}":
+            start = min(query.resume[0], query.offset)
+        self.rows_read.append(query.offset - start + query.limit)
+        page = await super().search(query)
+        end = query.offset + page.upstream_rows()
+        return replace(page, resume_points=((query.offset, f"t{query.offset}"), (end, f"t{end}")))
+
+
+async def test_a_page_token_in_the_cursor_resumes_a_forward_only_platform_anywhere(
+    http_client: Any,
+) -> None:
+    # Every page is served by a new engine (a restart, another replica): what lets the
+    # platform continue is the token sealed in the cursor, not anything kept in memory.
+    from connectors.sdk import SourceSettings
+    from gateway.cursor import CursorCodec
+    from gateway.federation import FederatedSearch
+
+    data = [make_dataset("a", i) for i in range(12)]
+    codec_secret = b"s" * 32
+    connector = ForwardOnly(SourceSettings(id="a", url="http://127.0.0.1:9"), http_client, data)
+    connector.rows_read = []
+    served, after = [], None
+    for _ in range(10):
+        engine = FederatedSearch([connector], CursorCodec(codec_secret))
+        page = await engine.search(SearchRequest(first=3, after=after), grants())
+        served += [e.dataset.local_id for e in page.edges]
+        if not page.has_next_page:
+            break
+        after = page.end_cursor
+    assert served == [f"a-{i}" for i in range(12)]
+    assert connector.rows_read == [3] * len(connector.rows_read)  # never a walk from row 0
