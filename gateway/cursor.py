@@ -60,7 +60,8 @@ class CursorCodec:
 
     def decode(self, query_key: str, cursor: str) -> CursorState:
         try:
-            token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            padded = cursor + "=" * (-len(cursor) % 4)
+            token = base64.b64decode(padded, altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise CursorError("the cursor is malformed") from None
         try:
