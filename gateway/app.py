@@ -95,7 +95,7 @@ class Gateway:
         )
         self.engine = FederatedSearch(
             self.connectors,
-            CursorCodec(cursor_secret or secrets.token_bytes(32)),
+            CursorCodec(cursor_secret or _cursor_secret(config)),
             guards={
                 entry.settings.id: SourceGuard(entry.settings.id, entry.upstream)
                 for entry in config.sources
@@ -342,3 +342,10 @@ def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     return app
+
+
+def _cursor_secret(config: GatewayConfig) -> bytes:
+    configured = config.graphql.cursor_secret
+    if configured is None:
+        return secrets.token_bytes(32)
+    return configured.get_secret_value().encode()

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from connectors.sdk import Connector, GatewayError, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
@@ -108,6 +115,16 @@ class GraphQLConfig(_Strict):
     max_first: int = Field(default=100, ge=1, le=1000)
     # No source call outlives this, whatever the sources' own timeout_seconds.
     request_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # Seals pagination cursors. Unset: a random secret per process, so cursors die with it;
+    # set the same one (e.g. ${CURSOR_SECRET}) on every replica to page across them.
+    cursor_secret: SecretStr | None = None
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
 
 
 class GatewayFile(_Strict):

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
+import httpx
 import pytest
 
+from gateway.app import Gateway
+from gateway.config import ConfigError, parse_config
 from gateway.cursor import CursorCodec, CursorError, CursorState
+from gateway.federation import SearchRequest
+from gateway.policy import ANONYMOUS, Policy
+from tests.gateway.conftest import make_dataset
+from tests.gateway.memory_connector import MemoryConnector
 
 STATE = CursorState(
     positions={"a": 40, "b": 7},
@@ -54,3 +62,42 @@ def test_flipping_any_byte_is_refused() -> None:
         text = base64.urlsafe_b64encode(bytes(forged)).decode().rstrip("=")
         with pytest.raises(CursorError):
             codec.decode("q", text)
+
+
+async def test_replicas_sharing_cursor_secret_continue_each_others_pages(
+    http_client: httpx.AsyncClient,
+) -> None:
+    raw = {
+        "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:9"}],
+        "graphql": {"cursor_secret": "${CURSOR_SECRET}"},
+    }
+    config = parse_config(raw, env={"CURSOR_SECRET": "0123456789abcdef" * 3})
+    assert "0123456789abcdef" not in repr(config)
+    data = [make_dataset("a", i) for i in range(6)]
+
+    def replica() -> Gateway:
+        connector = MemoryConnector(config.sources[0].settings, http_client, data)
+        return Gateway(config, client=http_client, connectors=[connector])
+
+    grants = Policy.default().grant_set(ANONYMOUS, None, datetime.now(UTC))
+    one, two = replica(), replica()
+    first = await one.engine.search(SearchRequest(first=4), grants)
+    rest = await two.engine.search(SearchRequest(first=4, after=first.end_cursor), grants)
+    assert [e.dataset.local_id for e in first.edges + rest.edges] == [f"a-{i}" for i in range(6)]
+    # without a shared secret, each process seals with its own
+    alone = Gateway(parse_config({"sources": raw["sources"]}), client=http_client, connectors=[])
+    with pytest.raises(CursorError):
+        await alone.engine.search(SearchRequest(first=4, after=first.end_cursor), grants)
+
+
+def test_a_short_cursor_secret_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {
+                "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:9"}],
+                "graphql": {"cursor_secret": "short"},
+            }
+        )
+    [problem] = caught.value.problems
+    assert problem.path == "graphql.cursor_secret" and "32 characters" in problem.message
+    assert "short" not in str(caught.value)
