@@ -78,13 +78,20 @@ def run_peer(args: argparse.Namespace) -> None:
     if not hive.installed():
         raise SystemExit("Hive Gateway is not installed: run `npm ci` in bench/peer")
     params = capture_params(args.first, args.search)
-    raw, ours, ours_warm, peer = (
+    raw, ours, ours_same, ours_warm, peer = (
         "raw aiohttp fan-out",
-        "catalogue gateway",
-        "catalogue gateway, warm cache",
+        "gateway, all distinct",
+        "gateway, cache off",
+        "gateway, cache warm",
         "Hive Gateway",
     )
-    runs: dict[str, list[LoadResult]] = {raw: [], ours: [], peer: [], ours_warm: []}
+    runs: dict[str, list[LoadResult]] = {
+        raw: [],
+        peer: [],
+        ours_same: [],
+        ours_warm: [],
+        ours: [],
+    }
     calls: dict[str, list[float]] = {name: [] for name in runs}
     with (
         tempfile.TemporaryDirectory() as tmp_name,
@@ -112,6 +119,11 @@ def run_peer(args: argparse.Namespace) -> None:
             with process([*argv, "--params", json.dumps(params)], tmp / "fanout.log"):
                 wait_for_port(port)
                 measure(raw, partial(get_load, f"http://127.0.0.1:{port}/", raw, args), None)
+            query = datasets_query(args.first, args.search)
+            with gateway(off) as (url, pid):
+                # What Hive Gateway is asked: the same query, no answer cache (in-flight
+                # coalescing, on by default, shares upstream calls among identical ones).
+                measure(ours_same, partial(graphql_load, url, ours_same, query, args), pid)
             with gateway(off) as (url, pid):
                 measure(ours, partial(distinct_load, url, ours, args.search, args), pid)
             hive_port = free_port()
@@ -119,7 +131,6 @@ def run_peer(args: argparse.Namespace) -> None:
                 hive_url = f"http://127.0.0.1:{hive_port}/graphql"
                 measure(peer, partial(graphql_load, hive_url, peer, hive_query, args), pid)
             with gateway(warm) as (url, pid):
-                query = datasets_query(args.first, args.search)
                 measure(ours_warm, partial(graphql_load, url, ours_warm, query, args), pid)
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, search {args.search!r}, "
@@ -127,14 +138,24 @@ def run_peer(args: argparse.Namespace) -> None:
         f"{args.requests} requests x {args.rounds} rounds",
         runs,
     )
-    base = medians[raw]
+    base, hive_m = medians[raw], medians[peer]
     ratios = {}
-    print(f"\n{'':<30} {'p50 / raw':>10} {'req/s / raw':>12} {'upstream calls/request':>23}")
+    print(
+        f"\n{'':<30} {'p50 / raw':>10} {'req/s / raw':>12} {'p50 / Hive':>11} "
+        f"{'req/s / Hive':>13} {'upstream calls/request':>23}"
+    )
     for name, m in medians.items():
-        ratios[name] = {"p50_over_raw": m.p50_ms / base.p50_ms, "rps_over_raw": m.rps / base.rps}
+        ratios[name] = {
+            "p50_over_raw": m.p50_ms / base.p50_ms,
+            "rps_over_raw": m.rps / base.rps,
+            "p50_over_hive": m.p50_ms / hive_m.p50_ms,
+            "rps_over_hive": m.rps / hive_m.rps,
+        }
+        r = ratios[name]
         print(
-            f"{name:<30} {ratios[name]['p50_over_raw']:>10.2f} "
-            f"{ratios[name]['rps_over_raw']:>12.2f} {statistics.median(calls[name]):>23.2f}"
+            f"{name:<30} {r['p50_over_raw']:>10.2f} {r['rps_over_raw']:>12.2f} "
+            f"{r['p50_over_hive']:>11.2f} {r['rps_over_hive']:>13.2f} "
+            f"{statistics.median(calls[name]):>23.2f}"
         )
     finish(
         "peer",
