@@ -63,7 +63,7 @@ from gateway.copies import (
 from gateway.cursor import CursorCodec, CursorState
 from gateway.policy import Access, GrantSet
 from gateway.upstream import CircuitOpen, SourceGuard
-from schema.model import Dataset, DatasetRef, Department
+from schema.model import Dataset, Department
 
 log = logging.getLogger("gateway.federation")
 
@@ -376,6 +376,7 @@ class FederatedSearch:
         edges: list[Edge] = []
         emitted: list[tuple[_Batch, Dataset, Access]] = []
         by_identifier: dict[str, int] = {}
+        page_copies: dict[int, list[tuple[Dataset, Access]]] = {}  # merged at the end
         merged = 0
         rounds = 1
         while len(emitted) < request.first:
@@ -424,7 +425,7 @@ class FederatedSearch:
             seen_at = by_identifier.get(dataset.identifier) if dataset.identifier else None
             if seen_at is not None:
                 # One data, one source: a copy joins the record already on this page.
-                edges[seen_at] = self._merge_copy(edges[seen_at], dataset, access)
+                page_copies.setdefault(seen_at, []).append((dataset, access))
                 merged += 1
                 continue
             emitted.append((best, dataset, access))
@@ -434,6 +435,8 @@ class FederatedSearch:
             if dataset.identifier:
                 by_identifier[dataset.identifier] = len(edges) - 1
 
+        for at, met in page_copies.items():
+            edges[at] = self._merge_copies(edges[at], met)
         has_next = any((b.rows or not b.exhausted) for b in batches if not b.failed)
         returned = state.returned + len(emitted)
         exact = (
@@ -555,23 +558,19 @@ class FederatedSearch:
             and dataset.department.id in connector.settings.authoritative_for
         )
 
-    def _merge_copy(self, edge: Edge, dataset: Dataset, access: Access) -> Edge:
-        """Serve the authoritative record (else the first seen); list the other as a copy."""
-        if self._authoritative(dataset) and not self._authoritative(edge.dataset):
-            served, served_access, copy = dataset, access, edge.dataset
-        else:
-            served, served_access, copy = edge.dataset, edge.access, dataset
-        stale = (
-            copy.modified is not None
-            and served.modified is not None
-            and copy.modified < served.modified
-        )
-        refs = (
-            *served.also_published_by,
-            DatasetRef(copy.source_id, copy.local_id, copy.modified, stale),
-            *copy.also_published_by,
-        )
-        return replace(edge, dataset=replace(served, also_published_by=refs), access=served_access)
+    def _merge_copies(self, edge: Edge, copies: Sequence[tuple[Dataset, Access]]) -> Edge:
+        """Copies met on one page, outside any copy group: serve the authoritative record
+        (else the first met) and list the others."""
+        served, served_access = edge.dataset, edge.access
+        for dataset, access in copies:
+            if self._authoritative(dataset) and not self._authoritative(served):
+                served, served_access = dataset, access
+        others = [d for d, _ in ((edge.dataset, edge.access), *copies) if d is not served]
+        refs = [ref for d in others for ref in d.also_published_by]
+        merged = with_copies(served, others)
+        if refs:
+            merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
+        return replace(edge, dataset=merged, access=served_access)
 
     def _position(self, batches: Sequence[_Batch], state: CursorState, emitted: int) -> CursorState:
         """Where every source stands after ``emitted`` records of this page."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.error import GraphQLSyntaxError
 from starlette.requests import Request
@@ -163,12 +164,29 @@ async def read_params(request: Request) -> GraphQLParams:
     return _validated(raw)
 
 
+# Documents repeat (a front-end sends the same few): their operation types are kept,
+# for documents short enough that the bound holds memory too (512 x 16 KB).
+_OPERATION_TYPES: LRUCache[tuple[str, str | None], OperationType] = LRUCache(maxsize=512)
+_CACHED_DOCUMENT_CHARS = 16_384
+
+
 def operation_type(params: GraphQLParams) -> OperationType | GraphQLError:
     """The type of the operation that would run, or the error that stops it running.
 
     A syntax error, a document without an operation, several operations without an
     ``operationName``, or an unknown ``operationName`` are request errors.
     """
+    key = (params.query, params.operation_name)
+    known = _OPERATION_TYPES.get(key)
+    if known is not None:
+        return known
+    found = _operation_type(params)
+    if isinstance(found, OperationType) and len(params.query) <= _CACHED_DOCUMENT_CHARS:
+        _OPERATION_TYPES[key] = found
+    return found
+
+
+def _operation_type(params: GraphQLParams) -> OperationType | GraphQLError:
     try:
         document = parse(params.query, no_location=False, max_tokens=20_000)
     except GraphQLSyntaxError as exc:
