@@ -25,10 +25,11 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.cursor import CursorError
-from gateway.federation import Edge, FederatedSearch, SearchRequest, SourceReport, SourceStatus
+from gateway.federation import Edge, FederatedSearch, SearchRequest
 from gateway.limits import QueryLimits
 from gateway.policy import Caller as CallerModel
 from gateway.policy import GrantSet, Privilege
+from gateway.sources import SourceReport, SourceStatus
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id

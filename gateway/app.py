@@ -26,7 +26,7 @@ from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
 from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig
 from gateway.cursor import CursorCodec
-from gateway.federation import FederatedSearch, request_deadline
+from gateway.federation import FederatedSearch
 from gateway.graphiql import (
     GRAPHIQL_ASSET_PREFIX,
     graphiql_page,
@@ -40,6 +40,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.policy import Caller, Policy
 from gateway.policy_reload import PolicyHolder
 from gateway.ratelimit import RateLimiter
+from gateway.sources import request_deadline
 from gateway.upstream import SourceGuard
 
 log = logging.getLogger("gateway")
