@@ -35,37 +35,8 @@ OPTIONS = rest_source_options()
 URL = ConnectorConformance.url
 
 
-def _refuse(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"building a connector sent {request.url}")
-
-
-def demo_mapping_capabilities() -> Capabilities:
-    """What ``RestConnector`` declares when built from the demo mapping."""
-    settings = SourceSettings(
-        id="conformance", url=URL, options=RestOptions.model_validate(OPTIONS)
-    )
-
-    async def build() -> Capabilities:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(_refuse)) as client:
-            return RestConnector(settings, client).capabilities
-
-    return asyncio.run(build())
-
-
-class DemoMappingRestConnector(RestConnector):
-    """``RestConnector`` with the demo mapping's capabilities declared on the class.
-
-    A ``RestConnector`` declares its capabilities per instance (they come from its
-    mapping), but the kit reads ``connector_class.capabilities`` to choose the
-    ``declared_filter`` cases and to skip the ``get`` checks of connectors without
-    ``get_by_id``: on the bare class it would check no filter and no ``get`` at all.
-    """
-
-    capabilities = demo_mapping_capabilities()
-
-
 class TestRestConformance(ConnectorConformance):
-    connector_class = DemoMappingRestConnector
+    connector_class = RestConnector
     recordings = Path(__file__).parent / "recordings" / "rest"
     options = OPTIONS
     department = Department("human-resources", "人力资源和社会保障局")
@@ -82,8 +53,17 @@ class TestRestConformance(ConnectorConformance):
 
 def test_the_kit_checks_every_filter_the_demo_mapping_pushes_down() -> None:
     """The demo mapping has a get endpoint and pushes down these six filters, so the kit
-    runs its get checks and one filter check per filter over it."""
-    capabilities = TestRestConformance.connector_class.capabilities
+    (which reads capabilities from a built connector) runs its get checks and one filter
+    check per filter over it."""
+    settings = SourceSettings(
+        id="conformance", url=URL, options=RestOptions.model_validate(OPTIONS)
+    )
+
+    async def build() -> Capabilities:
+        async with httpx.AsyncClient() as client:
+            return RestConnector(settings, client).capabilities
+
+    capabilities = asyncio.run(build())
     assert capabilities.get_by_id
     assert {f.value for f in capabilities.filters} == {
         "departments",
