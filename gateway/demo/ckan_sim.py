@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
 from gateway.demo.ckan_index import parse_sort, platform_index
-from gateway.demo.faults import Fault, FaultMode, SimStats
+from gateway.demo.faults import Fault, FaultInjector, FaultMode, SimStats
 from gateway.demo.solr_fq import FqSyntaxError, check_field
 
 __all__ = [
@@ -170,12 +170,10 @@ class CkanSimulator:
         stats: SimStats | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.base_url = base_url.rstrip("/") if base_url else None
         self.index = platform_index(platform)
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         self._actions: dict[str, Handler] = {
             "package_search": self.package_search,
             "package_show": self.package_show,
@@ -191,17 +189,13 @@ class CkanSimulator:
             routes=[
                 Route("/api/3/action/{action}", self.dispatch, methods=["GET", "POST"]),
                 Route("/api/action/{action}", self.dispatch, methods=["GET", "POST"]),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     def _base(self, request: Request) -> str:
         return self.base_url or str(request.base_url).rstrip("/")
@@ -239,14 +233,9 @@ class CkanSimulator:
 
     async def _apply_fault(self, request: Request, base: str) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         mode = fault.mode
-        if mode == "hang":
-            await self._sleep(request, None, watch_client=True)
-            return _error_page(503, "Service Temporarily Unavailable")
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
@@ -262,23 +251,6 @@ class CkanSimulator:
             return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid package_search envelope whose results repeat until ``size`` bytes."""
         block = ",".join(self.index.json).replace("{base}", base).encode()
@@ -291,7 +263,7 @@ class CkanSimulator:
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + piece]
                 # Let the loop notice a client that hung up before the next write.
@@ -431,26 +403,6 @@ class CkanSimulator:
             raise NOT_FOUND
         return _dumps(f"Simulated CKAN {CKAN_VERSION} action `{name}`.")
 
-    # -- admin -------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
 
 def ckan_app(
     platform: PlatformCatalogue,
@@ -485,11 +437,6 @@ def _error_page(code: int, reason: str) -> Response:
         code,
         media_type="text/html; charset=utf-8",
     )
-
-
-async def _client_gone(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 async def _read_params(request: Request) -> dict[str, Any]:

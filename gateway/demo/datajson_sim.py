@@ -48,8 +48,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _client_gone, _error_page
-from gateway.demo.faults import Fault, SimStats
+from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
+from gateway.demo.faults import Fault, FaultInjector, SimStats
 from schema import vocab
 from schema.model import OpenType
 
@@ -200,31 +200,25 @@ class DataJsonSimulator:
         stats: SimStats | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.base_url = base_url.rstrip("/") if base_url else None
         self.revision = 0
         stamps = [p["metadata_modified"] for p in platform.packages]
         newest = datetime.fromisoformat(max(stamps)) if stamps else datetime(2019, 1, 1)
         self.last_modified = newest.replace(tzinfo=UTC, microsecond=0)
         self._documents: dict[str, _Document] = {}
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         self.app = Starlette(
             routes=[
                 Route("/data.json", self.data_json, methods=["GET", "HEAD"]),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
                 Route("/__sim__/touch", self.admin_touch, methods=["POST"]),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     def touch(self) -> None:
         """Publish a new revision: a new ETag and Last-Modified (the records stay)."""
@@ -305,14 +299,9 @@ class DataJsonSimulator:
 
     async def _apply_fault(self, request: Request, base: str) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         mode = fault.mode
-        if mode == "hang":
-            await self._sleep(request, None, watch_client=True)
-            return _error_page(503, "Service Temporarily Unavailable")
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
@@ -328,23 +317,6 @@ class DataJsonSimulator:
             return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid data.json whose datasets repeat until ``size`` bytes."""
         entries = self._document(base).entries or [b"{}"]
@@ -354,7 +326,7 @@ class DataJsonSimulator:
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + piece]
                 await asyncio.sleep(0)  # notice a client that hung up
@@ -365,24 +337,6 @@ class DataJsonSimulator:
         yield b"]}"
 
     # -- admin -------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
     async def admin_touch(self, request: Request) -> Response:
         self.touch()

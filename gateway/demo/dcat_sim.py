@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import math
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -54,8 +53,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import ERROR_PAGE, LOGIN_PAGE, _client_gone, _error_page
-from gateway.demo.faults import Fault, SimStats
+from gateway.demo.ckan_sim import ERROR_PAGE, LOGIN_PAGE, _error_page
+from gateway.demo.faults import Fault, FaultInjector, SimStats
 from schema import vocab
 from schema.model import OpenType
 
@@ -269,8 +268,8 @@ class DcatSimulator:
         base_url: str | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.page_size = page_size
         self.base_url = base_url.rstrip("/") if base_url else None
         self.packages = sorted(
@@ -286,23 +285,17 @@ class DcatSimulator:
         )
         self._documents: dict[tuple[str, str, int], bytes] = {}
         self._lock = threading.Lock()
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         self.app = Starlette(
             routes=[
                 Route("/catalog", self.catalog, methods=["GET", "HEAD"]),
                 Route("/catalog.{ext}", self.catalog, methods=["GET", "HEAD"]),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     @property
     def pages(self) -> int:
@@ -392,15 +385,10 @@ class DcatSimulator:
 
     async def _apply_fault(self, request: Request, ext: str | None) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         mode = fault.mode
         fmt = ext if ext is not None and ext in FORMATS else "ttl"
-        if mode == "hang":
-            await self._sleep(request, None, watch_client=True)
-            return _error_page(503, "Service Temporarily Unavailable")
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
@@ -414,23 +402,6 @@ class DcatSimulator:
                 media_type=FORMATS[fmt][1],
             )
         return None
-
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
 
     async def _huge_body(self, page: bytes, syntax: str, size: int) -> AsyncIterator[bytes]:
         """A valid RDF document of about ``size`` bytes: page 1's content, repeated
@@ -448,7 +419,7 @@ class DcatSimulator:
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + piece]
                 await asyncio.sleep(0)
@@ -457,26 +428,6 @@ class DcatSimulator:
                 break
             yield sep
         yield tail
-
-    # -- admin --------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(json.dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(json.dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(json.dumps(self.stats.as_dict(), ensure_ascii=False), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(json.dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
 
 # -- HTTP helpers -------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""How a simulated CKAN platform misbehaves (``Fault``) and what it was asked (``SimStats``).
+"""How a simulated platform misbehaves (``Fault``), what it was asked (``SimStats``), and
+the plumbing every simulator shares (``FaultInjector``).
 
-Both are shared and mutable: tests, benchmarks and the ``/__sim__`` admin endpoints of
-``gateway.demo.ckan_sim`` change a ``Fault`` or read ``SimStats`` while the simulator
-serves requests, possibly from another thread.
+``Fault`` and ``SimStats`` are shared and mutable: tests, benchmarks and the ``/__sim__``
+admin endpoints change a ``Fault`` or read ``SimStats`` while the simulator serves
+requests, possibly from another thread.
 
     >>> fault = Fault()
     >>> fault.update({"mode": "hang", "latency_ms": 200})
@@ -10,6 +11,8 @@ serves requests, possibly from another thread.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import threading
 from collections import Counter, deque
@@ -17,7 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-__all__ = ["FAULT_MODES", "Fault", "FaultMode", "SimStats"]
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = ["FAULT_MODES", "Fault", "FaultInjector", "FaultMode", "SimStats"]
 
 FaultMode = Literal["ok", "hang", "error", "garbage", "html", "huge"]
 FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
@@ -114,3 +121,93 @@ class SimStats:
                 "actions": dict(self.actions),
                 "recent": list(self.recent),
             }
+
+
+class FaultInjector:
+    """What every simulator does alike: delay and fail per its ``Fault``, end every wait
+    at shutdown, and serve ``/__sim__/fault``, ``/__sim__/stats`` and
+    ``/__sim__/stats/reset``. How a failure looks (an error page, a broken body, a login
+    page, a huge answer) is the platform's own.
+
+        >>> faults = FaultInjector()
+        >>> app = Starlette(routes=[*my_routes, *faults.admin_routes()])
+        >>> if await faults.unavailable(request): return my_503_page()
+    """
+
+    def __init__(self, fault: Fault | None = None, stats: SimStats | None = None) -> None:
+        self.fault = fault if fault is not None else Fault()
+        self.stats = stats if stats is not None else SimStats()
+        self.closing = False
+        self._sleepers: set[asyncio.Event] = set()
+
+    def release(self) -> None:
+        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
+        self.closing = True
+        for event in self._sleepers:
+            event.set()
+
+    async def unavailable(self, request: Request) -> bool:
+        """Wait out the fault's latency; ``True`` when this call is to fail with a 503:
+        a ``fail_rate`` hit, or a ``hang`` (after waiting until the client leaves)."""
+        fault = self.fault
+        if fault.latency_ms > 0:
+            await self.sleep(request, fault.latency_ms / 1000, watch_client=False)
+        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+            return True
+        if fault.mode == "hang":
+            await self.sleep(request, None, watch_client=True)
+            return True
+        return False
+
+    async def sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
+        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
+        if self.closing:
+            return
+        event = asyncio.Event()
+        self._sleepers.add(event)
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
+        if watch_client:
+            waits.append(asyncio.ensure_future(client_gone(request)))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._sleepers.discard(event)
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    def admin_routes(self) -> list[Route]:
+        return [
+            Route("/__sim__/fault", self._admin_fault, methods=["GET", "POST"]),
+            Route("/__sim__/stats", self._admin_stats, methods=["GET"]),
+            Route("/__sim__/stats/reset", self._admin_stats_reset, methods=["POST"]),
+        ]
+
+    async def _admin_fault(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                changes = json.loads(await request.body() or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object")
+                self.fault.update(changes)
+            except ValueError as exc:
+                return _json({"error": str(exc)}, 400)
+        return _json(self.fault.as_dict())
+
+    async def _admin_stats(self, request: Request) -> Response:
+        return _json(self.stats.as_dict())
+
+    async def _admin_stats_reset(self, request: Request) -> Response:
+        self.stats.reset()
+        return _json(self.stats.as_dict())
+
+
+async def client_gone(request: Request) -> None:
+    """Returns once the client has hung up."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status, media_type="application/json;charset=utf-8")

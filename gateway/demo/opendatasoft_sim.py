@@ -50,8 +50,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _client_gone, _error_page
-from gateway.demo.faults import Fault, SimStats
+from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
+from gateway.demo.faults import Fault, FaultInjector, SimStats
 from gateway.demo.odsql import (
     FieldSpec,
     OdsqlError,
@@ -311,15 +311,13 @@ class OpenDataSoftSimulator:
         stats: SimStats | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.datasets = ods_datasets(platform)
         self.by_id = {d["dataset_id"]: d for d in self.datasets}
         self.json = {d["dataset_id"]: _dumps(d) for d in self.datasets}
         self.fields = _field_specs(self.datasets)
         self._texts = {d["dataset_id"]: _search_texts(d) for d in self.datasets}
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         self.app = Starlette(
             routes=[
                 Route(f"{API}/catalog/datasets", self._api("datasets", self.catalog_datasets)),
@@ -332,18 +330,14 @@ class OpenDataSoftSimulator:
                     f"{API}/catalog/datasets/{{dataset_id}}/exports/{{format}}",
                     self._api("export", self.export),
                 ),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
                 Route(API + "/{rest:path}", self._api("unknown", self.unknown)),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -371,14 +365,9 @@ class OpenDataSoftSimulator:
 
     async def _apply_fault(self, request: Request) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         match fault.mode:
-            case "hang":
-                await self._sleep(request, None, watch_client=True)
-                return _error_page(503, "Service Temporarily Unavailable")
             case "error":
                 return _error_page(500, "Internal Server Error")
             case "garbage":
@@ -393,23 +382,6 @@ class OpenDataSoftSimulator:
                 return StreamingResponse(self._huge_body(fault.huge_bytes), media_type=JSON_TYPE)
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
     async def _huge_body(self, size: int) -> AsyncIterator[bytes]:
         """A valid ``catalog/datasets`` answer whose results repeat until ``size`` bytes."""
         block = ",".join(self.json.values()).encode()
@@ -418,7 +390,7 @@ class OpenDataSoftSimulator:
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + piece]
                 await asyncio.sleep(0)  # notice a client that hung up
@@ -592,26 +564,6 @@ class OpenDataSoftSimulator:
         raise ApiError(
             404, "NotFoundResource", f"The requested resource {request.url.path} does not exist."
         )
-
-    # -- admin -------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
 
 def _dumps(value: Any) -> str:

@@ -49,8 +49,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _client_gone, _error_page
-from gateway.demo.faults import Fault, SimStats
+from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
+from gateway.demo.faults import Fault, FaultInjector, SimStats
 from schema import vocab
 from schema.model import OpenType, Sensitivity, ShareType
 
@@ -206,8 +206,8 @@ class RestSimulator:
         base_url: str | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.app_key = app_key
         self.base_url = base_url.rstrip("/") if base_url else None
         self.records = [native_record(p) for p in platform.packages]
@@ -220,26 +220,20 @@ class RestSimulator:
             ).casefold()
             for r in self.records
         ]
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         self.app = Starlette(
             routes=[
                 Route("/api/v1/resources", self.resources, methods=["GET"]),
                 Route("/api/v1/resources/{resource_id}", self.resource, methods=["GET"]),
                 Route("/api/v1/departments", self.departments, methods=["GET"]),
                 Route("/api/v1/health", self.health, methods=["GET"]),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
                 Route("/api/{rest:path}", self.unknown, methods=["GET", "POST"]),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -354,14 +348,9 @@ class RestSimulator:
 
     async def _apply_fault(self, request: Request) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         mode = fault.mode
-        if mode == "hang":
-            await self._sleep(request, None, watch_client=True)
-            return _error_page(503, "Service Temporarily Unavailable")
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
@@ -377,23 +366,6 @@ class RestSimulator:
             return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid search answer whose list repeats the records until ``size`` bytes."""
         block = ",".join(self._json).replace("{base}", base).encode()
@@ -402,7 +374,7 @@ class RestSimulator:
         sent = len(head)
         while True:
             for offset in range(0, len(block), 1 << 16):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + (1 << 16)]
                 await asyncio.sleep(0)  # notice a client that hung up
@@ -411,26 +383,6 @@ class RestSimulator:
                 break
             yield b","
         yield b"]}}"
-
-    # -- admin ---------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
 
 def _positive(params: Mapping[str, str], key: str, default: int) -> int:

@@ -44,8 +44,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _client_gone, _error_page
-from gateway.demo.faults import Fault, SimStats
+from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
+from gateway.demo.faults import Fault, FaultInjector, SimStats
 from gateway.demo.socrata_records import Asset, asset_index, tokens
 
 __all__ = ["DEFAULT_LIMIT", "PAGING_WINDOW", "SocrataSimulator", "connector_options"]
@@ -140,13 +140,11 @@ class SocrataSimulator:
         base_url: str | None = None,
     ) -> None:
         self.platform = platform
-        self.fault = fault if fault is not None else Fault()
-        self.stats = stats if stats is not None else SimStats()
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
         self.domain = domain
         self.base_url = base_url.rstrip("/") if base_url else None
         self.index = asset_index(platform)
-        self._closing = False
-        self._sleepers: set[asyncio.Event] = set()
         api = "/api/catalog/v1"
         self.app = Starlette(
             routes=[
@@ -155,17 +153,13 @@ class SocrataSimulator:
                 Route(f"{api}/domain_categories", self.count_categories, methods=["GET"]),
                 Route(f"{api}/domain_tags", self.count_tags, methods=["GET"]),
                 Route(f"{api}/domains/{{domain}}/facets", self.facets, methods=["GET"]),
-                Route("/__sim__/fault", self.admin_fault, methods=["GET", "POST"]),
-                Route("/__sim__/stats", self.admin_stats, methods=["GET"]),
-                Route("/__sim__/stats/reset", self.admin_stats_reset, methods=["POST"]),
+                *self.faults.admin_routes(),
             ]
         )
 
     def release(self) -> None:
         """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self._closing = True
-        for event in self._sleepers:
-            event.set()
+        self.faults.release()
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -193,14 +187,9 @@ class SocrataSimulator:
 
     async def _apply_fault(self, request: Request, base: str, domain: str) -> Response | None:
         fault = self.fault
-        if fault.latency_ms > 0:
-            await self._sleep(request, fault.latency_ms / 1000, watch_client=False)
-        if fault.fail_rate > 0 and fault.rng.random() < fault.fail_rate:
+        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
             return _error_page(503, "Service Temporarily Unavailable")
         mode = fault.mode
-        if mode == "hang":
-            await self._sleep(request, None, watch_client=True)
-            return _error_page(503, "Service Temporarily Unavailable")
         if mode == "error":
             return _error_page(500, "Internal Server Error")
         if mode == "garbage":
@@ -217,23 +206,6 @@ class SocrataSimulator:
             )
         return None
 
-    async def _sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
-        """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
-        if self._closing:
-            return
-        event = asyncio.Event()
-        self._sleepers.add(event)
-        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(event.wait())]
-        if watch_client:
-            waits.append(asyncio.ensure_future(_client_gone(request)))
-        try:
-            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._sleepers.discard(event)
-            for task in waits:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
-
     async def _huge_body(self, base: str, domain: str, size: int) -> AsyncIterator[bytes]:
         """A valid catalog answer whose results repeat until ``size`` bytes."""
         block = ",".join(_fill(a.json, base, domain) for a in self.index.assets).encode()
@@ -242,7 +214,7 @@ class SocrataSimulator:
         sent, piece = len(head), 1 << 16
         while True:
             for offset in range(0, len(block), piece):
-                if self._closing:
+                if self.faults.closing:
                     return
                 yield block[offset : offset + piece]
                 await asyncio.sleep(0)  # notice a client that hung up before writing more
@@ -426,26 +398,6 @@ class SocrataSimulator:
             return _dumps({"results": results})
 
         return await self._serve(request, "facets", answer)
-
-    # -- admin -------------------------------------------------------------------------
-
-    async def admin_fault(self, request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                changes = json.loads(await request.body() or b"{}")
-                if not isinstance(changes, dict):
-                    raise ValueError("expected a JSON object")
-                self.fault.update(changes)
-            except ValueError as exc:
-                return Response(_dumps({"error": str(exc)}), 400, media_type=JSON_TYPE)
-        return Response(_dumps(self.fault.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats(self, request: Request) -> Response:
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
-
-    async def admin_stats_reset(self, request: Request) -> Response:
-        self.stats.reset()
-        return Response(_dumps(self.stats.as_dict()), media_type=JSON_TYPE)
 
 
 # -- parameters -------------------------------------------------------------------------
