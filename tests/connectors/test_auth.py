@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,17 +18,6 @@ API = "https://data.example.gov.cn/api/v1/resources"
 TOKEN_URL = "https://sso.example.gov.cn/oauth2/token"
 SECRET = "s3cret-Value/with+chars"
 CLIENT_SECRET = "client-5ecret-value"
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(router.async_handler)) as c:
-        yield c
 
 
 class Clock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -564,17 +564,6 @@ PAGES = {
     2: catalogue_page(2, ["b1", "b2"], next_page=page_url(3)),
     3: catalogue_page(3, ["c1"]),
 }
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(router.handler)) as client:
-        yield client
 
 
 def make_connector(client: httpx.AsyncClient, **options: Any) -> DcatConnector:

@@ -6,7 +6,7 @@ import asyncio
 import copy
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,17 +84,6 @@ def make_settings(**changes: Any) -> SourceSettings:
     }
     values.update(changes)
     return SourceSettings(**values)
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(router.handler)) as client:
-        yield client
 
 
 @pytest.fixture

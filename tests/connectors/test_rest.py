@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -119,17 +119,6 @@ def problems(document: Any, **context: Any) -> list[tuple[str, str]]:
     with pytest.raises(ValidationError) as caught:
         RestOptions.model_validate(document, context=context or None)
     return [(".".join(map(str, e["loc"])), e["msg"]) for e in caught.value.errors()]
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(router.async_handler)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -36,17 +35,6 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def policy(sleeps: Sleeps) -> RetryPolicy:
     return RetryPolicy(attempts=3, base_delay=0.1, max_delay=2.0, sleep=sleeps)
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_mocked=True, assert_all_called=False)
-
-
-@pytest.fixture
-async def client(router: respx.MockRouter) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(router.async_handler)) as c:
-        yield c
 
 
 async def test_a_503_then_200_is_retried_once_and_succeeds(
