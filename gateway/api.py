@@ -72,6 +72,22 @@ class RequestContext:
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
 
+    async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
+        """The dataset a global id names, as the caller may see it (``dataset``, ``node``
+        and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
+        answer the same: null."""
+        decoded = decode_id(global_id)
+        if decoded is None or decoded[0] != "Dataset":
+            return None
+        _, source_id, local_id = decoded
+        if self.engine.connector(source_id) is None:
+            return None
+        dataset, report = await self.load_dataset(source_id, local_id)
+        if (id(report), path) not in self._reported:  # one batched call answers several ids
+            self._reported.add((id(report), path))
+            self.record_failures([report], path)
+        return _visible(self, dataset)
+
     def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
         """One dataset by id; the lookups of one request are batched per source."""
         if self._loader is None:
@@ -170,18 +186,7 @@ def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset 
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
-    # An unknown, malformed, foreign or invisible id all answer the same: null.
-    decoded = decode_id(global_id)
-    if decoded is None or decoded[0] != "Dataset":
-        return None
-    _, source_id, local_id = decoded
-    if ctx.engine.connector(source_id) is None:
-        return None
-    dataset, report = await ctx.load_dataset(source_id, local_id)
-    if (id(report), path) not in ctx._reported:  # one batched call answers several ids
-        ctx._reported.add((id(report), path))
-        ctx.record_failures([report], path)
-    return _visible(ctx, dataset)
+    return await ctx.dataset_by_id(global_id, path)
 
 
 @strawberry.type

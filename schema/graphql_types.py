@@ -10,9 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import NewType
+from typing import Any, NewType
 
 import strawberry
+from strawberry.types import Info
 from strawberry.types.scalar import ScalarDefinition
 
 from schema import model
@@ -118,6 +119,19 @@ class DatasetCopy:
     stale: bool = strawberry.field(
         description="The copy was last modified before the record served: it is behind."
     )
+
+    @strawberry.field(
+        description=(
+            "The copy itself, read from its source; null when it is not (or no longer) "
+            "visible to the caller. The copies asked for in one request are read with one "
+            "call per source."
+        )
+    )
+    async def dataset(self, info: Info[Any, None]) -> Dataset | None:
+        found: Dataset | None = await info.context.dataset_by_id(
+            str(self.id), "alsoPublishedBy.dataset"
+        )
+        return found
 
 
 @strawberry.type(description="A catalogue entry, from its authoritative source.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from gateway.app import Gateway
 from schema.ids import encode_id
 from tests.gateway.conftest import GatewayFactory, asgi_client, make_dataset
@@ -70,3 +72,57 @@ async def test_batched_answers_are_cached_per_id_and_reused(make_gateway: Gatewa
     assert first == again
     a = memory(gateway, 0)
     assert len(a.calls.batches) == 1  # the second request was answered from the cache
+
+
+async def test_copies_read_through_also_published_by_are_one_call_per_source(
+    http_client: httpx.AsyncClient,
+) -> None:
+    from gateway.config import parse_config
+    from gateway.policy import Policy
+    from schema.model import Department
+
+    transport = Department("transport", "Transport Bureau")
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "id": "dept",
+                    "connector": "ckan",
+                    "url": "http://127.0.0.1:9",
+                    "authoritative_for": ["transport"],
+                },
+                {
+                    "id": "portal",
+                    "connector": "ckan",
+                    "url": "http://127.0.0.1:9",
+                    "republishes": ["dept"],
+                },
+            ]
+        }
+    )
+    originals = [
+        make_dataset("dept", i, identifier=f"X{i}", department=transport) for i in range(3)
+    ]
+    copies = [
+        make_dataset("portal", i, identifier=f"X{i}", department=transport, title=f"副本 {i}")
+        for i in range(3)
+    ]
+    dept, portal = (
+        MemoryConnector(entry.settings, http_client, data)
+        for entry, data in zip(config.sources, (originals, copies), strict=True)
+    )
+    gateway = Gateway(
+        config, client=http_client, connectors=[dept, portal], policy=Policy.default()
+    )
+    query = """{ datasets(first: 10) { edges { node { source { id }
+                 alsoPublishedBy { id dataset { id title source { id } } } } } } }"""
+    async with asgi_client(gateway) as client:
+        body = (await client.post("/graphql", json={"query": query})).json()
+    nodes = [edge["node"] for edge in body["data"]["datasets"]["edges"]]
+    assert [n["source"]["id"] for n in nodes] == ["dept"] * 3
+    read = [c["dataset"] for n in nodes for c in n["alsoPublishedBy"]]
+    assert sorted(d["title"] for d in read) == ["副本 0", "副本 1", "副本 2"]
+    assert all(d["source"]["id"] == "portal" for d in read)
+    assert [sorted(batch) for batch in portal.calls.batches] == [
+        ["portal-0", "portal-1", "portal-2"]
+    ]
