@@ -122,8 +122,16 @@ class SourceAccess:
         fails and the guard still holds an earlier answer, that answer is served, and the
         report says so.
         """
-        deadline = connector.settings.timeout_seconds
         guard = self.guard(connector.source_id)
+        if key is not None:
+            hit, cached = guard.cached(key)
+            if hit:  # a fresh answer: no deadline to arm, nothing to wait for
+                report.latency_ms = report.latency_ms or 0.0
+                if report.status is SourceStatus.SKIPPED:
+                    report.status = SourceStatus.OK
+                found: T = cached
+                return found
+        deadline = connector.settings.timeout_seconds
         started = self._clock()
         deadline_at = deadline_at or self._deadline(connector)
         failure: SourceStatus | None = None
