@@ -119,13 +119,17 @@ class SearchRequest:
 class Edge:
     dataset: Dataset
     access: Access
-    position: CursorState
+    locate: Callable[[], CursorState]  # where every source stands after this edge
     encode: Callable[[CursorState], str]
 
     @property
+    def position(self) -> CursorState:
+        return self.locate()
+
+    @property
     def cursor(self) -> str:
-        """Encoded (and signed) on demand: most queries never ask for edge cursors."""
-        return self.encode(self.position)
+        """Built and sealed on demand: most queries never ask for edge cursors."""
+        return self.encode(self.locate())
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +169,10 @@ class _Batch:
     points: dict[int, str] = field(default_factory=dict)
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
     withheld: int = 0
+    source_id: str = field(init=False)
 
-    @property
-    def source_id(self) -> str:
-        return self.connector.source_id
+    def __post_init__(self) -> None:
+        self.source_id = self.connector.source_id
 
     def resume_position(self) -> int:
         """Where the next page should start reading this source."""
@@ -317,7 +321,7 @@ class FederatedSearch(SourceAccess):
                 continue
             emitted.append((best, dataset, access))
             edges.append(
-                Edge(dataset, access, self._position(batches, state, len(emitted)), encode)
+                Edge(dataset, access, _locator(batches, state, len(emitted)), encode)
             )
             if dataset.identifier:
                 by_identifier[dataset.identifier] = len(edges) - 1
@@ -349,7 +353,7 @@ class FederatedSearch(SourceAccess):
             end_cursor=(
                 edges[-1].cursor
                 if edges
-                else encode(self._position(batches, state, 0))
+                else encode(_locator(batches, state, 0)())
                 if has_next
                 else None
             ),
@@ -458,23 +462,6 @@ class FederatedSearch(SourceAccess):
         if refs:
             merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
         return replace(edge, dataset=merged, access=served_access)
-
-    def _position(self, batches: Sequence[_Batch], state: CursorState, emitted: int) -> CursorState:
-        """Where every source stands after ``emitted`` records of this page."""
-        positions = dict(state.positions)
-        exhausted = set(state.exhausted)
-        resume = dict(state.resume)
-        for b in batches:
-            if b.failed:
-                continue  # retry a failed source from where it was on the next page
-            positions[b.source_id] = b.resume_position()
-            point = b.point(positions[b.source_id])
-            if point is not None:
-                resume[b.source_id] = point
-            if b.exhausted and not b.rows:
-                exhausted.add(b.source_id)
-                resume.pop(b.source_id, None)
-        return CursorState(positions, frozenset(exhausted), state.returned + emitted, resume)
 
     async def _fill(
         self,
@@ -613,6 +600,37 @@ class FederatedSearch(SourceAccess):
                 self._add(batch, request, grants, dataset, rank)
         batch.offset = len(fetched)
         batch.exhausted = True
+
+
+def _locator(
+    batches: Sequence[_Batch], state: CursorState, emitted: int
+) -> Callable[[], CursorState]:
+    """Where every source stands after ``emitted`` records of this page, noted now (cheaply)
+    and made into a cursor state only if asked."""
+    noted = tuple(
+        (b, b.resume_position(), b.exhausted and not b.rows)
+        for b in batches
+        if not b.failed  # a failed source is retried from where it was on the next page
+    )
+    return functools.partial(_cursor_state, noted, state, emitted)
+
+
+def _cursor_state(
+    noted: Sequence[tuple[_Batch, int, bool]], state: CursorState, emitted: int
+) -> CursorState:
+    positions = dict(state.positions)
+    exhausted = set(state.exhausted)
+    resume = dict(state.resume)
+    for batch, position, done in noted:
+        positions[batch.source_id] = position
+        # Page starts fetched later all lie at or past ``position``: the point is the same.
+        point = batch.point(position)
+        if point is not None:
+            resume[batch.source_id] = point
+        if done:
+            exhausted.add(batch.source_id)
+            resume.pop(batch.source_id, None)
+    return CursorState(positions, frozenset(exhausted), state.returned + emitted, resume)
 
 
 def _decide(wanted: DatasetFilter, grants: GrantSet, dataset: Dataset) -> Access | None | bool:
