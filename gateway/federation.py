@@ -364,6 +364,17 @@ class FederatedSearch(SourceAccess):
             withheld=sum(b.withheld for b in batches),
         )
 
+    async def _ask(self, batch: _Batch, query: SearchQuery) -> SearchPage | None:
+        """One search on the batch's source, through its guard, before its deadline."""
+        connector = batch.connector
+        return await self._call(
+            connector,
+            batch.report,
+            ("search", query),
+            functools.partial(connector.search, query),
+            batch.deadline,
+        )
+
     def _group(self, batch: _Batch, batches: Sequence[_Batch]) -> tuple[_Batch, ...]:
         """The answering sources that may hold a copy of a record of ``batch``'s source."""
         members = self._groups.get(batch.source_id)
@@ -416,13 +427,7 @@ class FederatedSearch(SourceAccess):
                 limit=limit,
                 any_of=visibility,
             )
-            page = await self._call(
-                connector,
-                batch.report,
-                ("search", query),
-                functools.partial(connector.search, query),
-                batch.deadline,
-            )
+            page = await self._ask(batch, query)
             if page is None:
                 copies.incomplete = True
                 break
@@ -489,13 +494,7 @@ class FederatedSearch(SourceAccess):
             any_of=visibility,
             resume=batch.point(batch.offset),
         )
-        page = await self._call(
-            connector,
-            batch.report,
-            ("search", query),
-            functools.partial(connector.search, query),
-            batch.deadline,
-        )
+        page = await self._ask(batch, query)
         if page is None:
             batch.stalled, batch.failed = batch.fetched, not batch.fetched
             return
@@ -571,13 +570,7 @@ class FederatedSearch(SourceAccess):
                 limit=limit,
                 any_of=visibility,
             )
-            page = await self._call(
-                connector,
-                batch.report,
-                ("search", query),
-                functools.partial(connector.search, query),
-                batch.deadline,
-            )
+            page = await self._ask(batch, query)
             if page is None:
                 batch.stalled, batch.failed = batch.fetched, not batch.fetched
                 return
