@@ -459,6 +459,28 @@ async def distinct_load(
     rows stay the same, so neither the cache nor coalescing can answer one request with
     another's upstream calls.
     """
+    return await _bounded_load(url, name, args, search=search, mix=None, prefill=False)
+
+
+async def mix_load(url: str, name: str, args: argparse.Namespace, *, prefill: bool) -> LoadResult:
+    """``args.mix`` different queries (``modifiedBefore`` bounds, as in ``distinct_load``),
+    asked in turn. With more queries in the mix than clients, no two requests in flight
+    are the same, so cache off means every request asks every platform; ``prefill`` asks
+    each query once before measuring, so a warm cache then holds the whole mix."""
+    return await _bounded_load(url, name, args, search=None, mix=args.mix, prefill=prefill)
+
+
+async def _bounded_load(
+    url: str,
+    name: str,
+    args: argparse.Namespace,
+    *,
+    search: str | None,
+    mix: int | None,
+    prefill: bool,
+) -> LoadResult:
+    """Requests whose ``modifiedBefore`` bound moves one second each time (cycling through
+    ``mix`` bounds when given)."""
     text = f", search: {json.dumps(search, ensure_ascii=False)}" if search else ""
     query = (
         f"query($before: DateTime) {{ datasets(first: {args.first}{text}, "
@@ -468,34 +490,13 @@ async def distinct_load(
     counter = itertools.count()
     async with session(args.concurrency) as http:
 
-        async def call() -> bool:
-            before = FAR_FUTURE + timedelta(seconds=next(counter))
-            body = {"query": query, "variables": {"before": before.isoformat()}}
-            return await post_graphql(http, url, name, body)
-
-        return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
-
-
-async def mix_load(url: str, name: str, args: argparse.Namespace, *, prefill: bool) -> LoadResult:
-    """``args.mix`` different queries (``modifiedBefore`` bounds, as in ``distinct_load``),
-    asked in turn. With more queries in the mix than clients, no two requests in flight
-    are the same, so cache off means every request asks every platform; ``prefill`` asks
-    each query once before measuring, so a warm cache then holds the whole mix."""
-    query = (
-        f"query($before: DateTime) {{ datasets(first: {args.first}, "
-        "filter: {modifiedBefore: $before}) "
-        f"{{ totalCount edges {{ node {{ {ROW_FIELDS} }} }} }} }}"
-    )
-    counter = itertools.count()
-    async with session(args.concurrency) as http:
-
         def body() -> dict[str, Any]:
-            before = FAR_FUTURE + timedelta(seconds=next(counter) % args.mix)
+            step = next(counter)
+            before = FAR_FUTURE + timedelta(seconds=step % mix if mix else step)
             return {"query": query, "variables": {"before": before.isoformat()}}
 
-        if prefill:
-            for _ in range(args.mix):
-                await post_graphql(http, url, name, body())
+        for _ in range(mix if prefill and mix else 0):
+            await post_graphql(http, url, name, body())
 
         async def call() -> bool:
             return await post_graphql(http, url, name, body())
