@@ -320,9 +320,7 @@ class FederatedSearch(SourceAccess):
                 merged += 1
                 continue
             emitted.append((best, dataset, access))
-            edges.append(
-                Edge(dataset, access, _locator(batches, state, len(emitted)), encode)
-            )
+            edges.append(Edge(dataset, access, _locator(batches, state, len(emitted)), encode))
             if dataset.identifier:
                 by_identifier[dataset.identifier] = len(edges) - 1
 
@@ -339,14 +337,23 @@ class FederatedSearch(SourceAccess):
         )
         facets = merge_upstream_facets([b.facets for b in first_round]) if exact else {}
         missing = [name for name in FacetName if name not in facets]
+        waiting: list[Dataset] = []
+        if not exact or (missing and request.want_facets):
+            # Fetched rows still to serve, less the copies known to be served from elsewhere.
+            waiting = [
+                row[2]
+                for b in batches
+                for row in b.rows
+                if not (self._groups and self._known_copy(b, batches, copies, row))
+            ]
         if missing and request.want_facets:
             # Facets no source counted exactly upstream: count what this request verified.
-            seen = [d for _, d, _ in emitted] + [r[2] for b in batches for r in b.rows]
+            seen = [d for _, d, _ in emitted] + waiting
             facets.update(count_facets(seen, missing))
         if exact:
             total = min(sum(b.page_total or 0 for b in first_round), MAX_COUNT)
         else:
-            total = returned + sum(len(b.rows) for b in batches)
+            total = returned + len(waiting)
         return SearchResult(
             edges=tuple(edges),
             has_next_page=has_next,
@@ -374,6 +381,18 @@ class FederatedSearch(SourceAccess):
             functools.partial(connector.search, query),
             batch.deadline,
         )
+
+    def _known_copy(
+        self, batch: _Batch, batches: Sequence[_Batch], copies: CopyIndex, row: _Row
+    ) -> bool:
+        """Whether the lookups done show ``row`` to be a copy served from another record."""
+        dataset, access = row[2], row[3]
+        identifier = dataset.identifier
+        group = self._group(batch, batches) if identifier else ()
+        if not identifier or any(not copies.asked(b.source_id, identifier) for b in group):
+            return False
+        found = copies.group(identifier, (b.source_id for b in group), dataset, access)
+        return canonical(found, self._order, self._authority).dataset is not dataset
 
     def _group(self, batch: _Batch, batches: Sequence[_Batch]) -> tuple[_Batch, ...]:
         """The answering sources that may hold a copy of a record of ``batch``'s source."""

@@ -216,3 +216,21 @@ def test_republishes_names_known_sources_and_not_itself() -> None:
         ("sources[1].republishes[1]", "unknown source 'typo'; known: a, portal"),
         ("sources[1].republishes[2]", "a source cannot republish itself"),
     }
+
+
+async def test_a_count_that_is_not_exact_leaves_out_the_copies_it_knows_of(
+    client: httpx.AsyncClient,
+) -> None:
+    # One dataset on two platforms: the page serves it; the copy fetched with it is
+    # known to be served from there, so the lower bound does not count it again.
+    original = make_dataset("dept", 0, title="a", identifier="X", department=dept("transport"))
+    copy = make_dataset("portal", 0, title="b", identifier="X", department=dept("transport"))
+    dept_source = MemoryConnector(
+        settings("dept", authoritative_for=("transport",)), client, [original]
+    )
+    portal = MemoryConnector(settings("portal", republishes=("dept",)), client, [copy])
+    search = FederatedSearch([dept_source, portal], CursorCodec(b"k" * 32))
+    page = await search.search(SearchRequest(sort=Sort.TITLE_ASC, first=1), GRANTS)
+    assert [e.dataset.local_id for e in page.edges] == ["dept-0"]
+    assert page.total_count_is_exact is False
+    assert page.total_count == 1
