@@ -33,7 +33,13 @@ from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
 from gateway.demo.ckan_index import parse_sort, platform_index
-from gateway.demo.faults import Fault, FaultInjector, FaultMode, SimStats
+from gateway.demo.faults import (
+    CORRUPTION,
+    Fault,
+    FaultInjector,
+    FaultMode,
+    SimStats,
+)
 from gateway.demo.solr_fq import FqSyntaxError, check_field
 
 __all__ = [
@@ -142,16 +148,6 @@ def _list_param(params: Mapping[str, Any], key: str, errors: dict[str, list[str]
 
 Handler = Callable[[Mapping[str, Any], str], Awaitable[str]]
 
-ERROR_PAGE = (
-    "<!DOCTYPE html><html><head><title>{code} {reason}</title></head><body>"
-    "<h1>{reason}</h1><p>{text}</p><hr><address>nginx</address></body></html>"
-)
-LOGIN_PAGE = """<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>河西市统一身份认证平台 - 登录</title></head>
-<body><form method="post" action="/sso/login"><h1>统一身份认证</h1>
-<label>用户名 <input name="username"></label><label>密码 <input name="password" type="password">
-</label><button type="submit">登录</button></form></body></html>"""
-
 
 class CkanSimulator:
     """One simulated CKAN site serving ``platform``; ``app`` is its Starlette app.
@@ -232,24 +228,17 @@ class CkanSimulator:
         return Response(body.encode(), media_type=JSON_TYPE)
 
     async def _apply_fault(self, request: Request, base: str) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        mode = fault.mode
-        if mode == "error":
-            return _error_page(500, "Internal Server Error")
-        if mode == "garbage":
+        def garbage() -> Response:
             body = (
                 f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
-                '"success":true,"result":{"count":12,"results":[{"id":"5e1f9c'
-                "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
+                '"success":true,"result":{"count":12,"results":[{"id":"5e1f9c' + CORRUPTION
             )
             return Response(body.encode(), media_type=JSON_TYPE)
-        if mode == "html":
-            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-        if mode == "huge":
-            return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
-        return None
+
+        async def huge(size: int) -> Response:
+            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid package_search envelope whose results repeat until ``size`` bytes."""
@@ -425,18 +414,6 @@ def _dumps(value: Any) -> str:
 def _envelope_error(help_url: str, exc: ActionError) -> Response:
     body = _dumps({"help": help_url, "success": False, "error": exc.error})
     return Response(body.encode(), exc.status, media_type=JSON_TYPE)
-
-
-def _error_page(code: int, reason: str) -> Response:
-    text = {
-        500: "The server encountered an internal error and was unable to complete your request.",
-        503: "The server is temporarily unable to service your request.",
-    }[code]
-    return Response(
-        ERROR_PAGE.format(code=code, reason=reason, text=text),
-        code,
-        media_type="text/html; charset=utf-8",
-    )
 
 
 async def _read_params(request: Request) -> dict[str, Any]:

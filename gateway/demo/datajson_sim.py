@@ -48,8 +48,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
-from gateway.demo.faults import Fault, FaultInjector, SimStats
+from gateway.demo.faults import (
+    CORRUPTION,
+    Fault,
+    FaultInjector,
+    SimStats,
+)
 from schema import vocab
 from schema.model import OpenType
 
@@ -298,24 +302,17 @@ class DataJsonSimulator:
     # -- faults ------------------------------------------------------------------------
 
     async def _apply_fault(self, request: Request, base: str) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        mode = fault.mode
-        if mode == "error":
-            return _error_page(500, "Internal Server Error")
-        if mode == "garbage":
+        def garbage() -> Response:
             body = (
                 f'{{"conformsTo":"{CONFORMS_TO}","dataset":[{{"@type":"dcat:Dataset",'
-                '"identifier":"330100/JTJ-0'
-                "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
+                '"identifier":"330100/JTJ-0' + CORRUPTION
             )
             return Response(body.encode(), media_type=JSON_TYPE)
-        if mode == "html":
-            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-        if mode == "huge":
-            return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
-        return None
+
+        async def huge(size: int) -> Response:
+            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid data.json whose datasets repeat until ``size`` bytes."""

@@ -53,8 +53,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import ERROR_PAGE, LOGIN_PAGE, _error_page
-from gateway.demo.faults import Fault, FaultInjector, SimStats
+from gateway.demo.faults import (
+    ERROR_PAGE,
+    Fault,
+    FaultInjector,
+    SimStats,
+)
 from schema import vocab
 from schema.model import OpenType
 
@@ -384,24 +388,18 @@ class DcatSimulator:
     # -- faults -------------------------------------------------------------------------
 
     async def _apply_fault(self, request: Request, ext: str | None) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        mode = fault.mode
         fmt = ext if ext is not None and ext in FORMATS else "ttl"
-        if mode == "error":
-            return _error_page(500, "Internal Server Error")
-        if mode == "garbage":
+
+        def garbage() -> Response:
             return Response(_GARBAGE[FORMATS[fmt][1]], media_type=FORMATS[fmt][1])
-        if mode == "html":
-            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-        if mode == "huge":
+
+        async def huge(size: int) -> Response:
             body = await asyncio.to_thread(self.document, fmt, request.url.path, 1)
             return StreamingResponse(
-                self._huge_body(body, FORMATS[fmt][0], fault.huge_bytes),
-                media_type=FORMATS[fmt][1],
+                self._huge_body(body, FORMATS[fmt][0], size), media_type=FORMATS[fmt][1]
             )
-        return None
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, page: bytes, syntax: str, size: int) -> AsyncIterator[bytes]:
         """A valid RDF document of about ``size`` bytes: page 1's content, repeated

@@ -16,7 +16,7 @@ import json
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -24,10 +24,34 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["FAULT_MODES", "Fault", "FaultInjector", "FaultMode", "SimStats"]
+__all__ = [
+    "CORRUPTION",
+    "ERROR_PAGE",
+    "FAULT_MODES",
+    "LOGIN_PAGE",
+    "Fault",
+    "FaultInjector",
+    "FaultMode",
+    "SimStats",
+    "error_page",
+]
 
 FaultMode = Literal["ok", "hang", "error", "garbage", "html", "huge"]
 FAULT_MODES: tuple[str, ...] = get_args(FaultMode)
+
+# What a front proxy answers when the platform behind it fails, and a single sign-on page
+# that a misconfigured proxy serves instead of the API.
+ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>{code} {reason}</title></head><body>"
+    "<h1>{reason}</h1><p>{text}</p><hr><address>nginx</address></body></html>"
+)
+LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>河西市统一身份认证平台 - 登录</title></head>
+<body><form method="post" action="/sso/login"><h1>统一身份认证</h1>
+<label>用户名 <input name="username"></label><label>密码 <input name="password" type="password">
+</label><button type="submit">登录</button></form></body></html>"""
+# How a "garbage" body ends: a connection reset mid-answer, then mis-decoded bytes.
+CORRUPTION = "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
 
 
 @dataclass
@@ -159,6 +183,29 @@ class FaultInjector:
             return True
         return False
 
+    async def failure(
+        self,
+        request: Request,
+        *,
+        garbage: Callable[[], Response],
+        huge: Callable[[int], Awaitable[Response]],
+    ) -> Response | None:
+        """What the platform answers instead of its real answer, per the fault (after its
+        latency); ``None``: answer normally. ``garbage`` builds the platform's broken
+        body, ``huge`` its valid answer of about the given size."""
+        if await self.unavailable(request):
+            return error_page(503, "Service Temporarily Unavailable")
+        match self.fault.mode:
+            case "error":
+                return error_page(500, "Internal Server Error")
+            case "garbage":
+                return garbage()
+            case "html":
+                return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
+            case "huge":
+                return await huge(self.fault.huge_bytes)
+        return None
+
     async def sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
         """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
         if self.closing:
@@ -211,3 +258,16 @@ async def client_gone(request: Request) -> None:
 def _json(value: Any, status: int = 200) -> Response:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, status, media_type="application/json;charset=utf-8")
+
+
+def error_page(code: int, reason: str) -> Response:
+    """The front proxy's HTML error page (500 or 503)."""
+    text = {
+        500: "The server encountered an internal error and was unable to complete your request.",
+        503: "The server is temporarily unable to service your request.",
+    }[code]
+    return Response(
+        ERROR_PAGE.format(code=code, reason=reason, text=text),
+        code,
+        media_type="text/html; charset=utf-8",
+    )

@@ -50,8 +50,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
-from gateway.demo.faults import Fault, FaultInjector, SimStats
+from gateway.demo.faults import (
+    CORRUPTION,
+    Fault,
+    FaultInjector,
+    SimStats,
+)
 from gateway.demo.odsql import (
     FieldSpec,
     OdsqlError,
@@ -364,23 +368,14 @@ class OpenDataSoftSimulator:
         return endpoint
 
     async def _apply_fault(self, request: Request) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        match fault.mode:
-            case "error":
-                return _error_page(500, "Internal Server Error")
-            case "garbage":
-                body = (
-                    '{"total_count": 12, "results": [{"dataset_id": "bus-rou'
-                    "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
-                )
-                return Response(body.encode(), media_type=JSON_TYPE)
-            case "html":
-                return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-            case "huge":
-                return StreamingResponse(self._huge_body(fault.huge_bytes), media_type=JSON_TYPE)
-        return None
+        def garbage() -> Response:
+            body = '{"total_count": 12, "results": [{"dataset_id": "bus-rou' + CORRUPTION
+            return Response(body.encode(), media_type=JSON_TYPE)
+
+        async def huge(size: int) -> Response:
+            return StreamingResponse(self._huge_body(size), media_type=JSON_TYPE)
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, size: int) -> AsyncIterator[bytes]:
         """A valid ``catalog/datasets`` answer whose results repeat until ``size`` bytes."""

@@ -49,8 +49,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
-from gateway.demo.faults import Fault, FaultInjector, SimStats
+from gateway.demo.faults import (
+    CORRUPTION,
+    Fault,
+    FaultInjector,
+    SimStats,
+)
 from schema import vocab
 from schema.model import OpenType, Sensitivity, ShareType
 
@@ -347,24 +351,18 @@ class RestSimulator:
     # -- faults --------------------------------------------------------------------------
 
     async def _apply_fault(self, request: Request) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        mode = fault.mode
-        if mode == "error":
-            return _error_page(500, "Internal Server Error")
-        if mode == "garbage":
+        def garbage() -> Response:
             body = (
                 '{"code":0,"msg":"success","data":{"total":12,"pageNo":1,"list":[{"resourceId":'
-                '"5e1f9c<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7'
+                '"5e1f9c' + CORRUPTION
             )
             return Response(body.encode(), media_type=JSON_TYPE)
-        if mode == "html":
-            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-        if mode == "huge":
+
+        async def huge(size: int) -> Response:
             base = self.base_url or str(request.base_url).rstrip("/")
-            return StreamingResponse(self._huge_body(base, fault.huge_bytes), media_type=JSON_TYPE)
-        return None
+            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
         """A valid search answer whose list repeats the records until ``size`` bytes."""

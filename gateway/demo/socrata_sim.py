@@ -44,8 +44,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.demo.catalogue import PlatformCatalogue
-from gateway.demo.ckan_sim import LOGIN_PAGE, _error_page
-from gateway.demo.faults import Fault, FaultInjector, SimStats
+from gateway.demo.faults import (
+    CORRUPTION,
+    Fault,
+    FaultInjector,
+    SimStats,
+)
 from gateway.demo.socrata_records import Asset, asset_index, tokens
 
 __all__ = ["DEFAULT_LIMIT", "PAGING_WINDOW", "SocrataSimulator", "connector_options"]
@@ -186,25 +190,14 @@ class SocrataSimulator:
         return Response(f"{body[:-1]},{timings}}}".encode(), media_type=JSON_TYPE)
 
     async def _apply_fault(self, request: Request, base: str, domain: str) -> Response | None:
-        fault = self.fault
-        if await self.faults.unavailable(request):  # a fail_rate hit, or a hang
-            return _error_page(503, "Service Temporarily Unavailable")
-        mode = fault.mode
-        if mode == "error":
-            return _error_page(500, "Internal Server Error")
-        if mode == "garbage":
-            body = (
-                '{"results":[{"resource":{"name":"公交线路","id":"8ab3-x9q'
-                "<!-- upstream connection reset -->\x1f\u951f\u65a4\u62f7"
-            )
+        def garbage() -> Response:
+            body = '{"results":[{"resource":{"name":"公交线路","id":"8ab3-x9q' + CORRUPTION
             return Response(body.encode(), media_type=JSON_TYPE)
-        if mode == "html":
-            return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
-        if mode == "huge":
-            return StreamingResponse(
-                self._huge_body(base, domain, fault.huge_bytes), media_type=JSON_TYPE
-            )
-        return None
+
+        async def huge(size: int) -> Response:
+            return StreamingResponse(self._huge_body(base, domain, size), media_type=JSON_TYPE)
+
+        return await self.faults.failure(request, garbage=garbage, huge=huge)
 
     async def _huge_body(self, base: str, domain: str, size: int) -> AsyncIterator[bytes]:
         """A valid catalog answer whose results repeat until ``size`` bytes."""
