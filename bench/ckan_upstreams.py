@@ -12,9 +12,9 @@ import argparse
 import asyncio
 import json
 
-from gateway.demo.catalogue import build_city_catalogue
-from gateway.demo.ckan_sim import Fault
-from gateway.demo.platforms import DEMO_PLATFORMS, PlatformSpec, running_platforms
+from simulators.catalogue import build_city_catalogue
+from simulators.ckan_sim import Fault
+from simulators.platforms import DEMO_PLATFORMS, PlatformSpec, running_platforms
 
 
 async def main() -> None:

@@ -37,8 +37,8 @@ from bench.common import (
 )
 from connectors.ckan import CkanConnector, CkanOptions
 from connectors.sdk import SearchQuery, SourceSettings
+from gateway.access.policy import ANONYMOUS, Policy
 from gateway.demo.run import CKAN_OPTIONS
-from gateway.policy import ANONYMOUS, Policy
 
 QUERY = """{ datasets(first: %d) { totalCount edges { node { id title modified
   department { name } distributions { format downloadUrl } } } } }"""

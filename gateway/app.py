@@ -20,28 +20,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.sdk import Connector, HealthStatus
-from gateway import graphql_http as http
+from gateway.access import Authenticator, AuthError, Caller, Policy, PolicyHolder, RateLimiter
 from gateway.api import RequestContext, SourceInfo, build_schema
 from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
-from gateway.auth import Authenticator, AuthError
 from gateway.config import GatewayConfig
-from gateway.cursor import CursorCodec
-from gateway.federation import FederatedSearch
-from gateway.graphiql import (
+from gateway.federation import (
+    CursorCodec,
+    FederatedSearch,
+    SourceGuard,
+    TransportName,
+    build_client,
+    request_deadline,
+)
+from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.http import (
     GRAPHIQL_ASSET_PREFIX,
+    GatewayMetrics,
+    QueryLimits,
     graphiql_page,
     graphiql_static_app,
     wants_graphiql,
 )
-from gateway.http_client import TransportName, build_client
-from gateway.limits import QueryLimits
-from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from gateway.metrics import GatewayMetrics
-from gateway.policy import Caller, Policy
-from gateway.policy_reload import PolicyHolder
-from gateway.ratelimit import RateLimiter
-from gateway.sources import request_deadline
-from gateway.upstream import SourceGuard
+from gateway.http import graphql_http as http
 
 log = logging.getLogger("gateway")
 

@@ -10,9 +10,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from gateway import audit_cli
-from gateway.config import ConfigError, load_config
-from gateway.policy import Policy, hash_api_key
+from gateway.access import Policy, hash_api_key
+from gateway.audit import cli as audit_cli
+from gateway.config import load_config
+from gateway.problems import ConfigError
 
 EXIT_OK = 0
 EXIT_CONFIG = 2

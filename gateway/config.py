@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,32 +30,12 @@ from pydantic import (
     field_validator,
 )
 
-from connectors.sdk import Connector, GatewayError, SourceDefaults, SourceSettings
+from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
-from gateway.limits import LimitsConfig
-from gateway.upstream import GuardConfig
+from gateway.federation import GuardConfig
+from gateway.http import LimitsConfig
+from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
 from schema.model import Department, OpenType, Sensitivity, ShareType
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class ConfigError(GatewayError):
-    """Invalid configuration. ``problems`` lists every one, each with its key path."""
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        self.source = source
-        self.problems = tuple(problems)
-        count = len(self.problems)
-        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}"]
-        lines += [f"  {problem}" for problem in self.problems]
-        super().__init__("\n".join(lines))
 
 
 class _Strict(BaseModel):
@@ -166,7 +146,7 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def _interpolate(node: Any, path: str, env: Mapping[str, str], problems: list[Problem]) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string value."""
     if isinstance(node, dict):
-        return {k: _interpolate(v, _join(path, str(k)), env, problems) for k, v in node.items()}
+        return {k: _interpolate(v, join_path(path, str(k)), env, problems) for k, v in node.items()}
     if isinstance(node, list):
         return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(node)]
     if isinstance(node, str):
@@ -182,29 +162,6 @@ def _interpolate(node: Any, path: str, env: Mapping[str, str], problems: list[Pr
 
         return _ENV_REF.sub(substitute, node)
     return node
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _loc_to_path(loc: Iterable[int | str]) -> str:
-    path = ""
-    for part in loc:
-        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, part)
-    return path
-
-
-def pydantic_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        path = _loc_to_path(loc)
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(Problem(_join(prefix, path) if prefix else path, message))
-    return problems
 
 
 def parse_config(

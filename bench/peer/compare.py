@@ -39,8 +39,8 @@ from bench.federation import (
 from bench.peer import hive
 from connectors.ckan import CkanConnector, CkanOptions
 from connectors.sdk import SearchQuery, SourceSettings
+from gateway.access.policy import ANONYMOUS, Policy
 from gateway.demo.run import CKAN_OPTIONS
-from gateway.policy import ANONYMOUS, Policy
 
 
 def capture_params(first: int, text: str | None) -> list[tuple[str, str]]:

@@ -11,12 +11,12 @@ from typing import Any
 import uvicorn
 import yaml
 
+from gateway.access import Policy
 from gateway.app import Gateway, create_app
 from gateway.config import GatewayConfig, parse_config
-from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
-from gateway.demo.platforms import PlatformServer, demo_specs, running_platforms
-from gateway.http_client import TransportName
-from gateway.policy import Policy
+from gateway.federation import TransportName
+from simulators.catalogue import PlatformCatalogue, build_city_catalogue
+from simulators.platforms import PlatformServer, demo_specs, running_platforms
 
 log = logging.getLogger("gateway.demo")
 
@@ -123,7 +123,7 @@ def source_entry(
 def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
     """Connector options that read a simulated platform the way the CKAN sources do."""
     if kind == "socrata":
-        from gateway.demo.socrata_sim import connector_options
+        from simulators.socrata_sim import connector_options
 
         return connector_options(catalogue)
     if kind == "opendatasoft":
@@ -137,11 +137,11 @@ def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
             "publishers": {d.name_zh: d.id for d in build_city_catalogue().departments},
         }
     if kind == "rest":
-        from gateway.demo.rest_sim import rest_source_options
+        from simulators.rest_sim import rest_source_options
 
         return rest_source_options()
     if kind == "datajson":
-        from gateway.demo.datajson_sim import datajson_department_ids
+        from simulators.datajson_sim import datajson_department_ids
 
         return {"department_ids": datajson_department_ids(catalogue)}
     return {}

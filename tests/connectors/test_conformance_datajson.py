@@ -1,7 +1,7 @@
 """The conformance kit over the built-in Project Open Data ``data.json`` connector.
 
 The recording in ``recordings/datajson/`` is a ``data.json`` (schema v1.1) as the demo
-data.json simulator (``gateway.demo.datajson_sim``, a CKAN site's data.json export)
+data.json simulator (``simulators.datajson_sim``, a CKAN site's data.json export)
 serves five packages of the demo city: packages 0, 3, 4 and 6 of the Finance Bureau's
 ``finance-datajson`` platform and package 1 of ``transport-platform`` (Transport
 Bureau). It was recorded with ``--conformance-record`` against the simulator on

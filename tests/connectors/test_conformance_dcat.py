@@ -1,7 +1,7 @@
 """The conformance kit over the built-in DCAT-AP connector.
 
 The recordings in ``recordings/dcat/`` are the two hydra pages of a DCAT-AP 2 catalogue
-in Turtle, as the demo DCAT simulator (``gateway.demo.dcat_sim``, ckanext-dcat's
+in Turtle, as the demo DCAT simulator (``simulators.dcat_sim``, ckanext-dcat's
 ``/catalog.ttl`` with ``ckanext.dcat.datasets_per_page = 3``) serves five packages of the
 demo city: packages 0, 1, 4 and 5 of the Agriculture and Rural Affairs Bureau's
 ``agriculture-dcat`` platform (package 4 states no classes, so the source's defaults

@@ -2,8 +2,8 @@
 
 The catalogue files in ``recordings/file/`` are exports of five packages of the demo city
 each, saved byte for byte as the demo simulators serve them: ``data.json`` (the Finance
-Bureau's, from ``gateway.demo.datajson_sim``, a CKAN site's data.json export) and
-``catalog.ttl`` (the Agriculture Bureau's, from ``gateway.demo.dcat_sim``, ckanext-dcat's
+Bureau's, from ``simulators.datajson_sim``, a CKAN site's data.json export) and
+``catalog.ttl`` (the Agriculture Bureau's, from ``simulators.dcat_sim``, ckanext-dcat's
 ``/catalog.ttl``); one package of each is the Transport Bureau's.
 
 What applies to a connector that reads a local file, and what does not:

@@ -1,10 +1,10 @@
 """The conformance kit over the declarative REST connector with the demo mapping.
 
 The connector is configured exactly as the demo configures it
-(``gateway.demo.rest_sim.rest_source_options``): the mapping
+(``simulators.rest_sim.rest_source_options``): the mapping
 ``gateway/demo/rest_platform.yaml`` and the platform's ``AppKey`` header, which the kit
 checks never leaks. The recordings in ``recordings/rest/`` are answers of the demo REST
-simulator (``gateway.demo.rest_sim``, 河西市政务数据资源目录 开放接口 v1) serving five
+simulator (``simulators.rest_sim``, 河西市政务数据资源目录 开放接口 v1) serving five
 packages of the demo city: packages 0, 1, 2 and 4 of the Human Resources and Social
 Security Bureau's ``hr-rest`` platform and package 5 of ``transport-platform``
 (Transport Bureau). They were recorded with ``--conformance-record`` against the
@@ -28,8 +28,8 @@ from connectors.sdk import (
     SourceSettings,
 )
 from connectors.sdk.conformance import ConnectorConformance
-from gateway.demo.rest_sim import rest_source_options
 from schema.model import Department, OpenType, Sensitivity, ShareType
+from simulators.rest_sim import rest_source_options
 
 OPTIONS = rest_source_options()
 URL = ConnectorConformance.url

@@ -1,7 +1,7 @@
 """The conformance kit over the built-in Socrata connector (Discovery API).
 
 The recordings in ``recordings/socrata/`` are answers of the demo Socrata simulator
-(``gateway.demo.socrata_sim``) serving five packages of the demo city: packages 0, 2, 3
+(``simulators.socrata_sim``) serving five packages of the demo city: packages 0, 2, 3
 and 5 of the Culture and Tourism Bureau's ``culture-socrata`` platform and package 0 of
 ``transport-platform`` (Transport Bureau), so the department, theme and keyword filters
 have records to leave out. They were recorded with ``--conformance-record`` against the
@@ -22,7 +22,7 @@ from schema.model import Department, OpenType, Sensitivity, ShareType
 class TestSocrataConformance(ConnectorConformance):
     connector_class = SocrataConnector
     recordings = Path(__file__).parent / "recordings" / "socrata"
-    # As the demo reads its Socrata platform (gateway.demo.socrata_sim.connector_options),
+    # As the demo reads its Socrata platform (simulators.socrata_sim.connector_options),
     # plus an app token for the kit to check it never leaks.
     options = {
         "app_token": "socrata-conformance-app-token",

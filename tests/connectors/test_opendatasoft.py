@@ -992,7 +992,7 @@ def test_connector_built_with_generic_options_validates_them(client: httpx.Async
 
 class TestOpenDataSoftConformance(ConnectorConformance):
     """The SDK's conformance kit. The recordings are answers of the simulated portal
-    (``gateway.demo.opendatasoft_sim``) serving five datasets of the demo city, one of
+    (``simulators.opendatasoft_sim``) serving five datasets of the demo city, one of
     them without a publisher, recorded with ``--conformance-record``."""
 
     connector_class = OpenDataSoftConnector

@@ -28,7 +28,6 @@ from connectors.sdk import (
     SourceDefaults,
     SourceSettings,
 )
-from gateway.demo.rest_sim import MAPPING_PATH, rest_source_options
 from schema.model import (
     DataField,
     Department,
@@ -38,6 +37,7 @@ from schema.model import (
     ShareType,
     UpdateFrequency,
 )
+from simulators.rest_sim import MAPPING_PATH, rest_source_options
 
 BASE = "https://zwsj.hexi.example.gov.cn"
 RESOURCES = f"{BASE}/api/v1/resources"

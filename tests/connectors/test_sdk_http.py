@@ -96,7 +96,7 @@ async def test_each_failure_maps_to_its_error(
 async def test_a_redirect_is_followed_by_the_gateway_client() -> None:
     import respx
 
-    from gateway.http_client import build_client
+    from gateway.federation.http_client import build_client
 
     with respx.mock(assert_all_mocked=True) as router:
         router.get("http://127.0.0.1/old").mock(

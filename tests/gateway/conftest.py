@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.access.policy import Policy
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.policy import Policy
 from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
 from tests.gateway.memory_connector import MemoryConnector
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.policy import hash_api_key
+from gateway.access.policy import hash_api_key
 from schema.ids import encode_id
 from schema.model import (
     ContactPoint,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from gateway.policy import Caller
+from gateway.access.policy import Caller
 from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
 from tests.gateway.reference_policy import MASKABLE, Seen, Who
 

@@ -10,9 +10,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from gateway.access.policy import Policy
 from gateway.app import Gateway
 from gateway.config import parse_config
-from gateway.policy import Policy
 from tests.gateway.conftest import asgi_client, make_dataset
 from tests.gateway.memory_connector import MemoryConnector
 

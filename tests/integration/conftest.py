@@ -10,8 +10,8 @@ import pytest
 
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.platforms import PlatformServer, PlatformThread, demo_specs
 from gateway.demo.run import SOURCE_SETTINGS, demo_policy
+from simulators.platforms import PlatformServer, PlatformThread, demo_specs
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ from connectors.datajson import DataJsonConnector
 from connectors.sdk import ConnectorError, _registry
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo import platforms as demo_platforms
-from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
-from gateway.demo.datajson_sim import datajson_department_ids
-from gateway.demo.platforms import PlatformServer, PlatformSpec, PlatformThread
 from gateway.demo.run import demo_policy
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import OpenType, Sensitivity, ShareType
+from simulators import platforms as demo_platforms
+from simulators.catalogue import PlatformCatalogue, build_city_catalogue
+from simulators.datajson_sim import datajson_department_ids
+from simulators.platforms import PlatformServer, PlatformSpec, PlatformThread
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def catalogue() -> PlatformCatalogue:
 def datajson_platform() -> Iterator[PlatformServer]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(
-            demo_platforms.SIMULATORS, "datajson", "gateway.demo.datajson_sim:DataJsonSimulator"
+            demo_platforms.SIMULATORS, "datajson", "simulators.datajson_sim:DataJsonSimulator"
         )
         spec = PlatformSpec(SOURCE, catalogue(), kind="datajson")
         with PlatformThread([spec]) as servers:

@@ -1,7 +1,7 @@
 """The DCAT connector over real HTTP against the simulated DCAT-AP catalogue.
 
 The city open portal's CKAN packages are served as a ckanext-dcat style catalogue
-(``gateway.demo.dcat_sim``), paged with hydra; the gateway reaches it through
+(``simulators.dcat_sim``), paged with hydra; the gateway reaches it through
 ``connector: dcat`` and, for "one data, one source", the transport platform through CKAN.
 """
 
@@ -18,14 +18,14 @@ from connectors.dcat import DcatConnector
 from connectors.sdk import SearchQuery, _registry
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo import platforms as demo_platforms
-from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
-from gateway.demo.dcat_sim import DATASETS_PER_PAGE
-from gateway.demo.platforms import PlatformServer, PlatformSpec, PlatformThread
 from gateway.demo.run import SOURCE_SETTINGS, demo_policy
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import Dataset, OpenType, Sensitivity, ShareType
+from simulators import platforms as demo_platforms
+from simulators.catalogue import PlatformCatalogue, build_city_catalogue
+from simulators.dcat_sim import DATASETS_PER_PAGE
+from simulators.platforms import PlatformServer, PlatformSpec, PlatformThread
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,7 @@ query Search($q: String, $first: Int, $after: String, $filter: DatasetFilter) {
 def dcat_server() -> Iterator[PlatformServer]:
     """The city open portal as a DCAT-AP catalogue, on its own loopback port."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(demo_platforms.SIMULATORS, "dcat", "gateway.demo.dcat_sim:DcatSimulator")
+        patch.setitem(demo_platforms.SIMULATORS, "dcat", "simulators.dcat_sim:DcatSimulator")
         with PlatformThread([PlatformSpec(SOURCE, PORTAL, kind="dcat")]) as servers:
             yield servers[SOURCE]
 

@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.demo.catalogue import build_city_catalogue
-from gateway.demo.platforms import DEMO_PLATFORMS, PlatformServer
 from gateway.demo.run import SOURCE_SETTINGS
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import OpenType, Sensitivity, ShareType
+from simulators.catalogue import build_city_catalogue
+from simulators.platforms import DEMO_PLATFORMS, PlatformServer
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration

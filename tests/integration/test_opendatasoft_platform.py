@@ -16,13 +16,13 @@ import pytest
 from connectors.sdk._registry import _BUILTINS
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.catalogue import build_city_catalogue
-from gateway.demo.opendatasoft_sim import OpenDataSoftSimulator, ods_datasets
-from gateway.demo.platforms import SIMULATORS, PlatformServer, PlatformSpec, PlatformThread
 from gateway.demo.run import SOURCE_SETTINGS, demo_policy
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import OpenType, Sensitivity, ShareType
+from simulators.catalogue import build_city_catalogue
+from simulators.opendatasoft_sim import OpenDataSoftSimulator, ods_datasets
+from simulators.platforms import SIMULATORS, PlatformServer, PlatformSpec, PlatformThread
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def platforms() -> Iterator[dict[str, PlatformServer]]:
     city = build_city_catalogue()
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(
-            SIMULATORS, "opendatasoft", "gateway.demo.opendatasoft_sim:OpenDataSoftSimulator"
+            SIMULATORS, "opendatasoft", "simulators.opendatasoft_sim:OpenDataSoftSimulator"
         )
         patch.setitem(SIMULATORS, "opendatasoft-small", f"{__name__}:SmallWindowSimulator")
         patch.setitem(_BUILTINS, "opendatasoft", "connectors.opendatasoft:OpenDataSoftConnector")

@@ -12,14 +12,14 @@ import pytest
 from connectors.sdk import _registry
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo import platforms as demo_platforms
-from gateway.demo.catalogue import PlatformCatalogue, build_city_catalogue
-from gateway.demo.platforms import PlatformServer, PlatformSpec, PlatformThread
-from gateway.demo.rest_sim import native_record, rest_source_options
 from gateway.demo.run import demo_policy
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import OpenType, Sensitivity, ShareType
+from simulators import platforms as demo_platforms
+from simulators.catalogue import PlatformCatalogue, build_city_catalogue
+from simulators.platforms import PlatformServer, PlatformSpec, PlatformThread
+from simulators.rest_sim import native_record, rest_source_options
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration
@@ -45,8 +45,8 @@ def catalogue() -> PlatformCatalogue:
 @pytest.fixture(scope="module")
 def rest_platform() -> Iterator[PlatformServer]:
     with pytest.MonkeyPatch.context() as patch:
-        # Until the lead registers the kind in gateway.demo.platforms.SIMULATORS.
-        patch.setitem(demo_platforms.SIMULATORS, "rest", "gateway.demo.rest_sim:RestSimulator")
+        # Until the lead registers the kind in simulators.platforms.SIMULATORS.
+        patch.setitem(demo_platforms.SIMULATORS, "rest", "simulators.rest_sim:RestSimulator")
         with PlatformThread([PlatformSpec(SOURCE, catalogue(), kind="rest")]) as servers:
             yield servers[SOURCE]
 

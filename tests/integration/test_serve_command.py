@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.demo.platforms import PlatformServer
 from gateway.demo.run import SOURCE_SETTINGS
+from simulators.platforms import PlatformServer
 from tests.integration.test_demo_command import free_port
 
 pytestmark = pytest.mark.integration

@@ -16,14 +16,14 @@ import pytest
 from connectors.sdk._registry import _BUILTINS
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.catalogue import build_city_catalogue
-from gateway.demo.platforms import SIMULATORS, PlatformServer, PlatformSpec, PlatformThread
 from gateway.demo.run import demo_policy
-from gateway.demo.socrata_records import asset_index
-from gateway.demo.socrata_sim import connector_options
 from schema import vocab
 from schema.ids import encode_id
 from schema.model import OpenType, Sensitivity, ShareType
+from simulators.catalogue import build_city_catalogue
+from simulators.platforms import SIMULATORS, PlatformServer, PlatformSpec, PlatformThread
+from simulators.socrata_records import asset_index
+from simulators.socrata_sim import connector_options
 from tests.integration.conftest import graphql
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ def socrata_registered() -> Iterator[None]:
     """Register the simulator kind and the connector name, until the lead wires them."""
     added = []
     for table, target in (
-        (SIMULATORS, "gateway.demo.socrata_sim:SocrataSimulator"),
+        (SIMULATORS, "simulators.socrata_sim:SocrataSimulator"),
         (_BUILTINS, "connectors.socrata:SocrataConnector"),
     ):
         if "socrata" not in table:

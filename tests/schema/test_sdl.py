@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from gateway.api import schema
+from gateway.api.schema import schema
 
 SDL = Path(__file__).parents[2] / "schema" / "catalogue.graphql"
 

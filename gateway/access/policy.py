@@ -1,0 +1,397 @@
+"""Authorization policy: who may discover or use which datasets.
+
+The policy file (``policy.yaml``) is validated into a frozen ``Policy``. For each request,
+``Policy.grant_set(caller, purpose, now)`` compiles what applies into a ``GrantSet``: a
+list of clauses, each a canonical ``DatasetFilter`` with a privilege and masks. A dataset
+is visible when any clause matches it. The federation engine pushes a single clause down
+to sources that can apply it and always post-filters with ``GrantSet.visible``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from connectors.sdk import DatasetFilter
+from gateway.access.jwt_settings import JwtSettings
+from gateway.problems import ConfigError, Problem, pydantic_problems
+from schema.model import Dataset, OpenType, Sensitivity, ShareType
+
+
+class Privilege(enum.Enum):
+    DISCOVER = "discover"  # metadata only
+    USE = "use"  # also access/download URLs and data items
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Privilege):
+            return NotImplemented
+        return self is Privilege.USE or other is Privilege.DISCOVER
+
+
+MASKABLE_FIELDS = frozenset(
+    {"contact_point", "distributions", "fields", "landing_page", "share_condition", "spatial"}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PublicScope(_Strict):
+    open_types: tuple[OpenType, ...] = (OpenType.OPEN,)
+    max_sensitivity: Sensitivity = Sensitivity.L1
+    privilege: Privilege = Privilege.USE
+
+    @field_validator("open_types", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("an empty list would open everything; name the open types")
+        return value
+
+
+class CallerConfig(_Strict):
+    id: str = Field(min_length=1)
+    department: str | None = None
+    roles: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = Field(default=(), description="sha256:<hex> of each key")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        for key in keys:
+            if not (key.startswith("sha256:") and len(key) == 71 and _is_hex(key[7:])):
+                raise ValueError(
+                    "api_keys must be stored hashed as 'sha256:<64 hex digits>' "
+                    "(catalogue-gateway hash-key prints it); never the key in clear"
+                )
+        return keys
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+class GrantTo(_Strict):
+    callers: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> GrantTo:
+        if not (self.callers or self.roles or self.departments):
+            raise ValueError("a grant must name callers, roles or departments")
+        return self
+
+
+class GrantAllow(_Strict):
+    """What a grant allows. A key left out is no constraint; an empty list is refused,
+    since reading it as "nothing" or as "anything" would surprise someone."""
+
+    departments: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    share_types: tuple[ShareType, ...] = ()
+    open_types: tuple[OpenType, ...] = ()
+    max_sensitivity: Sensitivity = Sensitivity.L1
+
+    @field_validator("departments", "themes", "share_types", "open_types", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError(
+                "an empty list would grant nothing; leave the key out for no constraint, "
+                "or remove the grant"
+            )
+        return value
+
+
+class GrantConfig(_Strict):
+    id: str = Field(min_length=1)
+    to: GrantTo
+    allow: GrantAllow
+    scenarios: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    privilege: Privilege = Privilege.DISCOVER
+    mask: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> GrantConfig:
+        unknown = sorted(set(self.mask) - MASKABLE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"cannot mask {', '.join(unknown)}; maskable: {', '.join(sorted(MASKABLE_FIELDS))}"
+            )
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class PolicyFile(_Strict):
+    public: PublicScope = PublicScope()
+    callers: tuple[CallerConfig, ...] = ()
+    grants: tuple[GrantConfig, ...] = ()
+    jwt: JwtSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking. ``anonymous`` callers get the public scope only."""
+
+    id: str
+    department: str | None = None
+    roles: tuple[str, ...] = ()
+    anonymous: bool = False
+
+
+ANONYMOUS = Caller(id="anonymous", anonymous=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One way a caller may see datasets: a filter, a privilege and masked fields."""
+
+    grant_id: str
+    filter: DatasetFilter
+    privilege: Privilege
+    mask: frozenset[str] = frozenset()
+    own_department: bool = False
+    valid_until: date | None = None
+
+    def matches(self, dataset: Dataset) -> bool:
+        if not self.filter.matches(dataset):
+            return False
+        # NOT_SHARED data is visible to its own department only.
+        return self.own_department or dataset.share_type is not ShareType.NOT_SHARED
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    privilege: Privilege
+    mask: frozenset[str]
+
+
+def grant_key(clauses: tuple[Clause, ...]) -> str:
+    return hashlib.sha256(repr(clauses).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class GrantSet:
+    """The clauses in force for one request; the single place visibility is decided."""
+
+    clauses: tuple[Clause, ...]
+    # Names the clauses' content: equal keys decide every dataset alike (cursors and the
+    # engine's memo of decisions rely on it), so it is derived here when not given.
+    key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", grant_key(self.clauses))
+
+    def access(self, dataset: Dataset) -> Access | None:
+        """How the caller may see ``dataset``, or ``None`` if they may not discover it."""
+        best: Access | None = None
+        for clause in self.clauses:
+            if not clause.matches(dataset):
+                continue
+            if best is None:
+                best = Access(clause.privilege, clause.mask)
+                continue
+            privilege = max(best.privilege, clause.privilege, key=lambda p: p is Privilege.USE)
+            if clause.privilege is best.privilege:
+                mask = best.mask & clause.mask
+            elif clause.privilege is privilege:
+                mask = clause.mask
+            else:
+                mask = best.mask
+            best = Access(privilege, mask)
+        return best
+
+    def visible(self, dataset: Dataset) -> bool:
+        return self.access(dataset) is not None
+
+    def visibility(self) -> tuple[DatasetFilter, ...]:
+        """One filter per clause, any of which a visible dataset satisfies.
+
+        Sent to sources as ``SearchQuery.any_of`` so platforms return and count only what
+        the caller may see; ``access`` still decides, whatever a source claims.
+        """
+        filters = []
+        for clause in self.clauses:
+            if clause.own_department:
+                filters.append(clause.filter)
+                continue
+            # NOT_SHARED is never visible through a non-department clause; a clause left
+            # with no share type shows nothing (an empty tuple would mean "any").
+            share_types = clause.filter.share_types or tuple(ShareType)
+            shared = tuple(t for t in share_types if t is not ShareType.NOT_SHARED)
+            if shared:
+                filters.append(replace(clause.filter, share_types=shared))
+        return tuple(filters)
+
+
+class Policy:
+    """A validated policy file. Build with ``Policy.load(path)`` or ``Policy.parse(raw)``."""
+
+    def __init__(self, document: PolicyFile) -> None:
+        self.document = document
+        self._callers_by_key: dict[str, CallerConfig] = {}
+        for caller in document.callers:
+            for key in caller.api_keys:
+                self._callers_by_key[key[7:]] = caller
+
+    @classmethod
+    def default(cls) -> Policy:
+        return cls(PolicyFile())
+
+    @classmethod
+    def parse(cls, raw: Any, *, source_name: str = "<policy>") -> Policy:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(source_name, [Problem("", "the policy must be a YAML mapping")])
+        try:
+            document = PolicyFile.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(source_name, pydantic_problems(exc)) from None
+        problems = _cross_check(document)
+        if problems:
+            raise ConfigError(source_name, problems)
+        return cls(document)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(
+                str(path), [Problem("", f"cannot read file: {exc.strerror}")]
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(str(path), [Problem("", f"invalid YAML: {exc}")]) from None
+        return cls.parse(raw, source_name=str(path))
+
+    def caller_for_api_key(self, api_key: str) -> Caller | None:
+        """Constant-time comparison of the key's hash against every stored hash."""
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        found: CallerConfig | None = None
+        for stored, caller in self._callers_by_key.items():
+            if hmac.compare_digest(stored, digest):
+                found = caller
+        if found is None:
+            return None
+        return Caller(id=found.id, department=found.department, roles=found.roles)
+
+    def grant_set(self, caller: Caller, purpose: str | None, now: datetime) -> GrantSet:
+        public = self.document.public
+        clauses = [
+            Clause(
+                "public",
+                DatasetFilter(open_types=public.open_types, max_sensitivity=public.max_sensitivity),
+                public.privilege,
+            )
+        ]
+        if not caller.anonymous:
+            if caller.department:
+                clauses.append(
+                    Clause(
+                        "own-department",
+                        DatasetFilter(departments=(caller.department,)),
+                        Privilege.USE,
+                        own_department=True,
+                    )
+                )
+            today = now.date()
+            for grant in self.document.grants:
+                if not _applies(grant, caller, purpose, today):
+                    continue
+                allow = grant.allow
+                clauses.append(
+                    Clause(
+                        grant.id,
+                        DatasetFilter(
+                            departments=allow.departments,
+                            themes=allow.themes,
+                            share_types=allow.share_types,
+                            open_types=allow.open_types,
+                            max_sensitivity=allow.max_sensitivity,
+                        ),
+                        grant.privilege,
+                        frozenset(grant.mask),
+                        valid_until=grant.valid_until,
+                    )
+                )
+        return GrantSet(tuple(clauses))
+
+
+def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: date) -> bool:
+    to = grant.to
+    named = (
+        caller.id in to.callers
+        or bool(set(caller.roles) & set(to.roles))
+        or (caller.department is not None and caller.department in to.departments)
+    )
+    if not named:
+        return False
+    if grant.scenarios and purpose not in grant.scenarios:
+        return False
+    if grant.valid_from and today < grant.valid_from:
+        return False
+    return not (grant.valid_until and today >= grant.valid_until)
+
+
+def _cross_check(document: PolicyFile) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _duplicates((c.id for c in document.callers), "callers", "id")
+    problems += _duplicates((g.id for g in document.grants), "grants", "id")
+    seen_keys: dict[str, str] = {}
+    for index, caller in enumerate(document.callers):
+        for key in caller.api_keys:
+            if key in seen_keys and seen_keys[key] != caller.id:
+                problems.append(
+                    Problem(f"callers[{index}].api_keys", f"key also used by {seen_keys[key]!r}")
+                )
+            seen_keys[key] = caller.id
+    known_callers = {c.id for c in document.callers}
+    for index, grant in enumerate(document.grants):
+        for name in grant.to.callers:
+            if name not in known_callers:
+                problems.append(Problem(f"grants[{index}].to.callers", f"unknown caller {name!r}"))
+    return problems
+
+
+def _duplicates(ids: Iterable[str], section: str, key: str) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, value in enumerate(ids):
+        if value in seen:
+            problems.append(
+                Problem(
+                    f"{section}[{index}].{key}",
+                    f"duplicate {value!r} (also {section}[{seen[value]}])",
+                )
+            )
+        seen.setdefault(value, index)
+    return problems
+
+
+def hash_api_key(api_key: str) -> str:
+    """The form a key is stored in: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()

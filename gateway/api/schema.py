@@ -1,0 +1,367 @@
+"""The GraphQL schema: the ``Query`` root and its resolvers over the federation engine."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from connectors.sdk import DatasetFilter, FacetName, Sort
+from gateway.access import Caller as CallerModel
+from gateway.access import GrantSet, Privilege
+from gateway.federation import (
+    CursorError,
+    Edge,
+    FederatedSearch,
+    SearchRequest,
+    SourceReport,
+    SourceStatus,
+)
+from gateway.http import QueryLimits
+from schema import graphql_types as gql
+from schema import model
+from schema.ids import decode_id
+
+log = logging.getLogger("gateway.api")
+
+
+class PublicError(GraphQLError):
+    """An error whose message is meant for the client (not masked)."""
+
+    def __init__(self, message: str, code: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extensions})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    id: str
+    connector: str
+
+
+# A by-id lookup's answer, and the report of the (batched) call that gave it.
+_ById = tuple[model.Dataset | None, SourceReport]
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Everything a resolver may use; built per request by the HTTP layer."""
+
+    engine: FederatedSearch
+    caller: CallerModel
+    grants: GrantSet
+    purpose: str | None
+    now: datetime
+    sources: tuple[SourceInfo, ...]
+    max_first: int = 100
+    source_errors: list[dict[str, Any]] = field(default_factory=list)
+    dataset_ids: list[str] = field(default_factory=list)
+    source_reports: list[SourceReport] = field(default_factory=list)
+    withheld: int = 0
+    _loader: DataLoader[tuple[str, str], _ById] | None = None
+    _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
+        """The dataset a global id names, as the caller may see it (``dataset``, ``node``
+        and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
+        answer the same: null."""
+        decoded = decode_id(global_id)
+        if decoded is None or decoded[0] != "Dataset":
+            return None
+        _, source_id, local_id = decoded
+        if self.engine.connector(source_id) is None:
+            return None
+        dataset, report = await self.load_dataset(source_id, local_id)
+        if (id(report), path) not in self._reported:  # one batched call answers several ids
+            self._reported.add((id(report), path))
+            self.record_failures([report], path)
+        return _visible(self, dataset)
+
+    def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
+        """One dataset by id; the lookups of one request are batched per source."""
+        if self._loader is None:
+            self._loader = DataLoader(load_fn=self._load_datasets)
+        return self._loader.load((source_id, local_id))
+
+    async def _load_datasets(self, keys: list[tuple[str, str]]) -> list[_ById]:
+        by_source: dict[str, list[str]] = {}
+        for source_id, local_id in keys:
+            by_source.setdefault(source_id, []).append(local_id)
+        answers = await asyncio.gather(
+            *(self.engine.get_many(source_id, ids) for source_id, ids in by_source.items())
+        )
+        found: dict[tuple[str, str], _ById] = {}
+        for source_id, (datasets, report) in zip(by_source, answers, strict=True):
+            for local_id, dataset in datasets.items():
+                found[(source_id, local_id)] = (dataset, report)
+        return [found[key] for key in keys]
+
+    def record_failures(
+        self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
+    ) -> None:
+        self.source_reports.extend(reports)
+        for report in reports:
+            if not report.failed:
+                continue
+            code = "SOURCE_TIMEOUT" if report.status is SourceStatus.TIMEOUT else "SOURCE_ERROR"
+            verb = "did not answer in time" if code == "SOURCE_TIMEOUT" else "failed"
+            self.source_errors.append(
+                {
+                    "message": f"source {report.source_id} {verb}: {report.message}",
+                    "path": [path],
+                    "extensions": {"code": code, "source": report.source_id},
+                }
+            )
+
+
+def _context(info: Info[RequestContext, None]) -> RequestContext:
+    return info.context
+
+
+def _to_filter(value: gql.DatasetFilter | None) -> tuple[DatasetFilter, tuple[str, ...]]:
+    if value is None:
+        return DatasetFilter(), ()
+    return (
+        DatasetFilter(
+            departments=tuple(value.departments or ()),
+            themes=tuple(value.themes or ()),
+            keywords=tuple(value.keywords or ()),
+            formats=tuple(value.formats or ()),
+            share_types=tuple(value.share_types or ()),
+            open_types=tuple(value.open_types or ()),
+            max_sensitivity=value.max_sensitivity,
+            modified_after=_aware(value.modified_after),
+            modified_before=_aware(value.modified_before),
+            identifiers=tuple(value.identifiers or ()),
+        ),
+        tuple(value.sources or ()),
+    )
+
+
+def _cursor(edge: Edge) -> str:
+    return edge.cursor
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Filters compare with UTC timestamps; a time without a zone is taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _selects(info: Info[RequestContext, None], name: str) -> bool:
+    """Whether the current field's selection (fragments included) asks for ``name``."""
+
+    def walk(selections: list[Any]) -> bool:
+        for selection in selections:
+            if getattr(selection, "name", None) == name:
+                return True
+            if walk(getattr(selection, "selections", None) or []):
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)
+
+
+def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
+    if dataset is None:
+        return None
+    access = ctx.grants.access(dataset)
+    if access is None:
+        ctx.withheld += 1
+        return None
+    ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
+    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
+
+
+async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
+    return await ctx.dataset_by_id(global_id, path)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Search every source the caller may see, merged and paged.")
+    async def datasets(
+        self,
+        info: Info[RequestContext, None],
+        search: str | None = None,
+        filter: gql.DatasetFilter | None = None,
+        sort: gql.DatasetSort | None = gql.DatasetSort.RELEVANCE,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> gql.DatasetConnection:
+        ctx = _context(info)
+        first = 20 if first is None else first
+        sort = sort or gql.DatasetSort.RELEVANCE
+        if not 0 <= first <= ctx.max_first:
+            raise PublicError(
+                f"first must be between 0 and {ctx.max_first}", "BAD_USER_INPUT", argument="first"
+            )
+        if search is not None and len(search) > 500:
+            raise PublicError("search is longer than 500 characters", "BAD_USER_INPUT")
+        dataset_filter, sources = _to_filter(filter)
+        request = SearchRequest(
+            text=(search or "").strip() or None,
+            filter=dataset_filter,
+            sources=sources,
+            sort=Sort(sort.value),
+            first=first,
+            after=after,
+            # Upstream facet counting costs every platform work; ask only when selected.
+            want_facets=_selects(info, "facets"),
+        )
+        try:
+            result = await ctx.engine.search(request, ctx.grants)
+        except CursorError as exc:
+            raise PublicError(str(exc), "BAD_CURSOR", argument="after") from None
+        ctx.record_failures(result.sources, "datasets")
+        ctx.withheld += result.withheld
+        edges = []
+        for edge in result.edges:
+            ctx.dataset_ids.append(f"{edge.dataset.source_id}/{edge.dataset.local_id}")
+            node = gql.dataset_type(
+                edge.dataset,
+                use=edge.access.privilege is Privilege.USE,
+                mask=edge.access.mask,
+            )
+            edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
+        facets = result.facets
+        return gql.DatasetConnection(
+            edges=edges,
+            page_info=gql.PageInfo(
+                has_next_page=result.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=result.edges[0].cursor if result.edges else None,
+                end_cursor=result.end_cursor,
+            ),
+            total_count=result.total_count,
+            total_count_is_exact=result.total_count_is_exact,
+            facets=gql.DatasetFacets(
+                departments=gql.facet_values(facets.get(FacetName.DEPARTMENTS, ())),
+                themes=gql.facet_values(facets.get(FacetName.THEMES, ())),
+                formats=gql.facet_values(facets.get(FacetName.FORMATS, ())),
+                share_types=gql.facet_values(facets.get(FacetName.SHARE_TYPES, ())),
+                open_types=gql.facet_values(facets.get(FacetName.OPEN_TYPES, ())),
+            ),
+            sources=[
+                gql.SourceResult(
+                    source=gql.SourceRef(id=strawberry.ID(r.source_id)),
+                    status=gql.SourceStatus(r.status.value),
+                    latency_ms=round(r.latency_ms, 1) if r.latency_ms is not None else None,
+                    matched=r.matched,
+                    message=r.message,
+                )
+                for r in result.sources
+            ],
+        )
+
+    @strawberry.field(description="One dataset by its global id; null if absent or not visible.")
+    async def dataset(
+        self, info: Info[RequestContext, None], id: strawberry.ID
+    ) -> gql.Dataset | None:
+        return await _lookup(_context(info), str(id), "dataset")
+
+    @strawberry.field(description="Any object by its global id (Relay).")
+    async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> gql.Node | None:
+        return await _lookup(_context(info), str(id), "node")
+
+    @strawberry.field(description="Every publishing department the sources know.")
+    async def departments(self, info: Info[RequestContext, None]) -> list[gql.Department]:
+        ctx = _context(info)
+        found, reports = await ctx.engine.departments()
+        ctx.record_failures(reports, "departments")
+        return [gql.Department(id=strawberry.ID(d.id), name=d.name) for d in found]
+
+    @strawberry.field(description="The connected department platforms.")
+    def sources(self, info: Info[RequestContext, None]) -> list[gql.Source]:
+        ctx = _context(info)
+        out = []
+        for s in ctx.sources:
+            guard = ctx.engine.guard(s.id).report()
+            out.append(
+                gql.Source(
+                    id=strawberry.ID(s.id),
+                    connector=s.connector,
+                    state=guard.state.value,
+                    last_error=guard.last_error,
+                    latency_p50_ms=(
+                        round(guard.latency_p50_ms, 1) if guard.latency_p50_ms is not None else None
+                    ),
+                )
+            )
+        return out
+
+    @strawberry.field(description="The caller, the declared purpose and the grants in force.")
+    def me(self, info: Info[RequestContext, None]) -> gql.Caller:
+        ctx = _context(info)
+        return gql.Caller(
+            id=ctx.caller.id,
+            anonymous=ctx.caller.anonymous,
+            department=ctx.caller.department,
+            roles=list(ctx.caller.roles),
+            purpose=ctx.purpose,
+            grants=[
+                gql.EffectiveGrant(
+                    id=clause.grant_id,
+                    privilege=clause.privilege.value,
+                    valid_until=clause.valid_until.isoformat() if clause.valid_until else None,
+                )
+                for clause in ctx.grants.clauses
+            ],
+        )
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    # GraphQLErrors (ours, variable coercion, validation) are meant for the client.
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    log.error("internal error in %s", error.path, exc_info=original)
+    return True
+
+
+# Built once: ValidationCache keys on the validation rule classes, which QueryLimits
+# creates once (a limiter built per request would make every lookup a miss).
+_DEFAULT_LIMITS = QueryLimits()
+
+
+def build_schema(
+    *, introspection: bool = True, limits: QueryLimits | None = None
+) -> strawberry.Schema:
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: MaskErrors(
+            should_mask_error=_should_mask,
+            error_message="Internal error; it has been logged.",
+        ),
+        *(limits or _DEFAULT_LIMITS).extensions(),
+        # A fresh extension per request; their LRU caches live at module level.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        types=[gql.Dataset],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
+    )
+
+
+schema = build_schema()

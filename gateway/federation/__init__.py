@@ -1,0 +1,26 @@
+"""The federation engine: fan-out, merge, paging, copies, facets, sealed cursors, the per-source
+guard (cache, coalescing, breaker) and the upstream HTTP client."""
+
+from __future__ import annotations
+
+from gateway.federation.cursor import CursorCodec, CursorError
+from gateway.federation.http_client import TransportName, build_client
+from gateway.federation.search import Edge, FederatedSearch, SearchRequest
+from gateway.federation.sources import SourceReport, SourceStatus, request_deadline
+from gateway.federation.upstream import GuardConfig, GuardState, SourceGuard
+
+__all__ = [
+    "CursorCodec",
+    "CursorError",
+    "Edge",
+    "FederatedSearch",
+    "GuardConfig",
+    "GuardState",
+    "SearchRequest",
+    "SourceGuard",
+    "SourceReport",
+    "SourceStatus",
+    "TransportName",
+    "build_client",
+    "request_deadline",
+]

@@ -1,0 +1,23 @@
+"""The HTTP side of the app: GraphQL over HTTP, GraphiQL and its assets, query limits, metrics."""
+
+from __future__ import annotations
+
+from gateway.http.graphiql import (
+    GRAPHIQL_ASSET_PREFIX,
+    graphiql_page,
+    graphiql_static_app,
+    wants_graphiql,
+)
+from gateway.http.limits import LimitsConfig, QueryLimits
+from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+
+__all__ = [
+    "CONTENT_TYPE",
+    "GRAPHIQL_ASSET_PREFIX",
+    "GatewayMetrics",
+    "LimitsConfig",
+    "QueryLimits",
+    "graphiql_page",
+    "graphiql_static_app",
+    "wants_graphiql",
+]

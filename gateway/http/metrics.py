@@ -1,0 +1,79 @@
+"""Prometheus metrics for ``/metrics``: requests, sources, the upstream guard.
+
+Each ``Gateway`` owns its registry (tests build many gateways in one process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from gateway.federation import GuardState, SourceGuard
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class _GuardCollector(Collector):
+    def __init__(self, guards: Callable[[], Iterable[SourceGuard]]) -> None:
+        self._guards = guards
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        state = GaugeMetricFamily(
+            "catalogue_source_state",
+            "1 for the state each source is in (UP, DEGRADED, CIRCUIT_OPEN)",
+            labels=["source", "state"],
+        )
+        cached = GaugeMetricFamily(
+            "catalogue_source_cached_answers", "Upstream answers held", labels=["source"]
+        )
+        calls = GaugeMetricFamily(
+            "catalogue_source_upstream_calls", "Calls made to the platform", labels=["source"]
+        )
+        for guard in self._guards():
+            report = guard.report()
+            for value in GuardState:
+                state.add_metric([guard.source_id, value.value], float(report.state is value))
+            cached.add_metric([guard.source_id], report.cache_entries)
+            calls.add_metric([guard.source_id], guard.upstream_calls)
+        yield state
+        yield cached
+        yield calls
+
+
+class GatewayMetrics:
+    def __init__(self, guards: Callable[[], Iterable[SourceGuard]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "catalogue_graphql_requests",
+            "GraphQL requests by HTTP status",
+            ["status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "catalogue_graphql_request_seconds",
+            "GraphQL request latency",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.source_calls = Counter(
+            "catalogue_source_results",
+            "Per-request outcome at each source",
+            ["source", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(_GuardCollector(guards))
+
+    def observe_request(self, status: int, seconds: float) -> None:
+        self.requests.labels(str(status)).inc()
+        self.latency.observe(seconds)
+
+    def observe_source(self, source_id: str, status: str) -> None:
+        self.source_calls.labels(source_id, status).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

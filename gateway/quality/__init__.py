@@ -1,0 +1,1 @@
+"""Quality indicators, link checking, reports and catalogue exports."""

@@ -1,0 +1,2 @@
+"""Access requests, operation agreements, open-data demands: state machines and deadlines
+(no HTTP and no SQL inside)."""

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+from gateway.audit.log import AuditLog, verify
+from schema.model import ShareType
+from tests.gateway.conftest import GatewayFactory, asgi_client, make_dataset
+
+POLICY = {
+    "callers": [
+        {
+            "id": "analyst",
+            "department": "a",
+            "roles": ["staff"],
+            "api_keys": ["sha256:" + __import__("hashlib").sha256(b"key-a").hexdigest()],
+        }
+    ],
+}
+QUERY = "query Find { datasets(first: 10) { edges { node { id } } } }"
+
+
+async def test_every_request_is_audited_with_caller_datasets_withheld_and_sources(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    sources = {
+        "a": [make_dataset("a", 1), make_dataset("a", 2)],
+        "b": [make_dataset("b", 1, share_type=ShareType.NOT_SHARED, open_type="NOT_OPEN")],
+    }
+    gateway = make_gateway(sources, policy=POLICY, push_down=False)
+    gateway.audit = AuditLog(tmp_path / "audit.log")
+    async with asgi_client(gateway) as client:
+        ok = await client.post(
+            "/graphql",
+            json={"query": QUERY, "operationName": "Find"},
+            headers={"x-api-key": "key-a", "x-purpose": "p1"},
+        )
+        bad = await client.post("/graphql", json={"query": "{"}, headers={"x-api-key": "nope"})
+    await gateway.aclose()
+
+    assert ok.status_code == 200 and bad.status_code == 401
+    lines = (tmp_path / "audit.log").read_text().splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert first["caller"] == "analyst" and first["purpose"] == "p1"
+    assert first["operation"] == "Find" and first["outcome"] == "ok"
+    assert sorted(first["dataset_ids"]) == ["a/a-1", "a/a-2"]
+    assert first["withheld"] == 1
+    assert {s["id"]: s["status"] for s in first["sources"]} == {"a": "OK", "b": "OK"}
+    assert second["caller"] is None and second["outcome"] == "rejected"
+    assert second["http_status"] == 401
+    assert "key-a" not in "".join(lines) and "nope" not in "".join(lines)
+    assert verify([tmp_path / "audit.log"]).ok
+
+
+async def test_a_request_that_cannot_be_audited_answers_503_without_data(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", 1)]})
+    gateway.audit = AuditLog(tmp_path / "audit.log")
+    gateway.audit.inject_fault(OSError(errno.ENOSPC, "No space left on device"))
+    async with asgi_client(gateway) as client:
+        response = await client.post("/graphql", json={"query": QUERY})
+    await gateway.aclose()
+
+    assert response.status_code == 503
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
+
+
+async def test_the_graphiql_page_is_not_audited(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", 1)]})
+    gateway.audit = AuditLog(tmp_path / "audit.log")
+    async with asgi_client(gateway) as client:
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+    await gateway.aclose()
+
+    assert page.status_code == 200
+    assert not (tmp_path / "audit.log").exists()

@@ -1,0 +1,155 @@
+"""The guard in front of each source: cache, coalescing, limits, breaker, stale answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connectors.sdk import RetriableError
+from gateway.access.policy import ANONYMOUS, Policy
+from gateway.federation.search import SearchRequest, SourceStatus
+from gateway.federation.upstream import CircuitOpen, GuardConfig, GuardState, SourceGuard
+from tests.gateway.conftest import BASE, GatewayFactory, asgi_client, make_dataset
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def grants():  # type: ignore[no-untyped-def]
+    return Policy.default().grant_set(ANONYMOUS, None, BASE)
+
+
+async def test_identical_requests_are_answered_once_from_the_cache(
+    make_gateway: GatewayFactory,
+) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", i) for i in range(5)]})
+    for _ in range(3):
+        await gateway.engine.search(SearchRequest(first=5), grants())
+    assert len(gateway.connectors[0].calls.searches) == 1  # type: ignore[attr-defined]
+
+
+async def test_identical_requests_in_flight_are_coalesced() -> None:
+    guard = SourceGuard("s", GuardConfig(cache_ttl_seconds=0, stale_ttl_seconds=0))
+    started = 0
+
+    async def slow() -> str:
+        nonlocal started
+        started += 1
+        await asyncio.sleep(0.05)
+        return "page"
+
+    answers = await asyncio.gather(*(guard.run("k", slow) for _ in range(20)))
+    assert answers == ["page"] * 20
+    assert started == 1
+
+
+async def test_a_source_is_never_called_more_than_its_concurrency_limit() -> None:
+    guard = SourceGuard("s", GuardConfig(max_concurrency=2, cache_ttl_seconds=0))
+    running = peak = 0
+
+    async def call() -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+
+    await asyncio.gather(*(guard.run(i, call) for i in range(8)))
+    assert peak == 2
+
+
+async def test_the_breaker_opens_after_consecutive_failures_then_probes_once() -> None:
+    clock = Clock()
+    guard = SourceGuard(
+        "s",
+        GuardConfig(breaker_failures=3, breaker_reset_seconds=30, cache_ttl_seconds=0),
+        clock=clock,
+    )
+    calls = 0
+
+    async def failing() -> None:
+        nonlocal calls
+        calls += 1
+        raise RetriableError("HTTP 503", source_id="s")
+
+    for _ in range(3):
+        with pytest.raises(RetriableError):
+            await guard.run(None, failing)
+    assert guard.report().state is GuardState.CIRCUIT_OPEN
+    with pytest.raises(CircuitOpen):
+        await guard.run(None, failing)
+    assert calls == 3  # open: the platform is left alone
+    clock.now += 31
+    with pytest.raises(RetriableError):
+        await guard.run(None, failing)  # half-open probe fails: open again
+    assert calls == 4 and guard.report().state is GuardState.CIRCUIT_OPEN
+    clock.now += 31
+
+    async def working() -> str:
+        return "ok"
+
+    assert await guard.run(None, working) == "ok"
+    assert guard.report().state is GuardState.UP
+
+
+async def test_circuit_open_is_a_source_status_and_the_others_still_answer(
+    make_gateway: GatewayFactory,
+) -> None:
+    from tests.gateway.memory_connector import MemoryConnector
+
+    class Down(MemoryConnector):
+        async def search(self, query):  # type: ignore[no-untyped-def]
+            if self.source_id == "down":
+                raise RetriableError("HTTP 503", source_id="down")
+            return await super().search(query)
+
+    gateway = make_gateway(
+        {"ok": [make_dataset("ok", 1)], "down": [make_dataset("down", 1)]}, connector_class=Down
+    )
+    for _ in range(5):
+        await gateway.engine.search(SearchRequest(), grants())
+    result = await gateway.engine.search(SearchRequest(first=3), grants())
+    statuses = {r.source_id: r.status for r in result.sources}
+    assert statuses == {"ok": SourceStatus.OK, "down": SourceStatus.CIRCUIT_OPEN}
+    async with asgi_client(gateway) as client:
+        body = (
+            await client.post("/graphql", json={"query": "{ sources { id state lastError } }"})
+        ).json()
+    by_id = {s["id"]: s for s in body["data"]["sources"]}
+    assert by_id["down"]["state"] == "CIRCUIT_OPEN"
+    assert "503" in by_id["down"]["lastError"]
+
+
+async def test_a_failing_source_is_served_from_an_earlier_answer_and_says_so(
+    make_gateway: GatewayFactory,
+) -> None:
+    from tests.gateway.memory_connector import MemoryConnector
+
+    class Flaky(MemoryConnector):
+        broken = False
+
+        async def search(self, query):  # type: ignore[no-untyped-def]
+            if self.broken:
+                raise RetriableError("HTTP 502", source_id=self.source_id)
+            return await super().search(query)
+
+    gateway = make_gateway({"a": [make_dataset("a", i) for i in range(3)]}, connector_class=Flaky)
+    clock = Clock()
+    gateway.engine._guards["a"] = SourceGuard(
+        "a", GuardConfig(cache_ttl_seconds=10, stale_ttl_seconds=300), clock=clock
+    )
+    first = await gateway.engine.search(SearchRequest(first=3), grants())
+    gateway.connectors[0].broken = True  # type: ignore[attr-defined]
+    clock.now += 60  # past fresh, within stale
+    again = await gateway.engine.search(SearchRequest(first=3), grants())
+    [report] = again.sources
+    assert report.status is SourceStatus.OK and report.stale
+    assert "earlier answer" in (report.message or "")
+    assert [e.dataset.local_id for e in again.edges] == [e.dataset.local_id for e in first.edges]
+    assert again.total_count_is_exact is False

@@ -1,0 +1,202 @@
+"""Query limits: estimated cost, aliases, depth, tokens; rules built once per schema."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import get_introspection_query, parse
+from pydantic import ValidationError
+from strawberry.extensions import AddValidationRules, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from gateway.api.schema import Query
+from gateway.http.limits import LimitsConfig, QueryLimits, QueryLimitsConfig
+from schema import graphql_types as gql
+
+
+def build(limits: QueryLimits) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        types=[gql.Dataset],
+        extensions=[*limits.extensions(), lambda: ValidationCache(maxsize=16)],
+        config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
+    )
+
+
+LIMITS = QueryLimits(QueryLimitsConfig(), max_first=100)
+SCHEMA = build(LIMITS)
+
+
+def cost(query: str, variables: dict[str, Any] | None = None, limits: QueryLimits = LIMITS) -> int:
+    return limits.estimate(SCHEMA._schema, parse(query), None, variables)
+
+
+class NoResolverMayRun:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a resolver ran and read context.{name}")
+
+
+# --- the estimate ------------------------------------------------------------------------
+
+
+def test_a_page_costs_first_times_its_nested_lists() -> None:
+    query = "{ datasets(first: 50) { edges { node { title distributions { format } } } } }"
+    # datasets 1 + edges 50 + node 50 + distributions 50 x 10
+    assert cost(query) == 601
+
+
+def test_scalars_and_single_objects_are_counted_once_per_parent() -> None:
+    query = "{ datasets(first: 3) { totalCount pageInfo { hasNextPage } edges { cursor } } }"
+    assert cost(query) == 1 + 1 + 3
+
+
+def test_first_comes_from_variables_their_defaults_or_the_schema_default() -> None:
+    query = "query($n: Int) { datasets(first: $n) { edges { cursor } } }"
+    assert cost(query, {"n": 7}) == 8
+    assert cost("query($n: Int = 4) { datasets(first: $n) { edges { cursor } } }") == 5
+    assert cost("{ datasets { edges { cursor } } }") == 21
+
+
+def test_first_above_the_maximum_is_costed_at_the_maximum() -> None:
+    # The resolver refuses first > max_first with its own, clearer error.
+    assert cost("{ datasets(first: 100000) { edges { cursor } } }") == 101
+
+
+def test_fragments_are_costed_where_they_are_spread() -> None:
+    query = """
+      query { a: datasets(first: 5) { ...Page } b: datasets(first: 5) { ...Page } }
+      fragment Page on DatasetConnection {
+        edges { node { ... on Dataset { themes fields { name } } } }
+      }
+    """
+    # per datasets: 1 + edges 5 + node 5 + fields 5 x 10
+    assert cost(query) == 2 * 61
+
+
+def test_introspection_costs_nothing() -> None:
+    assert cost(get_introspection_query()) == 0
+
+
+def test_the_list_size_for_lists_without_first_is_configurable() -> None:
+    limits = QueryLimits(QueryLimitsConfig(list_size=3))
+    assert cost("{ departments { id } sources { id } }", limits=limits) == 6
+
+
+# --- enforcement through the schema ------------------------------------------------------
+
+
+async def test_a_document_above_max_cost_is_refused_before_any_resolver_runs() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_cost=500)))
+    query = "query($n: Int) { datasets(first: $n) { edges { node { distributions { format } } } } }"
+    result = await schema.execute(
+        query, variable_values={"n": 50}, context_value=NoResolverMayRun()
+    )
+    assert result.data is None
+    [error] = result.errors or []
+    assert error.message == (
+        "the query's estimated cost is 601, above the limit of 500; "
+        "ask for fewer items (first), fewer nested lists or fewer aliased fields"
+    )
+    assert error.extensions == {"code": "QUERY_TOO_COSTLY", "cost": 601, "maxCost": 500}
+    assert error.path is None
+
+
+async def test_the_same_document_runs_with_smaller_variables() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_cost=500)))
+    query = "query($n: Int) { datasets(first: $n) { edges { node { distributions { format } } } } }"
+    result = await schema.execute(
+        query, variable_values={"n": 10}, context_value=NoResolverMayRun()
+    )
+    # Cost 121 passes: the resolver is reached (and trips over the test's context).
+    [error] = result.errors or []
+    assert error.path == ["datasets"]
+    assert "a resolver ran" in error.message
+
+
+async def test_too_many_aliases_are_refused_with_their_count_and_the_limit() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_aliases=2)))
+    context = SimpleNamespace(sources=())
+    allowed = await schema.execute("{ a: sources { id } b: sources { id } }", context_value=context)
+    assert allowed.errors is None
+    refused = await schema.execute(
+        "{ a: sources { id } b: sources { id } c: sources { id } }",
+        context_value=NoResolverMayRun(),
+    )
+    [error] = refused.errors or []
+    assert error.message == (
+        "the document has 3 aliased fields, above the limit of 2; split it into several requests"
+    )
+    assert error.extensions == {"code": "TOO_MANY_ALIASES"}
+
+
+async def test_aliases_inside_fragments_count_once_per_spread() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_aliases=3)))
+    query = """
+      { sources { ...Ids } departments { ...Dept } me { id } }
+      fragment Ids on Source { x: id y: id }
+      fragment Dept on Department { x: id y: id }
+    """
+    result = await schema.execute(query, context_value=NoResolverMayRun())
+    assert [e.extensions for e in result.errors or []] == [{"code": "TOO_MANY_ALIASES"}]
+
+
+async def test_documents_deeper_than_max_depth_are_refused() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_depth=3)))
+    query = "{ datasets { edges { node { department { name } } } } }"
+    result = await schema.execute(query, context_value=NoResolverMayRun())
+    [error] = result.errors or []
+    assert "exceeds maximum operation depth of 3" in error.message
+
+
+async def test_documents_with_too_many_tokens_are_refused() -> None:
+    schema = build(QueryLimits(QueryLimitsConfig(max_tokens=100)))
+    query = "{ " + " ".join(["me { id }"] * 30) + " }"
+    result = await schema.execute(query, context_value=NoResolverMayRun())
+    [error] = result.errors or []
+    assert "token" in error.message.lower()
+
+
+def test_validation_rules_are_the_same_classes_on_every_request() -> None:
+    limits = QueryLimits()
+
+    def rules() -> list[Any]:
+        extensions = [factory() for factory in limits.extensions()]
+        return [
+            rule
+            for extension in extensions
+            if isinstance(extension, AddValidationRules)
+            for rule in extension.validation_rules
+        ]
+
+    first, second = rules(), rules()
+    assert len(first) == 2
+    assert all(a is b for a, b in zip(first, second, strict=True))
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+def test_limits_config_defaults_leave_rates_off_and_query_limits_on() -> None:
+    config = LimitsConfig()
+    assert config.rate is None
+    assert (config.query.max_depth, config.query.max_aliases, config.query.max_cost) == (
+        12,
+        20,
+        10_000,
+    )
+
+
+def test_limits_config_reports_every_bad_value() -> None:
+    with pytest.raises(ValidationError) as caught:
+        LimitsConfig.model_validate(
+            {"query": {"max_cost": 0, "max_depth": 1}, "rate": {"anonymous": {"burst": 1}}}
+        )
+    locations = sorted(".".join(map(str, error["loc"])) for error in caught.value.errors())
+    assert locations == [
+        "query.max_cost",
+        "query.max_depth",
+        "rate.anonymous.rate_per_second",
+    ]
