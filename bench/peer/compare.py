@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from bench.common import LoadResult, drive, free_port, peak_rss_mb, wait_for_port
-from bench.federation import (
+from bench.harness import (
     WARMUP,
     datasets_query,
     distinct_load,
