@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,7 +33,7 @@ from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
 from gateway.http import LimitsConfig
-from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
+from gateway.problems import ConfigError, Problem, join_path, pydantic_problems, read_yaml
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
 
@@ -309,17 +308,7 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read and validate a gateway YAML file. Raises ``ConfigError``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [Problem("", f"cannot read file: {exc.strerror}")]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(str(path), [Problem("", f"{where}{problem}")]) from None
+    raw = read_yaml(path)
     config = parse_config(raw, source_name=str(path), base_dir=path.parent, env=env)
     return GatewayConfig(
         server=config.server,
