@@ -134,6 +134,11 @@ class Gateway:
         """Open the audit log: a gateway that cannot audit does not start."""
         if self.audit is not None:
             await self.audit.open()
+        elif self.config.audit.enabled:
+            for warning in self.config.warnings:
+                log.warning("%s", warning)
+        else:
+            log.info("audit: disabled by configuration (audit: {enabled: false})")
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.connectors), return_exceptions=True)

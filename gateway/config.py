@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -76,12 +77,34 @@ class SourceConfig(_Strict):
     def _http_url(cls, value: str) -> str:
         if value.startswith("file://"):
             return value  # a local catalogue (connector: file)
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http://, https:// or file:// URL")
-        return value.rstrip("/")
+        return platform_url(value).rstrip("/")
+
+
+def platform_url(value: str) -> str:
+    """``value`` if it is a usable http(s) URL; ``ValueError`` saying what is wrong if not.
+
+    ``http://exa mple.org`` is refused: a URL with a space is never what was meant, and a
+    lenient check would pass its first word on as the host.
+    """
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http://, https:// or file:// URL")
+    host = parts.hostname or ""
+    if not host or not all(c.isalnum() or c in "-._:" for c in host):
+        raise ValueError(f"has no valid host name (got {parts.netloc!r})")
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ValueError("has an invalid port (0-65535)") from None
+    return value
 
 
 class AuditConfig(_Strict):
+    # With no path the gateway keeps no audit trail; it says so loudly at start unless
+    # `enabled: false` says it is meant.
+    enabled: bool = True
     path: str | None = None  # relative to the config file
     fsync: Literal["always", "interval", "never"] = "always"
     fsync_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
@@ -137,6 +160,17 @@ class GatewayConfig:
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is valid but probably not meant; logged at start and by check-config."""
+        if self.audit.enabled and self.audit.path is None:
+            return (
+                "audit: no audit.path is set, so requests are NOT recorded in an audit "
+                "trail; set audit.path, or write `audit: {enabled: false}` to run without "
+                "one on purpose",
+            )
+        return ()
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -224,6 +258,10 @@ def parse_config(
         if not policy_path.is_file():
             problems.append(Problem("policy", f"file not found: {policy_path}"))
     audit = parsed.audit
+    if not audit.enabled and audit.path is not None:
+        problems.append(
+            Problem("audit.enabled", "is false but audit.path is set; keep one of the two")
+        )
     if audit.path is not None:
         audit_path = Path(audit.path)
         if base_dir is not None and not audit_path.is_absolute():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,15 @@ async def test_json_nested_within_the_limit_is_still_accepted(
         )
     assert response.status_code == 200
     assert response.json() == {"data": {"me": {"id": "anonymous"}}}
+
+
+async def test_a_gateway_without_an_audit_trail_says_so_loudly_at_start(
+    make_gateway: GatewayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    gateway = make_gateway({"a": [make_dataset("a", 1)]})
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        await gateway.start()
+    await gateway.aclose()
+    [record] = [r for r in caplog.records if "audit" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "requests are NOT recorded in an audit trail" in record.getMessage()
