@@ -116,3 +116,13 @@ async def test_the_fragment_doubling_attack_is_refused_and_healthz_answers_meanw
         assert response.status_code == 400
         [error] = response.json()["errors"]
         assert error["extensions"] == {"code": "TOO_MANY_ALIASES"}
+
+
+async def test_duplicate_api_key_headers_are_401_over_http(http_client: httpx.AsyncClient) -> None:
+    gw = gateway(http_client)
+    async with asgi_client(gw) as client:
+        response = await client.post(
+            "/graphql", json=QUERY, headers=[("x-api-key", "a"), ("x-api-key", "b")]
+        )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
