@@ -239,7 +239,9 @@ class Gateway:
         purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         event.purpose = purpose
         try:
-            params = await http.read_params(request)
+            params = await http.read_params(
+                request, body_timeout=self.config.server.body_timeout_seconds
+            )
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)

@@ -106,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import Gateway, create_app
+    from gateway.http import bounded_http_protocol
 
     try:
         config = load_config(args.config)
@@ -115,7 +116,14 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    uvicorn.run(create_app(gateway), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(gateway),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        http=bounded_http_protocol(config.server.header_timeout_seconds),
+    )
     return EXIT_OK
 
 

@@ -45,6 +45,9 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Slow clients: headers and bodies that take longer are answered 408 (slowloris).
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
 
 
 class DefaultsConfig(_Strict):

@@ -15,6 +15,7 @@ from gateway.access import Policy
 from gateway.app import Gateway, create_app
 from gateway.config import GatewayConfig, parse_config
 from gateway.federation import TransportName
+from gateway.http import bounded_http_protocol
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
 from simulators.platforms import PlatformServer, demo_specs, running_platforms
 
@@ -220,7 +221,12 @@ async def run_demo(
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(gateway), host=host, port=port, log_level="warning", access_log=False
+                create_app(gateway),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                http=bounded_http_protocol(config.server.header_timeout_seconds),
             )
         )
         url = f"http://{host}:{port}"

@@ -10,6 +10,7 @@ from gateway.http.graphiql import (
 )
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.http.slow_clients import bounded_http_protocol
 
 __all__ = [
     "CONTENT_TYPE",
@@ -17,6 +18,7 @@ __all__ = [
     "GatewayMetrics",
     "LimitsConfig",
     "QueryLimits",
+    "bounded_http_protocol",
     "graphiql_page",
     "graphiql_static_app",
     "wants_graphiql",

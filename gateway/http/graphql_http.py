@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -160,8 +161,12 @@ def _validated(raw: Any) -> GraphQLParams:
     return GraphQLParams(query, variables, operation_name)
 
 
-async def read_params(request: Request) -> GraphQLParams:
-    """Extract the GraphQL parameters, or raise ``RequestError`` with the right status."""
+async def read_params(request: Request, *, body_timeout: float = 30.0) -> GraphQLParams:
+    """Extract the GraphQL parameters, or raise ``RequestError`` with the right status.
+
+    A body that has not fully arrived ``body_timeout`` seconds after reading began is a
+    408: a client sending a byte at a time must not hold the request open for ever.
+    """
     if request.method == "GET":
         params = request.query_params
         return _validated(
@@ -184,10 +189,18 @@ async def read_params(request: Request) -> GraphQLParams:
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        async with asyncio.timeout(body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise RequestError(
+            408,
+            f"the request body did not arrive within {body_timeout:g} s; send it at once",
+            {"Connection": "close"},
+        ) from None
     return _validated(_parse_json(body, "the request body"))
 
 
