@@ -11,13 +11,16 @@ in ``new``; the automatic reload refuses a file with any::
         print(problem)          # grants[0].scenarios: no longer bound to a scenario (was: x)
 
 New grants and removed grants are not widenings of an existing grant: removing narrows,
-and a new grant is new.
+and a new grant is new. In the ``jwt:`` block, a key that was written and is now missing
+counts too (its default, e.g. the allowed algorithms or the leeway, may accept more).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
+
+from pydantic import BaseModel
 
 from gateway.access.policy import GrantConfig, PolicyFile, Privilege, PublicScope
 from gateway.problems import Problem
@@ -31,6 +34,8 @@ _LEVELS = list(Sensitivity)
 def widenings(old: PolicyFile, new: PolicyFile) -> list[Problem]:
     """Every way ``new`` widens the public scope or a grant that ``old`` has too."""
     problems = _public(old.public, new.public)
+    if old.jwt is not None and new.jwt is not None:
+        problems += _unset("jwt", old.jwt, new.jwt)
     before = {grant.id: grant for grant in old.grants}
     for index, grant in enumerate(new.grants):
         previous = before.get(grant.id)
@@ -82,6 +87,19 @@ def _grant(old: GrantConfig, new: GrantConfig, path: str) -> list[Problem]:
             Problem(f"{path}.valid_until", f"ends later: {shown} (was {old.valid_until})")
         )
     problems += _privilege(f"{path}.privilege", old.privilege, new.privilege)
+    return problems
+
+
+def _unset(path: str, old: BaseModel, new: BaseModel) -> list[Problem]:
+    """Keys of a settings block that were written and are now missing (so back to their
+    defaults): for the ``jwt:`` block a default may accept more (algorithms, leeway, claims)."""
+    problems = []
+    for key in sorted(old.model_fields_set - new.model_fields_set):
+        problems.append(Problem(f"{path}.{key}", "no longer set (it takes its default)"))
+    for key in sorted(old.model_fields_set & new.model_fields_set):
+        before, after = getattr(old, key), getattr(new, key)
+        if isinstance(before, BaseModel) and isinstance(after, BaseModel):
+            problems += _unset(f"{path}.{key}", before, after)
     return problems
 
 

@@ -268,3 +268,24 @@ def test_narrowing_removing_and_adding_grants_are_not_widenings() -> None:
     )
     assert widenings(old, narrower) == []
     assert widenings(old, PolicyFile.model_validate({"public": {"privilege": "discover"}})) == []
+
+
+def test_a_jwt_block_losing_a_written_key_is_a_widening() -> None:
+    jwt = {
+        "issuer": "https://idp.test",
+        "audience": "gw",
+        "jwks_url": "https://idp.test/jwks",
+        "algorithms": ["ES256"],
+        "leeway_seconds": 5,
+        "claims": {"caller": "sub", "department": "org"},
+    }
+    old = PolicyFile.model_validate({"jwt": jwt})
+    truncated = {k: v for k, v in jwt.items() if k not in ("algorithms", "leeway_seconds")}
+    truncated["claims"] = {"caller": "sub"}
+    new = PolicyFile.model_validate({"jwt": truncated})
+    assert [p.path for p in widenings(old, new)] == [
+        "jwt.algorithms",
+        "jwt.leeway_seconds",
+        "jwt.claims.department",
+    ]
+    assert widenings(old, PolicyFile.model_validate({})) == []  # no jwt block: no tokens
