@@ -25,7 +25,6 @@ from tests.store_support import (
     postgres_url,
 )
 
-
 T = TypeVar("T")
 
 

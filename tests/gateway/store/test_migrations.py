@@ -103,7 +103,9 @@ def test_store_urls_are_checked(url: str, expected: str | None) -> None:
 
 async def test_an_unreachable_database_is_a_store_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
-        await open_store("postgresql+asyncpg://gw:s3cret-pw@127.0.0.1:1/gateway", upgrade_schema=False)
+        await open_store(
+            "postgresql+asyncpg://gw:s3cret-pw@127.0.0.1:1/gateway", upgrade_schema=False
+        )
     assert "cannot be used" in str(caught.value)
     assert "s3cret-pw" not in str(caught.value)
 

@@ -31,5 +31,3 @@ async def test_moments_come_back_aware_and_in_utc(store: Store) -> None:
                 await conn.execute(_probe.insert().values(id=2, at=datetime(2026, 1, 1)))
         finally:
             await conn.run_sync(_probe.drop)
-
-
