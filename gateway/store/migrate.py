@@ -24,6 +24,7 @@ def alembic_config(url: str | None = None) -> Config:
     """The Alembic config of the store (``script_location`` inside the installed package)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("file_template", "%%(rev)s")  # versions/<rev_id>.py
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
