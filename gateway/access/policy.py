@@ -31,6 +31,7 @@ from pydantic import (
 
 from connectors.sdk import DatasetFilter
 from gateway.access.jwt_settings import JwtSettings
+from gateway.access.workflow_settings import WorkflowSettings
 from gateway.problems import ConfigError, Problem, pydantic_problems, read_yaml
 from schema.model import Dataset, OpenType, Sensitivity, ShareType
 
@@ -157,6 +158,7 @@ class PolicyFile(_Strict):
     callers: tuple[CallerConfig, ...] = ()
     grants: tuple[GrantConfig, ...] = ()
     jwt: JwtSettings | None = None
+    workflows: WorkflowSettings = WorkflowSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +266,11 @@ class Policy:
         for caller in document.callers:
             for key in caller.api_keys:
                 self._callers_by_key[key[7:]] = caller
+
+    @property
+    def workflows(self) -> WorkflowSettings:
+        """The ``workflows:`` block: bureau and reviewer roles, deadlines, demand limits."""
+        return self.document.workflows
 
     @classmethod
     def default(cls) -> Policy:
