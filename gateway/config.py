@@ -138,10 +138,10 @@ class SourceConfig(_Strict):
     def _http_url(cls, value: str) -> str:
         if value.startswith("file://"):
             return value  # a local catalogue (connector: file)
-        return platform_url(value).rstrip("/")
+        return platform_url(value, kinds="an http://, https:// or file:// URL").rstrip("/")
 
 
-def platform_url(value: str) -> str:
+def platform_url(value: str, *, kinds: str = "an http:// or https:// URL") -> str:
     """``value`` if it is a usable http(s) URL; ``ValueError`` saying what is wrong if not.
 
     ``http://exa mple.org`` is refused: a URL with a space is never what was meant, and a
@@ -151,7 +151,7 @@ def platform_url(value: str) -> str:
         raise ValueError("must not contain spaces or control characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http://, https:// or file:// URL")
+        raise ValueError(f"must be {kinds}")
     host = parts.hostname or ""
     if not host or not all(c.isalnum() or c in "-._:" for c in host):
         raise ValueError(f"has no valid host name (got {parts.netloc!r})")

@@ -261,3 +261,15 @@ def test_audit_disabled_and_a_path_together_is_a_problem() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, env={})
     assert [p.path for p in caught.value.problems] == ["audit.enabled"]
+
+
+def test_a_webhook_url_with_a_space_is_refused_like_a_source_url() -> None:
+    raw = {
+        "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:1"}],
+        "notifications": {"webhooks": [{"url": "https://hooks.exa mple/x", "secret": "s" * 16}]},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    assert [str(p) for p in caught.value.problems] == [
+        "notifications.webhooks[0].url: must not contain spaces or control characters"
+    ]
