@@ -147,6 +147,11 @@ class Gateway:
         cannot audit, or whose store is unreachable or behind the code, does not start."""
         if self.audit is not None:
             await self.audit.open()
+        elif self.config.audit.enabled:
+            for warning in self.config.warnings:
+                log.warning("%s", warning)
+        else:
+            log.info("audit: disabled by configuration (audit: {enabled: false})")
         if self.store is None and self.config.store_url is not None:
             self.store = await open_store(
                 self.config.store_url, upgrade_schema=self.config.store_upgrades_at_start
@@ -268,7 +273,9 @@ class Gateway:
         purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         event.purpose = purpose
         try:
-            params = await http.read_params(request)
+            params = await http.read_params(
+                request, body_timeout=self.config.server.body_timeout_seconds
+            )
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)

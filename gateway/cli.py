@@ -9,15 +9,27 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from gateway.access import Policy, hash_api_key
 from gateway.audit import cli as audit_cli
 from gateway.config import GatewayConfig, load_config
-from gateway.problems import ConfigError
+from gateway.problems import ConfigError, read_yaml
 from gateway.store import StoreError, head_revision, open_store, safe_url
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+
+
+def _port(text: str) -> int:
+    """A TCP port for --port: 0-65535 (0: any free port), refused otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="simulated department platforms + gateway + GraphiQL")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    demo.add_argument("--port", type=_port, default=8000, help="gateway port (default 8000)")
     demo.add_argument("--seed", type=int, default=2026, help="sample catalogue seed")
     demo.add_argument(
         "--transport", choices=["aiohttp", "httpx"], default="aiohttp", help="upstream transport"
@@ -38,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve a deployment from a config file")
     serve.add_argument("--config", required=True, metavar="FILE")
     serve.add_argument("--host", help="override server.host")
-    serve.add_argument("--port", type=int, help="override server.port")
+    serve.add_argument("--port", type=_port, help="override server.port")
     serve.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
 
     check = sub.add_parser("check-config", help="validate a config file, listing every problem")
@@ -59,22 +71,48 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_config(path: str) -> int:
+    """Check gateway.yaml and its policy file in one run: every problem of both."""
+    errors: list[ConfigError] = []
+    config: GatewayConfig | None = None
     try:
         config = load_config(path)
-        if config.policy_path is not None:
-            Policy.load(config.policy_path)
+        policy_path = config.policy_path
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        errors.append(exc)
+        policy_path = _policy_path_anyway(Path(path))
+    if policy_path is not None and policy_path.is_file():
+        try:
+            Policy.load(policy_path)
+        except ConfigError as exc:
+            errors.append(exc)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors or config is None:
         return EXIT_CONFIG
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(s.settings.id for s in config.sources)
     print(f"{path}: OK ({len(config.sources)} sources: {names})")
     return EXIT_OK
+
+
+def _policy_path_anyway(config_path: Path) -> Path | None:
+    """The policy file a broken gateway.yaml names, if it names one, to check it too."""
+    try:
+        raw = read_yaml(config_path)
+    except ConfigError:
+        return None
+    named = raw.get("policy") if isinstance(raw, dict) else None
+    if not isinstance(named, str) or "${" in named:
+        return None
+    return config_path.parent / named
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import Gateway, create_app
+    from gateway.http import bounded_http_protocol
 
     try:
         config = load_config(args.config)
@@ -85,7 +123,14 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    uvicorn.run(create_app(gateway), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(gateway),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        http=bounded_http_protocol(config.server.header_timeout_seconds),
+    )
     return EXIT_OK
 
 

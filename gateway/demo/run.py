@@ -6,6 +6,7 @@ import importlib.resources
 import logging
 import os
 import tempfile
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -15,6 +16,7 @@ from gateway.access import Policy
 from gateway.app import Gateway, create_app
 from gateway.config import GatewayConfig, parse_config
 from gateway.federation import TransportName
+from gateway.http import bounded_http_protocol
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
 from simulators.platforms import PlatformServer, demo_specs, running_platforms
 
@@ -147,9 +149,24 @@ def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
     return {}
 
 
-def demo_policy() -> Policy:
+# Grants of the demo policy that have a period, as days relative to the day the demo starts
+# (valid_from, valid_until): fixed dates would make the demo, the README's examples and the
+# tests that follow them stop working the day the period ends.
+DEMO_PERIODS: dict[str, tuple[int, int]] = {"operator-traffic": (-30, 335)}
+
+
+def demo_policy(today: date | None = None) -> Policy:
+    """The demo policy, its dated grants in force from 30 days before ``today`` (default:
+    today, UTC) to 335 days after."""
     text = importlib.resources.files("gateway.demo").joinpath("policy.yaml").read_text("utf-8")
-    return Policy.parse(yaml.safe_load(text), source_name="gateway/demo/policy.yaml")
+    raw = yaml.safe_load(text)
+    today = today or datetime.now(UTC).date()
+    for grant in raw.get("grants", ()):
+        period = DEMO_PERIODS.get(grant.get("id"))
+        if period is not None:
+            grant["valid_from"] = (today + timedelta(days=period[0])).isoformat()
+            grant["valid_until"] = (today + timedelta(days=period[1])).isoformat()
+    return Policy.parse(raw, source_name="gateway/demo/policy.yaml")
 
 
 def demo_config(
@@ -230,7 +247,12 @@ async def run_demo(
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(gateway), host=host, port=port, log_level="warning", access_log=False
+                create_app(gateway),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                http=bounded_http_protocol(config.server.header_timeout_seconds),
             )
         )
         url = f"http://{host}:{port}"

@@ -10,6 +10,7 @@ from gateway.http.graphiql import (
 )
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.http.slow_clients import bounded_http_protocol
 from gateway.http.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -33,6 +34,7 @@ __all__ = [
     "QueryLimits",
     "Webhook",
     "WebhookDispatcher",
+    "bounded_http_protocol",
     "graphiql_page",
     "graphiql_static_app",
     "sign",
