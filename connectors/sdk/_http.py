@@ -1,7 +1,15 @@
-"""HTTP helpers for connectors: bounded reads, retries and status-to-error mapping."""
+"""HTTP helpers for connectors: bounded reads, retries and status-to-error mapping.
+
+httpx logs every request's URL at INFO; a search URL carries the caller's search text
+and filters, which the operator's log at INFO must not keep. ``_HideQueryStrings``
+(installed on the ``httpx`` logger when the SDK is imported) cuts the query string out
+of those records: ``GET http://ckan/api/3/action/package_search?[query hidden]``.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import urllib.parse
 import zlib
 from collections.abc import Mapping
@@ -22,6 +30,22 @@ Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 # Parsing a URL is a visible share of a request's CPU when queries carry long filters
 # (bench/gateway.py); the same page of the same query recurs, so parsed URLs are reused.
 _URLS: LRUCache[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = LRUCache(maxsize=1024)
+
+
+class _HideQueryStrings(logging.Filter):
+    """Drops the query string of every URL in the ``httpx`` logger's records."""
+
+    _QUERY = re.compile(r"(https?://[^\s?#\"']*)\?[^\s#\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = self._QUERY.sub(r"\1?[query hidden]", message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideQueryStrings("query strings"))
 
 
 def _param(value: Any) -> str:

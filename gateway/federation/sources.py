@@ -16,7 +16,6 @@ import contextvars
 import enum
 import functools
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,10 +24,13 @@ from typing import TypeVar
 from connectors.sdk import (
     Connector,
     ConnectorError,
+    Health,
+    HealthStatus,
     NotSupported,
     SourceUnavailable,
     source_deadline,
 )
+from gateway.federation.reasons import reason, safe_details
 from gateway.federation.upstream import CircuitOpen, SourceGuard
 from schema.model import Dataset, Department
 
@@ -180,6 +182,24 @@ class SourceAccess:
             report.status = SourceStatus.OK
         return result
 
+    async def check(self, connector: Connector) -> Health:
+        """Probe one platform (``/readyz``) before its deadline, as anyone may read it: a
+        classified message, never the platform's own text (the log has that)."""
+        try:
+            async with asyncio.timeout(connector.settings.timeout_seconds):
+                health = await connector.check()
+        except TimeoutError:
+            log.warning("source %s: health check timed out", connector.source_id)
+            return Health(HealthStatus.DOWN, message="timed out")
+        except Exception:
+            log.exception("source %s: health check crashed", connector.source_id)
+            return Health(HealthStatus.DOWN, message=reason(RuntimeError()))
+        if health.message is None:
+            return health
+        if health.status is HealthStatus.DOWN:
+            log.warning("source %s: health check: %s", connector.source_id, health.message)
+        return replace(health, message=reason(health.message))
+
     async def get(self, source_id: str, local_id: str) -> tuple[Dataset | None, SourceReport]:
         """One dataset from its source (the caller's grants are applied by the caller)."""
         report = SourceReport(source_id)
@@ -254,17 +274,9 @@ class SourceAccess:
         return sorted(merged.values(), key=lambda d: d.id), reports
 
 
-_SAFE_DETAILS = re.compile(
-    r"HTTP \d{3}|invalid JSON|timed out|connection failed|exceeds the \d+-byte cap"
-    r"|redirect|does not decompress|rejected the query|not supported|refused"
-    r"|malformed (?:Turtle|RDF/XML|JSON-LD|N3|RDF|JSON)|not RDF|first \d+ matches"
-    r"|narrow the query"
-)
-
-
 def _public(kind: str, message: str) -> str:
     """What a client may read of a connector's error: its kind and a few known, safe
     details (status code, "invalid JSON"...), never the free text, which may quote an
     upstream body or name a record the caller may not see. The log has it all."""
-    details = list(dict.fromkeys(m.group(0) for m in _SAFE_DETAILS.finditer(message)))
+    details = safe_details(message)
     return f"{kind} ({', '.join(details)})" if details else kind
