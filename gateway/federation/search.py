@@ -14,11 +14,11 @@ reduces to ordering by rank, ties broken by source order). A record from one sou
 only emitted when no other source could still produce a record that sorts before it.
 
 What the caller may not see never shapes the answer. A source that applied the filters
-and the caller's visibility upstream counts exactly; one that did not is read ahead
-(``READ_AHEAD_ROWS`` past where the page starts, and on until it holds a page of visible
-rows or ends, within ``MAX_SOURCE_CALLS``), so a page holds ``first`` visible records
-unless the results end, and its count (a lower bound, then) is the visible rows read,
-the same for every page size and never smaller than an earlier page's.
+and the caller's visibility upstream counts exactly; one that did not is read on until it
+holds a page of visible rows or ends (within ``MAX_SOURCE_CALLS``), so a page holds
+``first`` visible records unless the results end. Its count is then a lower bound: the
+visible rows read, the first page reading ``READ_AHEAD_ROWS`` whatever ``first`` is, so
+the count does not depend on the page size; the cursor keeps it from ever shrinking.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ log = logging.getLogger("gateway.federation")
 # Rounds of refills of a source that blocks the merge before the page is ended.
 MAX_FETCH_ROUNDS = 4
 # A source whose answer is not exact (it could not apply a filter or the caller's
-# visibility) is read this many upstream rows past where the page starts, whatever
-# ``first`` is, so the page size and the count do not depend on hidden records...
+# visibility) is read this many upstream rows on the first page, whatever ``first`` is,
+# so that the count does not depend on the page size...
 READ_AHEAD_ROWS = 200
 # ... in pages of at most this many rows ...
 READ_AHEAD_PAGE = 100
@@ -421,22 +421,23 @@ class FederatedSearch(SourceAccess):
 
     async def _read(self, job: _Search, batch: SourceBatch, *, facets: bool) -> None:
         """Fetch the source's next page; then, if its answer is not exact, read on until
-        it holds a page of visible rows and has been read ``READ_AHEAD_ROWS`` past where
-        this request started (or it ends, or ``MAX_SOURCE_CALLS`` is reached).
+        it holds a page of visible rows and, on the first page, has been read
+        ``READ_AHEAD_ROWS`` far (or it ends, or ``MAX_SOURCE_CALLS`` is reached).
 
         Only then do the page's size, ``hasNextPage`` and the count depend on what the
         caller may see rather than on how many hidden records a platform returned."""
         if batch.calls >= MAX_SOURCE_CALLS:
             return
         await self._fill(job, batch, facets=facets)
+        # The first page sets the count; later ones read only what fills them (the
+        # cursor keeps the count from shrinking).
+        window = batch.start + (READ_AHEAD_ROWS if job.request.after is None else 0)
         while (
             not batch.exact
             and not batch.exhausted
             and batch.answering()
             and batch.calls < MAX_SOURCE_CALLS
-            and (
-                len(batch.rows) < job.request.first or batch.offset < batch.start + READ_AHEAD_ROWS
-            )
+            and (len(batch.rows) < job.request.first or batch.offset < window)
         ):
             await self._fill(job, batch, facets=False)
 
