@@ -21,6 +21,7 @@ import orjson
 from cachetools import LRUCache
 
 from connectors.sdk._errors import ConnectorError, FatalError, RetriableError, SourceUnavailable
+from connectors.sdk._origins import Origins
 from connectors.sdk._retry import DEFAULT_RETRY, RetryPolicy, send_with_retry
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -155,6 +156,7 @@ async def get_json(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     deadline: float | None = None,
     auth: httpx.Auth | None = None,
+    origins: Origins | None = None,
 ) -> tuple[int, Any]:
     """GET ``url`` and decode a JSON body, mapping every failure to a ``ConnectorError``.
 
@@ -167,7 +169,9 @@ async def get_json(
 
     Transient failures (429, 502-504, dropped connections) are retried under ``retry``
     (``None``: never), without sleeping past ``deadline`` (a loop time; see
-    ``source_deadline``). ``auth`` is an ``httpx.Auth`` such as ``ApiKeyAuth``.
+    ``source_deadline``). ``auth`` is an ``httpx.Auth`` such as ``ApiKeyAuth``; it (and
+    ``headers``) go only to the source's own origin (``origins``, see ``Origins``): a link
+    or redirect elsewhere is refused unless allowed, and then sent without them.
     """
     answer = await fetch_json(
         client,
@@ -180,6 +184,7 @@ async def get_json(
         retry=retry,
         deadline=deadline,
         auth=auth,
+        origins=origins,
     )
     return answer.status, answer.body
 
@@ -196,6 +201,7 @@ async def fetch_json(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     deadline: float | None = None,
     auth: httpx.Auth | None = None,
+    origins: Origins | None = None,
 ) -> JsonResponse:
     """``get_json`` that also returns the response headers and URL (for ``Link`` paging).
 
@@ -204,7 +210,9 @@ async def fetch_json(
     """
     request = client.build_request("GET", _url(url, params), headers=headers)
     try:
-        response = await send_with_retry(client, request, retry=retry, deadline=deadline, auth=auth)
+        response = await send_with_retry(
+            client, request, retry=retry, deadline=deadline, auth=auth, origins=origins
+        )
     except httpx.TimeoutException as exc:
         raise SourceUnavailable(
             f"timed out: {type(exc).__name__}", source_id=source_id, request=request

@@ -26,7 +26,7 @@ __all__ = ["reason", "safe_details"]
 # Phrases connectors and the SDK write that name no record, URL, body or query.
 _SAFE_DETAILS = re.compile(
     r"HTTP \d{3}|invalid JSON|timed out|connection failed|exceeds the \d+-byte cap"
-    r"|redirect(?: to another origin)? (?:not followed|refused)|does not decompress"
+    r"|(?:link|redirect) to another origin refused|redirect not followed|does not decompress"
     r"|rejected the query|not supported|refused"
     r"|malformed (?:Turtle|RDF/XML|JSON-LD|N3|RDF|JSON)|not RDF|first \d+ matches"
     r"|narrow the query"

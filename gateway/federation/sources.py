@@ -27,8 +27,10 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    Origins,
     SourceUnavailable,
     source_deadline,
+    source_origins,
 )
 from gateway.federation.reasons import reason, safe_details
 from gateway.federation.upstream import CircuitOpen, SourceGuard
@@ -140,7 +142,7 @@ class SourceAccess:
         try:
             # The deadline is enforced here; source_deadline lets retries inside the
             # connector know it, so they never plan a sleep past it.
-            with source_deadline(deadline_at):
+            with source_deadline(deadline_at), source_origins(Origins.of(connector.settings)):
                 async with asyncio.timeout_at(deadline_at):
                     result = await guard.run(key, make_call)
         except TimeoutError as exc:
@@ -186,8 +188,9 @@ class SourceAccess:
         """Probe one platform (``/readyz``) before its deadline, as anyone may read it: a
         classified message, never the platform's own text (the log has that)."""
         try:
-            async with asyncio.timeout(connector.settings.timeout_seconds):
-                health = await connector.check()
+            with source_origins(Origins.of(connector.settings)):
+                async with asyncio.timeout(connector.settings.timeout_seconds):
+                    health = await connector.check()
         except TimeoutError:
             log.warning("source %s: health check timed out", connector.source_id)
             return Health(HealthStatus.DOWN, message="timed out")
