@@ -415,7 +415,7 @@ class FederatedSearch(SourceAccess):
             connector,
             batch.report,
             ("search", query),
-            functools.partial(connector.search, query),
+            functools.partial(self._search, connector, query),
             batch.deadline,
         )
 

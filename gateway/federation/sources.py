@@ -28,11 +28,14 @@ from connectors.sdk import (
     HealthStatus,
     NotSupported,
     Origins,
+    SearchPage,
+    SearchQuery,
     SourceUnavailable,
     source_deadline,
     source_origins,
 )
 from gateway.federation.reasons import reason, safe_details
+from gateway.federation.screening import RecordScreen
 from gateway.federation.upstream import CircuitOpen, SourceGuard
 from schema.model import Dataset, Department
 
@@ -93,6 +96,7 @@ class SourceAccess:
         self.connectors = tuple(connectors)
         self._guards: dict[str, SourceGuard] = dict(guards or {})
         self._by_id = {c.source_id: c for c in self.connectors}
+        self._screens = {c.source_id: RecordScreen(c.settings) for c in self.connectors}
         self._clock = clock
 
     def connector(self, source_id: str) -> Connector | None:
@@ -103,6 +107,21 @@ class SourceAccess:
         own = asyncio.get_running_loop().time() + connector.settings.timeout_seconds
         overall = REQUEST_DEADLINE.get()
         return own if overall is None else min(own, overall)
+
+    # What a connector answers is screened (screening.py) inside the guard: what is cached
+    # is already clean.
+
+    async def _search(self, connector: Connector, query: SearchQuery) -> SearchPage:
+        return self._screens[connector.source_id].page(await connector.search(query))
+
+    async def _get(self, connector: Connector, local_id: str) -> Dataset | None:
+        return self._screens[connector.source_id].dataset(await connector.get(local_id))
+
+    async def _get_many(
+        self, connector: Connector, local_ids: Sequence[str]
+    ) -> dict[str, Dataset | None]:
+        found = await connector.get_many(local_ids)
+        return self._screens[connector.source_id].datasets(found)
 
     def guard(self, source_id: str) -> SourceGuard:
         guard = self._guards.get(source_id)
@@ -210,7 +229,7 @@ class SourceAccess:
         if connector is None:
             return None, report
         dataset = await self._call(
-            connector, report, ("get", local_id), functools.partial(connector.get, local_id)
+            connector, report, ("get", local_id), functools.partial(self._get, connector, local_id)
         )
         if dataset is not None and dataset.source_id != source_id:
             dataset = replace(dataset, source_id=source_id)
@@ -247,7 +266,7 @@ class SourceAccess:
                 connector,
                 report,
                 ("get_many", tuple(sorted(missing))),
-                functools.partial(connector.get_many, missing),
+                functools.partial(self._get_many, connector, missing),
             )
             for local_id in missing:
                 dataset = answered.get(local_id) if answered is not None else None
