@@ -68,6 +68,7 @@ class SourceBatch:
     exact: bool = True
     page_total: int | None = None
     calls: int = 0  # searches sent to the source for this request
+    window: int = 0  # upstream position the first page reads up to, for a stable count
     # Page starts and the platform's tokens for them (SearchPage.resume_points).
     points: dict[int, str] = field(default_factory=dict)
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)

@@ -431,13 +431,13 @@ class FederatedSearch(SourceAccess):
         await self._fill(job, batch, facets=facets)
         # The first page sets the count; later ones read only what fills them (the
         # cursor keeps the count from shrinking).
-        window = batch.start + (READ_AHEAD_ROWS if job.request.after is None else 0)
+        batch.window = batch.start + (READ_AHEAD_ROWS if job.request.after is None else 0)
         while (
             not batch.exact
             and not batch.exhausted
             and batch.answering()
             and batch.calls < MAX_SOURCE_CALLS
-            and (len(batch.rows) < job.request.first or batch.offset < window)
+            and (len(batch.rows) < job.request.first or batch.offset < batch.window)
         ):
             await self._fill(job, batch, facets=False)
 
@@ -451,6 +451,8 @@ class FederatedSearch(SourceAccess):
             return
         if batch.fetched and not batch.exact:  # reading ahead
             limit = min(capabilities.max_page_size, READ_AHEAD_PAGE)
+            if batch.offset < batch.window:  # stop exactly there: the count must not
+                limit = min(limit, batch.window - batch.offset)  # depend on `first`
         else:
             limit = min(max(request.first, 1), capabilities.max_page_size)
         query = SearchQuery(

@@ -295,3 +295,34 @@ async def test_hidden_records_do_not_show_through_paging(
         assert with_hidden == missing
         assert with_hidden["edges"] == [] and with_hidden["totalCount"] == 0
         assert with_hidden["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+
+
+async def test_pages_are_full_and_the_count_is_stable_when_the_platform_cannot_filter(
+    rest_platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10, failure 2: on the demo's REST platform `first: 10` gave pages of 1, 3, 4,
+    # 3, 2 ... 0 records, and totalCount was 25 / 36 / 59 for `first` 5 / 10 / 40.
+    monkeypatch.setitem(_registry._BUILTINS, "rest", "connectors.rest:RestConnector")
+    defaults = {"share_type": "CONDITIONAL", "open_type": "OPEN", "sensitivity": "L1"}
+    async with gateway_client(rest_platform.url, defaults) as client:
+        counts = set()
+        for first in (5, 10, 40):
+            body = await graphql(client, SEARCH, {"first": first})
+            connection = body["data"]["datasets"]
+            counts.add((connection["totalCount"], connection["totalCountIsExact"]))
+        assert len(counts) == 1
+        sizes, totals, seen, after = [], [], [], None
+        for _ in range(100):
+            body = await graphql(client, SEARCH, {"first": 10, "after": after})
+            assert "errors" not in body, body
+            connection = body["data"]["datasets"]
+            sizes.append(len(connection["edges"]))
+            totals.append(connection["totalCount"])
+            seen += [e["node"]["id"] for e in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) and len(seen) > 20
+    assert all(size == 10 for size in sizes[:-1]) and 0 < sizes[-1] <= 10
+    assert totals == sorted(totals)  # a lower bound grows, never shrinks
+    assert totals[-1] == len(seen)

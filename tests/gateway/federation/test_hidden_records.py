@@ -5,6 +5,7 @@ sound lower bound, not what happened to be fetched."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from connectors.sdk import DatasetFilter, FilterName, SearchPage, SearchQuery
@@ -106,6 +107,16 @@ async def test_pages_are_full_and_the_count_does_not_depend_on_the_page_size(
         result = await gateway.engine.search(SearchRequest(first=first), anonymous())
         counts.add((result.total_count, result.total_count_is_exact))
     assert counts == {(len(visible), False)}  # the whole source fits in the read-ahead
+    # A source larger than the read-ahead: a lower bound, the same for every page size.
+    large = make_gateway(
+        {"rest": [replace(d, local_id=f"big-{i}") for i, d in enumerate(rows * 3)]},
+        connector_class=FilterOnlyConnector,
+    )
+    bounds = set()
+    for first in (5, 10, 40):
+        result = await large.engine.search(SearchRequest(first=first), anonymous())
+        bounds.add((result.total_count, result.total_count_is_exact))
+    assert bounds == {(len(range(0, READ_AHEAD_ROWS, 3)), False)}
 
     sizes, seen, totals, after = [], [], [], None
     while True:
