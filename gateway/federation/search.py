@@ -367,31 +367,32 @@ class FederatedSearch(SourceAccess):
         }
 
     def _total(self, job: _Search, exact: bool, waiting: Mapping[str, list[Dataset]]) -> int:
-        """The exact count, or the best sound lower bound: what earlier pages and this one
-        returned, plus what each answering source is known to hold past this page.
+        """The exact count, or the best sound lower bound, never below an earlier page's.
 
-        A source that counted exactly upstream (and is in no copy group) holds its total
-        less what it has served; any other source, the visible rows read ahead. A failed
-        source adds nothing, and the bound never drops below an earlier page's.
+        Two bounds, each sound, the larger taken: (1) what earlier pages and this one
+        returned, plus what each answering source is known to hold past this page: a
+        source that counted exactly upstream (in no copy group) its total less what it
+        served, any other the visible rows read ahead; (2) the exact upstream counts alone,
+        summed over sources in no copy group, and for a copy group the largest of its
+        members' (its members may hold the same datasets). A failed source adds nothing.
         """
         if exact:
             return min(sum(b.page_total or 0 for b in job.batches), MAX_COUNT)
-        ahead = 0
+        ahead, alone, grouped = 0, 0, 0
         for batch in job.batches:
             if batch.failed:
                 continue
-            counted = (
-                batch.exact
-                and batch.page_total is not None
-                and batch.source_id not in self._groups
-                and not batch.stalled
-            )
-            if counted:
+            counted = batch.exact and batch.page_total is not None and not batch.stalled
+            in_group = batch.source_id in self._groups
+            if counted and not in_group:
                 ahead += max(0, (batch.page_total or 0) - batch.resume_position())
+                alone += batch.page_total or 0
             else:
                 ahead += len(waiting.get(batch.source_id, ()))
+                if counted:
+                    grouped = max(grouped, batch.page_total or 0)
         returned = job.state.returned + len(job.emitted)
-        return min(max(job.state.counted, returned + ahead), MAX_COUNT)
+        return min(max(job.state.counted, returned + ahead, alone + grouped), MAX_COUNT)
 
     def _facets(
         self, job: _Search, exact: bool, waiting: Mapping[str, list[Dataset]]

@@ -207,3 +207,25 @@ async def test_a_source_that_claims_to_apply_visibility_but_does_not_is_not_trus
     assert result.has_next_page is False
     assert (result.total_count, result.total_count_is_exact) == (3, False)  # not 40
     assert result.sources[0].matched is None
+
+
+async def test_a_hung_copy_group_member_leaves_the_largest_member_count_as_the_bound(
+    http_client: Any,
+) -> None:
+    # Sources of one copy group may hold the same datasets: their counts are not summed;
+    # the largest one is still a sound lower bound (30 here, not the 10 fetched).
+    from connectors.sdk import SourceSettings
+    from gateway.federation.cursor import CursorCodec
+    from gateway.federation.search import FederatedSearch
+
+    def source(sid: str, **settings: Any) -> HungConnector:
+        rows = [make_dataset(sid, i, identifier=f"{sid}-{i}") for i in range(30)]
+        config = SourceSettings(id=sid, url="http://127.0.0.1:9", timeout_seconds=0.2, **settings)
+        return HungConnector(config, http_client, rows)
+
+    engine = FederatedSearch(
+        [source("a"), source("b"), source("hung", republishes=("*",))], CursorCodec(b"k" * 32)
+    )
+    result = await engine.search(SearchRequest(first=5), anonymous())
+    assert len(result.edges) == 5
+    assert (result.total_count, result.total_count_is_exact) == (30, False)
