@@ -1,15 +1,19 @@
-"""One source's share of one search request: what was fetched, where it stands.
+"""One search request in progress, and each source's share of it.
 
-A ``SourceBatch`` holds the source's fetched, visible, not yet served records in the
-order of the request (``Row``), its upstream position, and what its answers said about
-counting (``exact``: the platform applied every filter and the caller's visibility, so
-its ``total`` is the count the caller may see). ``locator`` notes where every source
-stands after a record of the page, for the cursor.
+``SearchRequest`` is what was asked; ``SearchJob`` the request in progress (its sources,
+what it has served, its copies); ``Edge`` one served record. A ``SourceBatch`` holds the
+source's fetched, visible, not yet served records in the order of the request (``Row``),
+its upstream position, and what its answers said about counting (``exact``: the platform
+applied every filter and the caller's visibility, so its ``total`` is the count the caller
+may see). ``locator`` notes where every source stands after a record of the page, for the
+cursor.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ from typing import Any
 
 from connectors.sdk import Connector, DatasetFilter, FacetName, SearchPage, Sort
 from gateway.access import Access, GrantSet
+from gateway.federation.copies import CopyIndex
 from gateway.federation.cursor import CursorState
 from gateway.federation.sources import SourceReport
 from schema.model import Dataset
@@ -46,6 +51,44 @@ def sort_key(sort: Sort, dataset: Dataset, source_index: int, position: int) -> 
             return (missing, value, source_index, position)
         case Sort.TITLE_ASC:
             return (dataset.title, source_index, position)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    text: str | None = None
+    filter: DatasetFilter = field(default_factory=DatasetFilter)
+    sources: tuple[str, ...] = ()
+    sort: Sort = Sort.RELEVANCE
+    first: int = 20
+    after: str | None = None
+    want_facets: bool = True
+
+    def key(self) -> str:
+        """Identity of the query a cursor belongs to (everything but the page)."""
+        spec = {
+            "t": self.text or "",
+            "f": repr(self.filter),
+            "s": sorted(self.sources),
+            "o": self.sort.value,
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    dataset: Dataset
+    access: Access
+    locate: Callable[[], CursorState]  # where every source stands after this edge
+    encode: Callable[[CursorState], str]
+
+    @property
+    def position(self) -> CursorState:
+        return self.locate()
+
+    @property
+    def cursor(self) -> str:
+        """Built and sealed on demand: most queries never ask for edge cursors."""
+        return self.encode(self.locate())
 
 
 @dataclass(slots=True)
@@ -131,6 +174,32 @@ def _cursor_state(
         resume,
         max(state.counted, floor[0] if floor else 0),
     )
+
+
+@dataclass(slots=True)
+class SearchJob:
+    """One request in progress: its sources, what it asked, what it served so far."""
+
+    request: SearchRequest
+    grants: GrantSet
+    visibility: tuple[DatasetFilter, ...]
+    state: CursorState
+    encode: Callable[[CursorState], str]
+    batches: list[SourceBatch]
+    copies: CopyIndex = field(default_factory=CopyIndex)
+    edges: list[Edge] = field(default_factory=list)
+    emitted: list[tuple[SourceBatch, Dataset, Access]] = field(default_factory=list)
+    by_identifier: dict[str, int] = field(default_factory=dict)
+    page_copies: dict[int, list[tuple[Dataset, Access]]] = field(default_factory=dict)
+    merged: int = 0  # copies merged into another record (upstream totals count each)
+    floor: list[int] = field(default_factory=list)  # the page's count, for its cursors
+
+    @property
+    def first_round(self) -> list[SourceBatch]:
+        return [b for b in self.batches if b.source_id not in self.state.exhausted]
+
+    def cursor_after(self, emitted: int) -> Callable[[], CursorState]:
+        return locator(self.batches, self.state, emitted, self.floor)
 
 
 def decide(wanted: DatasetFilter, grants: GrantSet, dataset: Dataset) -> Access | None | bool:

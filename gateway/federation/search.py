@@ -25,53 +25,45 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import heapq
 import itertools
-import json
 import logging
 import time
 from collections.abc import (
     Callable,
-    Iterable,
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from connectors.sdk import (
     Connector,
     DatasetFilter,
     FacetName,
-    SearchPage,
     SearchQuery,
     Sort,
 )
 from gateway.access import Access, GrantSet
 from gateway.federation.batch import (
     MAX_COUNT,
-    Row,
+    Edge,
+    SearchJob,
+    SearchRequest,
     SourceBatch,
     decide,
     decisions,
-    locator,
     sort_key,
     upstream_count,
 )
 from gateway.federation.copies import (
-    LOOKUP_CHUNK,
-    MAX_LOOKUP_ROUNDS,
-    CopyIndex,
-    Found,
     canonical,
-    copy_groups,
     with_copies,
 )
 from gateway.federation.cursor import CursorCodec, CursorState
 from gateway.federation.facets import count_facets, merge_upstream_facets
+from gateway.federation.lookups import CopyLookups
 from gateway.federation.sources import (
     REQUEST_DEADLINE,
-    SourceAccess,
     SourceReport,
     SourceStatus,
     request_deadline,
@@ -111,44 +103,6 @@ MAX_SORTED_HERE = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class SearchRequest:
-    text: str | None = None
-    filter: DatasetFilter = field(default_factory=DatasetFilter)
-    sources: tuple[str, ...] = ()
-    sort: Sort = Sort.RELEVANCE
-    first: int = 20
-    after: str | None = None
-    want_facets: bool = True
-
-    def key(self) -> str:
-        """Identity of the query a cursor belongs to (everything but the page)."""
-        spec = {
-            "t": self.text or "",
-            "f": repr(self.filter),
-            "s": sorted(self.sources),
-            "o": self.sort.value,
-        }
-        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    dataset: Dataset
-    access: Access
-    locate: Callable[[], CursorState]  # where every source stands after this edge
-    encode: Callable[[CursorState], str]
-
-    @property
-    def position(self) -> CursorState:
-        return self.locate()
-
-    @property
-    def cursor(self) -> str:
-        """Built and sealed on demand: most queries never ask for edge cursors."""
-        return self.encode(self.locate())
-
-
-@dataclass(frozen=True, slots=True)
 class SearchResult:
     edges: tuple[Edge, ...]
     has_next_page: bool
@@ -171,33 +125,7 @@ _NOTHING = SearchResult(
 )
 
 
-@dataclass(slots=True)
-class _Search:
-    """One request in progress: its sources, what it asked, what it served so far."""
-
-    request: SearchRequest
-    grants: GrantSet
-    visibility: tuple[DatasetFilter, ...]
-    state: CursorState
-    encode: Callable[[CursorState], str]
-    batches: list[SourceBatch]
-    copies: CopyIndex = field(default_factory=CopyIndex)
-    edges: list[Edge] = field(default_factory=list)
-    emitted: list[tuple[SourceBatch, Dataset, Access]] = field(default_factory=list)
-    by_identifier: dict[str, int] = field(default_factory=dict)
-    page_copies: dict[int, list[tuple[Dataset, Access]]] = field(default_factory=dict)
-    merged: int = 0  # copies merged into another record (upstream totals count each)
-    floor: list[int] = field(default_factory=list)  # the page's count, for its cursors
-
-    @property
-    def first_round(self) -> list[SourceBatch]:
-        return [b for b in self.batches if b.source_id not in self.state.exhausted]
-
-    def cursor_after(self, emitted: int) -> Callable[[], CursorState]:
-        return locator(self.batches, self.state, emitted, self.floor)
-
-
-class FederatedSearch(SourceAccess):
+class FederatedSearch(CopyLookups):
     """Fan-out, post-filter, merge and paginate over the configured connectors."""
 
     def __init__(
@@ -210,12 +138,6 @@ class FederatedSearch(SourceAccess):
     ) -> None:
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
-        # One data, one source across pages (copies.py).
-        self._groups = copy_groups(self.connectors)
-        self._order = {c.source_id: i for i, c in enumerate(self.connectors)}
-        self._authority = {
-            c.source_id: frozenset(c.settings.authoritative_for) for c in self.connectors
-        }
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
         visibility = grants.visibility()
@@ -251,7 +173,7 @@ class FederatedSearch(SourceAccess):
 
     def _start(
         self, request: SearchRequest, grants: GrantSet, visibility: tuple[DatasetFilter, ...]
-    ) -> _Search:
+    ) -> SearchJob:
         """Decode the cursor (bound to the query and the grants) and set up each source."""
         query_key = f"{request.key()}.{grants.key}"
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
@@ -270,7 +192,7 @@ class FederatedSearch(SourceAccess):
             )
             for i, c in enumerate(selected)
         ]
-        return _Search(
+        return SearchJob(
             request=request,
             grants=grants,
             visibility=visibility,
@@ -279,7 +201,7 @@ class FederatedSearch(SourceAccess):
             batches=batches,
         )
 
-    async def _first_fill(self, job: _Search, batch: SourceBatch) -> None:
+    async def _first_fill(self, job: SearchJob, batch: SourceBatch) -> None:
         await self._read(job, batch, facets=job.request.want_facets)
         group = self._group(batch, job.batches)
         if group and batch.rows:
@@ -287,7 +209,7 @@ class FederatedSearch(SourceAccess):
             upcoming = itertools.islice(batch.rows, job.request.first)
             await self._look_up(job, group, upcoming)
 
-    async def _merge(self, job: _Search) -> None:
+    async def _merge(self, job: SearchJob) -> None:
         """The merge loop: emit the next record in order until the page is full."""
         request, copies = job.request, job.copies
         rounds = 1
@@ -343,7 +265,7 @@ class FederatedSearch(SourceAccess):
             if dataset.identifier:
                 job.by_identifier[dataset.identifier] = len(job.edges) - 1
 
-    def _exact(self, job: _Search) -> bool:
+    def _exact(self, job: SearchJob) -> bool:
         """Whether the sources' own totals add up to exactly what the caller may see."""
         first_round = job.first_round
         return (
@@ -354,7 +276,7 @@ class FederatedSearch(SourceAccess):
             and len(first_round) == len(job.batches)
         )
 
-    def _waiting(self, job: _Search) -> dict[str, list[Dataset]]:
+    def _waiting(self, job: SearchJob) -> dict[str, list[Dataset]]:
         """Per source, fetched rows still to serve, less the copies known to be served
         from another record."""
         return {
@@ -366,7 +288,7 @@ class FederatedSearch(SourceAccess):
             for b in job.batches
         }
 
-    def _total(self, job: _Search, exact: bool, waiting: Mapping[str, list[Dataset]]) -> int:
+    def _total(self, job: SearchJob, exact: bool, waiting: Mapping[str, list[Dataset]]) -> int:
         """The exact count, or the best sound lower bound, never below an earlier page's.
 
         Two bounds, each sound, the larger taken: (1) what earlier pages and this one
@@ -395,7 +317,7 @@ class FederatedSearch(SourceAccess):
         return min(max(job.state.counted, returned + ahead, alone + grouped), MAX_COUNT)
 
     def _facets(
-        self, job: _Search, exact: bool, waiting: Mapping[str, list[Dataset]]
+        self, job: SearchJob, exact: bool, waiting: Mapping[str, list[Dataset]]
     ) -> dict[FacetName, tuple[tuple[str, int], ...]]:
         """The sources' own facet counts when exact; the rest counted over verified rows."""
         if not job.request.want_facets:
@@ -409,18 +331,7 @@ class FederatedSearch(SourceAccess):
 
     # -- reading a source -----------------------------------------------------------------
 
-    async def _ask(self, batch: SourceBatch, query: SearchQuery) -> SearchPage | None:
-        """One search on the batch's source, through its guard, before its deadline."""
-        connector = batch.connector
-        return await self._call(
-            connector,
-            batch.report,
-            ("search", query),
-            functools.partial(self._search, connector, query),
-            batch.deadline,
-        )
-
-    async def _read(self, job: _Search, batch: SourceBatch, *, facets: bool) -> None:
+    async def _read(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> None:
         """Fetch the source's next page; then, if its answer is not exact, read on until
         it holds a page of visible rows and, on the first page, has been read
         ``READ_AHEAD_ROWS`` far (or it ends, or ``MAX_SOURCE_CALLS`` is reached).
@@ -442,7 +353,7 @@ class FederatedSearch(SourceAccess):
         ):
             await self._fill(job, batch, facets=False)
 
-    async def _fill(self, job: _Search, batch: SourceBatch, *, facets: bool) -> None:
+    async def _fill(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> None:
         """Fetch the source's next rows after ``batch.offset`` into the batch."""
         request = job.request
         connector = batch.connector
@@ -502,7 +413,7 @@ class FederatedSearch(SourceAccess):
 
     def _add(
         self,
-        job: _Search,
+        job: SearchJob,
         batch: SourceBatch,
         dataset: Dataset,
         position: int,
@@ -521,7 +432,7 @@ class FederatedSearch(SourceAccess):
             return
         batch.rows.append((key, position, dataset, decision))
 
-    async def _fill_sorted_here(self, job: _Search, batch: SourceBatch) -> None:
+    async def _fill_sorted_here(self, job: SearchJob, batch: SourceBatch) -> None:
         """For a source that cannot apply the order: read it whole (up to a cap), sort here.
 
         Positions are then ranks in the gateway's order, stable from page to page.
@@ -564,96 +475,3 @@ class FederatedSearch(SourceAccess):
                 self._add(job, batch, dataset, rank)
         batch.offset = len(fetched)
         batch.exhausted = True
-
-    # -- copies ("one data, one source") ----------------------------------------------------
-
-    def _known_copy(
-        self, batch: SourceBatch, batches: Sequence[SourceBatch], copies: CopyIndex, row: Row
-    ) -> bool:
-        """Whether the lookups done show ``row`` to be a copy served from another record."""
-        dataset, access = row[2], row[3]
-        identifier = dataset.identifier
-        group = self._group(batch, batches) if identifier else ()
-        if not identifier or any(not copies.asked(b.source_id, identifier) for b in group):
-            return False
-        found = copies.group(identifier, (b.source_id for b in group), dataset, access)
-        return canonical(found, self._order, self._authority).dataset is not dataset
-
-    def _group(self, batch: SourceBatch, batches: Sequence[SourceBatch]) -> tuple[SourceBatch, ...]:
-        """The answering sources that may hold a copy of a record of ``batch``'s source."""
-        members = self._groups.get(batch.source_id)
-        if not members:
-            return ()
-        return tuple(b for b in batches if b.source_id in members and not b.failed)
-
-    async def _look_up(
-        self, job: _Search, group: Sequence[SourceBatch], rows: Iterable[Row]
-    ) -> None:
-        """Find, on every source of ``group``, the records carrying the identifiers of
-        ``rows``: one batched search per source (per ``LOOKUP_CHUNK`` identifiers)."""
-        wanted = sorted({row[2].identifier for row in rows if row[2].identifier is not None})
-        calls = []
-        for batch in group:
-            fresh = job.copies.claim(batch.source_id, wanted)
-            for start in range(0, len(fresh), LOOKUP_CHUNK):
-                calls.append(self._find(job, batch, fresh[start : start + LOOKUP_CHUNK]))
-        await asyncio.gather(*calls)
-
-    async def _find(self, job: _Search, batch: SourceBatch, identifiers: Sequence[str]) -> None:
-        """The visible records of ``identifiers`` on one source, matching the request."""
-        request, copies = job.request, job.copies
-        connector = batch.connector
-        wanted = frozenset(identifiers)
-        lookup = replace(request.filter, identifiers=tuple(identifiers))
-        limit = min(connector.capabilities.max_page_size, 100)
-        found: list[Found] = []
-        offset = 0
-        for _ in range(MAX_LOOKUP_ROUNDS):
-            query = SearchQuery(
-                text=request.text,
-                filter=lookup,
-                sort=Sort.RELEVANCE,
-                offset=offset,
-                limit=limit,
-                any_of=job.visibility,
-            )
-            page = await self._ask(batch, query)
-            if page is None:
-                copies.incomplete = True
-                break
-            for dataset in page.datasets:
-                if dataset.identifier in wanted and request.filter.matches(dataset):
-                    access = job.grants.access(dataset)
-                    if access is not None:
-                        found.append(Found(dataset, access))
-            consumed = page.upstream_rows()
-            offset += consumed
-            total = upstream_count(page.total)
-            if consumed == 0 or (offset >= total if total is not None else consumed < limit):
-                break
-        else:
-            copies.incomplete = True
-            log.warning("source %s: identifier lookup cut short", connector.source_id)
-        copies.record(connector.source_id, found)
-
-    def _authoritative(self, dataset: Dataset) -> bool:
-        connector = self._by_id.get(dataset.source_id)
-        return (
-            connector is not None
-            and dataset.department is not None
-            and dataset.department.id in connector.settings.authoritative_for
-        )
-
-    def _merge_copies(self, edge: Edge, copies: Sequence[tuple[Dataset, Access]]) -> Edge:
-        """Copies met on one page, outside any copy group: serve the authoritative record
-        (else the first met) and list the others."""
-        served, served_access = edge.dataset, edge.access
-        for dataset, access in copies:
-            if self._authoritative(dataset) and not self._authoritative(served):
-                served, served_access = dataset, access
-        others = [d for d, _ in ((edge.dataset, edge.access), *copies) if d is not served]
-        refs = [ref for d in others for ref in d.also_published_by]
-        merged = with_copies(served, others)
-        if refs:
-            merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
-        return replace(edge, dataset=merged, access=served_access)
