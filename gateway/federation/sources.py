@@ -97,6 +97,8 @@ class SourceAccess:
         self._guards: dict[str, SourceGuard] = dict(guards or {})
         self._by_id = {c.source_id: c for c in self.connectors}
         self._screens = {c.source_id: RecordScreen(c.settings) for c in self.connectors}
+        # Where each source's requests may go (its credentials only to its own origin).
+        self._origins = {c.source_id: Origins.of(c.settings) for c in self.connectors}
         self._clock = clock
 
     def connector(self, source_id: str) -> Connector | None:
@@ -122,6 +124,10 @@ class SourceAccess:
     ) -> dict[str, Dataset | None]:
         found = await connector.get_many(local_ids)
         return self._screens[connector.source_id].datasets(found)
+
+    def _origins_of(self, connector: Connector) -> Origins:
+        found = self._origins.get(connector.source_id)
+        return found if found is not None else Origins.of(connector.settings)
 
     def guard(self, source_id: str) -> SourceGuard:
         guard = self._guards.get(source_id)
@@ -161,7 +167,7 @@ class SourceAccess:
         try:
             # The deadline is enforced here; source_deadline lets retries inside the
             # connector know it, so they never plan a sleep past it.
-            with source_deadline(deadline_at), source_origins(Origins.of(connector.settings)):
+            with source_deadline(deadline_at), source_origins(self._origins_of(connector)):
                 async with asyncio.timeout_at(deadline_at):
                     result = await guard.run(key, make_call)
         except TimeoutError as exc:
@@ -207,7 +213,7 @@ class SourceAccess:
         """Probe one platform (``/readyz``) before its deadline, as anyone may read it: a
         classified message, never the platform's own text (the log has that)."""
         try:
-            with source_origins(Origins.of(connector.settings)):
+            with source_origins(self._origins_of(connector)):
                 async with asyncio.timeout(connector.settings.timeout_seconds):
                     health = await connector.check()
         except TimeoutError:
