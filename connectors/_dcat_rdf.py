@@ -324,13 +324,31 @@ class DcatMapper:
                 g, node, (DCTERMS.accrualPeriodicity,), vocab.parse_update_frequency
             )
             or UpdateFrequency.UNKNOWN,
-            share_type=self.vocabulary(g, node, self._share_type, vocab.parse_share_type)
-            or defaults.share_type,
+            share_type=self.class_value(
+                g,
+                node,
+                self._share_type,
+                vocab.parse_share_type,
+                vocab.share_type_or,
+                defaults.share_type,
+            ),
             share_condition=self.text(g, node, *self._share_condition),
-            open_type=self.vocabulary(g, node, self._open_type, vocab.parse_open_type)
-            or defaults.open_type,
-            sensitivity=self.vocabulary(g, node, self._sensitivity, vocab.parse_sensitivity)
-            or defaults.sensitivity,
+            open_type=self.class_value(
+                g,
+                node,
+                self._open_type,
+                vocab.parse_open_type,
+                vocab.open_type_or,
+                defaults.open_type,
+            ),
+            sensitivity=self.class_value(
+                g,
+                node,
+                self._sensitivity,
+                vocab.parse_sensitivity,
+                vocab.sensitivity_or,
+                defaults.sensitivity,
+            ),
             license=self.license(g, node),
             landing_page=_text(self.value(g, node, DCAT.landingPage)),
             contact_point=self.contact(g, node),
@@ -390,6 +408,27 @@ class DcatMapper:
                     if parsed is not None:
                         return parsed
         return None
+
+    def class_value(
+        self,
+        g: Graph,
+        node: Node,
+        predicates: Iterable[URIRef],
+        parse: Any,
+        read: Any,
+        default: Any,
+    ) -> Any:
+        """A class (share, open, sensitivity) through ``vocab.*_or``: the first value the
+        vocabulary knows; the default when none is stated; the least open class when
+        only unknown values are (``read`` reports them)."""
+        predicates = tuple(predicates)
+        known = self.vocabulary(g, node, predicates, parse)
+        if known is not None:
+            return known
+        stated = [o for p in predicates for o in g.objects(node, p)]
+        if not stated:
+            return default
+        return read(str(sorted(stated, key=str)[0]), default, source=self.settings.id)
 
     def department(self, g: Graph, node: Node) -> Department | None:
         agent = self.value(g, node, DCTERMS.publisher)

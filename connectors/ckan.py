@@ -591,10 +591,16 @@ class CkanConnector(Connector):
             modified=parse_timestamp(pkg.get("metadata_modified")),
             update_frequency=vocab.parse_update_frequency(extra(keys.update_frequency))
             or UpdateFrequency.UNKNOWN,
-            share_type=vocab.parse_share_type(extra(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                extra(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=extra(keys.share_condition),
-            open_type=vocab.parse_open_type(extra(keys.open_type)) or defaults.open_type,
-            sensitivity=vocab.parse_sensitivity(extra(keys.sensitivity)) or defaults.sensitivity,
+            open_type=vocab.open_type_or(
+                extra(keys.open_type), defaults.open_type, source=self.source_id
+            ),
+            sensitivity=vocab.sensitivity_or(
+                extra(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=_text(pkg.get("license_title")) or _text(pkg.get("license_id")),
             landing_page=f"{self._base}/dataset/{quote(name, safe='')}" if name else None,
             contact_point=_contact(

@@ -235,7 +235,7 @@ class DataJsonMapper:
             return next((record[n] for n in names if present(record.get(n))), None)
 
         open_value = first(keys.open_type)
-        open_type = vocab.parse_open_type(open_value) or defaults.open_type
+        open_type = vocab.open_type_or(open_value, defaults.open_type, source=self.source_id)
         share_condition = as_text(first(keys.share_condition))
         if share_condition is None and open_type is OpenType.CONDITIONAL:
             # ``rights`` explains how to obtain a restricted dataset: its condition.
@@ -252,10 +252,14 @@ class DataJsonMapper:
             issued=parse_date(record.get("issued")),
             modified=parse_date(record.get("modified")),
             update_frequency=parse_frequency(first(keys.update_frequency)),
-            share_type=vocab.parse_share_type(first(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                first(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=share_condition,
             open_type=open_type,
-            sensitivity=vocab.parse_sensitivity(first(keys.sensitivity)) or defaults.sensitivity,
+            sensitivity=vocab.sensitivity_or(
+                first(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=as_text(record.get("license")),
             landing_page=as_text(record.get("landingPage")),
             contact_point=self._contact(record, first(keys.phone)),

@@ -603,10 +603,16 @@ class OpenDataSoftConnector(Connector):
             issued=_timestamp(dcat.get("issued")) or _timestamp(dcat.get("created")),
             modified=_timestamp(default.get("modified")),
             update_frequency=vocab.parse_update_frequency(frequency) or UpdateFrequency.UNKNOWN,
-            share_type=vocab.parse_share_type(meta(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                meta(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=meta(keys.share_condition),
-            open_type=vocab.parse_open_type(meta(keys.open_type)) or defaults.open_type,
-            sensitivity=vocab.parse_sensitivity(meta(keys.sensitivity)) or defaults.sensitivity,
+            open_type=vocab.open_type_or(
+                meta(keys.open_type), defaults.open_type, source=self.source_id
+            ),
+            sensitivity=vocab.sensitivity_or(
+                meta(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=_text(default.get("license")),
             landing_page=f"{self._base}/explore/dataset/{quote(dataset_id, safe='')}/",
             contact_point=(ContactPoint(name, email, phone) if name or email or phone else None),

@@ -37,6 +37,7 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    Origins,
     SearchPage,
     SearchQuery,
     Sort,
@@ -85,6 +86,8 @@ class RestConnector(Connector):
         self.options = options = settings.options
         self._base = settings.url.rstrip("/")
         self._auth = _build_auth(options.auth, self._base)
+        # The key goes to the platform's own origin only: next links elsewhere are refused.
+        self._origins = Origins.of(settings)
         self._headers = {"Accept": "application/json", **options.headers}
         self._paginator = _build_paginator(options)
         self._bookmarks = Bookmarks()
@@ -277,6 +280,7 @@ class RestConnector(Connector):
             allow_statuses=_READ_STATUSES,
             deadline=deadline,
             auth=self._auth,
+            origins=self._origins,
         )
         status, body = answer.status, answer.body
         if missing_ok and status == 404:

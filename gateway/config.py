@@ -131,7 +131,23 @@ class SourceConfig(_Strict):
     republishes: tuple[str, ...] = ()
     max_response_mb: float = Field(default=16, gt=0, le=1024)
     upstream: GuardConfig = GuardConfig()
+    # Other origins (scheme://host[:port]) next links and redirects may lead to; followed
+    # without the source's credentials. Any other origin is refused.
+    allowed_origins: tuple[str, ...] = ()
+    # Departments this source may speak for; records claiming another are dropped and
+    # reported. Empty: any.
+    speaks_for: tuple[str, ...] = ()
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[^\s/?#@]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], no path"
+                )
+        return value
 
     @field_validator("url")
     @classmethod
@@ -416,6 +432,8 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
         republishes=source.republishes,
         options=options,
         max_response_bytes=int(source.max_response_mb * 1024 * 1024),
+        allowed_origins=source.allowed_origins,
+        speaks_for=source.speaks_for,
     )
     return SourceEntry(settings, connector_class, source.connector, source.upstream)
 

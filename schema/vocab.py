@@ -3,18 +3,25 @@
 Platforms spell the same class many ways: DCAT URIs, data.json ``accessLevel``,
 Chinese government terms (无条件共享, 每月...), English words. Each ``parse_*`` function
 accepts any of them (case- and whitespace-insensitive) and returns ``None`` for a value
-it does not know, so the caller can fall back to the source's configured default,
-never to "most open".
+it does not know.
+
+Connectors read a record's classes with ``share_type_or``, ``open_type_or`` and
+``sensitivity_or``: a record that states no class gets the source's configured default;
+one that states a spelling nobody knows (不共享, 不开放, L5) gets the *least open* class
+(NOT_SHARED, NOT_OPEN, L4), never the default, and the value is reported in the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from schema.model import OpenType, Sensitivity, ShareType, UpdateFrequency
 
 E = TypeVar("E")
+
+log = logging.getLogger("schema.vocab")
 
 SHARE_TYPES: Mapping[str, ShareType] = {
     "unconditional": ShareType.UNCONDITIONAL,
@@ -128,3 +135,59 @@ def parse_update_frequency(value: object) -> UpdateFrequency | None:
 def raw_values(table: Mapping[str, E], wanted: E) -> tuple[str, ...]:
     """Every spelling in ``table`` that means ``wanted`` (for pushing filters down)."""
     return tuple(key for key, value in table.items() if value == wanted)
+
+
+# Distinct unrecognised values already reported (bounded: the log is not a data store).
+_REPORTED: set[tuple[str, str, str]] = set()
+_REPORT_LIMIT = 1000
+
+
+def _stated(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _class_or(
+    what: str,
+    parse: Callable[[object], E | None],
+    least_open: E,
+    value: object,
+    default: E,
+    source: str | None,
+) -> E:
+    if not _stated(value):
+        return default
+    found = parse(value)
+    if found is not None:
+        return found
+    key = (source or "", what, str(value)[:100])
+    if key not in _REPORTED and len(_REPORTED) < _REPORT_LIMIT:
+        _REPORTED.add(key)
+        log.warning(
+            "source %s: unrecognised %s %r: treated as %s (the least open), not the default",
+            source or "?",
+            what,
+            key[2],
+            getattr(least_open, "value", least_open),
+        )
+    return least_open
+
+
+def share_type_or(value: object, default: ShareType, *, source: str | None = None) -> ShareType:
+    """``value``'s share type; ``default`` when none is stated; NOT_SHARED for a spelling
+    nobody knows (reported). ``share_type_or("不共享", ShareType.UNCONDITIONAL)`` ->
+    ``ShareType.NOT_SHARED``."""
+    return _class_or("share_type", parse_share_type, ShareType.NOT_SHARED, value, default, source)
+
+
+def open_type_or(value: object, default: OpenType, *, source: str | None = None) -> OpenType:
+    """``value``'s open type; ``default`` when none is stated; NOT_OPEN for a spelling
+    nobody knows (reported)."""
+    return _class_or("open_type", parse_open_type, OpenType.NOT_OPEN, value, default, source)
+
+
+def sensitivity_or(
+    value: object, default: Sensitivity, *, source: str | None = None
+) -> Sensitivity:
+    """``value``'s sensitivity; ``default`` when none is stated; L4 for a level nobody
+    knows, such as ``L5`` (reported)."""
+    return _class_or("sensitivity", parse_sensitivity, Sensitivity.L4, value, default, source)

@@ -33,6 +33,7 @@ from connectors.sdk._http import (
     read_capped,
 )
 from connectors.sdk._local_index import LocalIndex
+from connectors.sdk._origins import Origins, source_origins
 from connectors.sdk._paginate import (
     Bookmarks,
     CursorPaginator,
@@ -80,6 +81,7 @@ __all__ = [
     "NotSupported",
     "OAuth2ClientCredentials",
     "OffsetPaginator",
+    "Origins",
     "PageNumberPaginator",
     "PageRequest",
     "PageResponse",
@@ -109,4 +111,5 @@ __all__ = [
     "read_capped",
     "read_window",
     "source_deadline",
+    "source_origins",
 ]

@@ -233,6 +233,12 @@ class SourceSettings:
     republishes: tuple[str, ...] = ()
     options: BaseModel = field(default_factory=NoOptions)
     max_response_bytes: int = 16 * 1024 * 1024
+    # Origins other than ``url``'s that links and redirects may lead to: followed, but
+    # never with the source's credentials (``connectors.sdk._origins``).
+    allowed_origins: tuple[str, ...] = ()
+    # The departments this source may speak for; records claiming another are dropped
+    # (and reported). Empty: any department.
+    speaks_for: tuple[str, ...] = ()
 
 
 class Connector(abc.ABC):

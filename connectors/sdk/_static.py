@@ -37,6 +37,7 @@ from connectors.sdk._contract import (
 from connectors.sdk._errors import ConnectorError, FatalError, RetriableError, SourceUnavailable
 from connectors.sdk._http import read_capped
 from connectors.sdk._local_index import LocalIndex
+from connectors.sdk._origins import Origins, send_within_origins
 from schema.model import Dataset, Department
 
 __all__ = ["StaticCatalogueConnector", "StaticCatalogueOptions"]
@@ -176,7 +177,9 @@ class StaticCatalogueConnector(Connector):
             headers["If-Modified-Since"] = known.last_modified
         request = self.client.build_request("GET", url, headers=headers)
         try:
-            response = await self.client.send(request, stream=True)
+            response = await send_within_origins(
+                self.client, request, origins=Origins.of(self.settings)
+            )
         except httpx.TimeoutException as exc:
             raise self._error(
                 SourceUnavailable, f"timed out: {type(exc).__name__}", request
@@ -187,6 +190,9 @@ class StaticCatalogueConnector(Connector):
             ) from exc
         except httpx.HTTPError as exc:  # too many redirects, invalid URL...
             raise self._error(FatalError, f"request failed: {type(exc).__name__}", request) from exc
+        except ConnectorError as exc:  # a redirect to another origin, refused
+            exc.source_id = exc.source_id or self.source_id
+            raise
         try:
             status = response.status_code
             if status == 304:

@@ -117,6 +117,8 @@ def source_entry(
         },
         "department": {"id": department.id, "name": department.name_zh},
         "authoritative_for": [department.id],
+        # One department's platform speaks for that department only (issue 10).
+        "speaks_for": [department.id],
         "options": kind_options(kind, catalogue),
     }
     return entry

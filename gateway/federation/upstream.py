@@ -29,6 +29,7 @@ from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.sdk import ConnectorError, GatewayError, NotSupported
+from gateway.federation.reasons import reason
 
 T = TypeVar("T")
 
@@ -145,7 +146,8 @@ class SourceGuard:
 
     def _failed(self, error: BaseException) -> None:
         self._failures += 1
-        self._last_error = getattr(error, "message", None) or type(error).__name__
+        # Shown to anyone (sources { lastError }, /readyz): the reason, never the details.
+        self._last_error = reason(error)
         if self._probing or self._failures >= self.config.breaker_failures:
             self._opened_at = self._clock()
         self._probing = False

@@ -218,12 +218,12 @@ async def test_package_without_organization_or_extras_gets_source_department_and
     assert air.license == "License not specified"
 
 
-async def test_unrecognised_extras_fall_back_to_defaults_and_dates_parse_in_every_form(
+async def test_unrecognised_extras_get_the_least_open_class_and_dates_parse_in_every_form(
     router: respx.MockRouter, connector: CkanConnector
 ) -> None:
     mock_search(router)
     incidents = (await connector.search(SearchQuery())).datasets[2]
-    assert incidents.open_type is OpenType.NOT_OPEN  # "maybe later" -> source default
+    assert incidents.open_type is OpenType.NOT_OPEN  # "maybe later" -> the least open
     assert incidents.share_type is ShareType.NOT_SHARED  # "not_shared"
     assert incidents.sensitivity is Sensitivity.L1  # "L1"
     assert incidents.update_frequency is UpdateFrequency.UNKNOWN  # "whenever"
@@ -1064,3 +1064,23 @@ async def test_get_many_asks_one_package_search_by_id_or_name(
     with_private = make_connector(options=CkanOptions(include_private=True))
     await with_private.get_many(["x", "y"])
     assert sent(route)["include_private"] == "true"
+
+
+async def test_unknown_class_spellings_are_the_least_open_never_the_open_default(
+    router: respx.MockRouter, make_connector: Callable[..., CkanConnector]
+) -> None:
+    # Issue 10: 不共享 / 不开放 / L5 fell back to the source defaults (here the most open).
+    package = load("package_search.json")["result"]["results"][0]
+    package["extras"] = [
+        {"key": "share_type", "value": "不共享"},
+        {"key": "open_type", "value": "不开放"},
+        {"key": "sensitivity", "value": "L5"},
+    ]
+    mock_search(router, search_envelope([package]))
+    most_open = SourceDefaults(ShareType.UNCONDITIONAL, OpenType.OPEN, Sensitivity.L1)
+    [dataset] = (await make_connector(defaults=most_open).search(SearchQuery())).datasets
+    assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
+        ShareType.NOT_SHARED,
+        OpenType.NOT_OPEN,
+        Sensitivity.L4,
+    )

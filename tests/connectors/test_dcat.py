@@ -318,12 +318,28 @@ def test_class_predicates_are_configurable() -> None:
 
 
 def test_records_that_state_no_class_get_the_source_defaults() -> None:
-    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "T" ; cgw:shareType "maybe" .')
+    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "T" .')
     assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
         DEFAULTS.share_type,
         DEFAULTS.open_type,
         DEFAULTS.sensitivity,
     )
+
+
+def test_an_unknown_class_spelling_is_the_least_open_class_not_the_default(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dataset = one(
+        f'<{BASE}/d> a dcat:Dataset ; dct:title "T" ; cgw:shareType "maybe" ; '
+        f'cgw:sensitivity "L5" .'
+    )
+    assert DEFAULTS.share_type is not ShareType.NOT_SHARED
+    assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
+        ShareType.NOT_SHARED,
+        DEFAULTS.open_type,
+        Sensitivity.L4,
+    )
+    assert "unrecognised share_type 'maybe'" in caplog.text
 
 
 # -- missing and odd fields --------------------------------------------------------------

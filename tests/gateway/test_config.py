@@ -273,3 +273,26 @@ def test_a_webhook_url_with_a_space_is_refused_like_a_source_url() -> None:
     assert [str(p) for p in caught.value.problems] == [
         "notifications.webhooks[0].url: must not contain spaces or control characters"
     ]
+
+
+def test_allowed_origins_and_speaks_for_reach_the_source_settings() -> None:
+    source = {"id": "hr", "connector": "ckan", "url": "https://hr.example.gov.cn/api"}
+    config = parse_config(
+        {
+            "sources": [
+                source | {"allowed_origins": ["https://cdn.example.gov.cn"], "speaks_for": ["hr"]}
+            ]
+        },
+        env={},
+    )
+    settings = config.sources[0].settings
+    assert settings.allowed_origins == ("https://cdn.example.gov.cn",)
+    assert settings.speaks_for == ("hr",)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {"sources": [source | {"allowed_origins": ["https://cdn.example.gov.cn/files"]}]},
+            env={},
+        )
+    [problem] = [p for p in caught.value.problems if "allowed_origins" in p.path]
+    assert problem.path == "sources[0].allowed_origins"
+    assert "scheme://host[:port]" in problem.message

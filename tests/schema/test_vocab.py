@@ -62,3 +62,32 @@ def test_raw_values_lists_every_spelling() -> None:
 
 def test_sensitivity_is_ordered() -> None:
     assert Sensitivity.L1 < Sensitivity.L2 <= Sensitivity.L2 < Sensitivity.L4
+
+
+# -- unrecognised spellings: the least open class, never the source default ---------------
+
+
+@pytest.mark.parametrize(
+    ("read", "raw", "default", "expected"),
+    [
+        ("share", "不共享", ShareType.UNCONDITIONAL, ShareType.NOT_SHARED),
+        ("open", "不开放", OpenType.OPEN, OpenType.NOT_OPEN),
+        ("sensitivity", "L5", Sensitivity.L1, Sensitivity.L4),
+        ("share", None, ShareType.UNCONDITIONAL, ShareType.UNCONDITIONAL),  # not stated
+        ("open", "  ", OpenType.OPEN, OpenType.OPEN),  # blank: not stated
+        ("sensitivity", "二级", Sensitivity.L4, Sensitivity.L2),  # known
+    ],
+)
+def test_an_unknown_class_is_the_least_open_and_an_absent_one_the_default(
+    read: str, raw: object, default: object, expected: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    from schema import vocab
+
+    reader = {
+        "share": vocab.share_type_or,
+        "open": vocab.open_type_or,
+        "sensitivity": vocab.sensitivity_or,
+    }[read]
+    assert reader(raw, default, source=f"test-{read}") is expected  # type: ignore[operator]
+    unknown = raw in ("不共享", "不开放", "L5")
+    assert (repr(raw) in caplog.text) is unknown  # reported, for the operator

@@ -153,3 +153,34 @@ async def test_a_failing_source_is_served_from_an_earlier_answer_and_says_so(
     assert "earlier answer" in (report.message or "")
     assert [e.dataset.local_id for e in again.edges] == [e.dataset.local_id for e in first.edges]
     assert again.total_count_is_exact is False
+
+
+async def test_every_source_call_is_bound_to_the_sources_origins(
+    make_gateway: GatewayFactory,
+) -> None:
+    # A connector that follows a link elsewhere with its own header: the gateway declares
+    # the source's origins around every call, so the SDK refuses it before sending.
+    from connectors.sdk import get_json
+    from tests.gateway.memory_connector import MemoryConnector
+
+    sent: list[str] = []
+
+    class Wanderer(MemoryConnector):
+        async def search(self, query):  # type: ignore[no-untyped-def]
+            await get_json(
+                self.client,
+                "https://elsewhere.example.net/x",
+                source_id=self.source_id,
+                headers={"X-Key": "k"},
+            )
+            sent.append("elsewhere")
+            return await super().search(query)
+
+    gateway = make_gateway({"a": [make_dataset("a", 1)]}, connector_class=Wanderer)
+    result = await gateway.engine.search(SearchRequest(), grants())
+    [report] = result.sources
+    assert report.status is SourceStatus.ERROR
+    assert (
+        report.message == "the platform's answer could not be used (link to another origin refused)"
+    )
+    assert sent == []
