@@ -21,6 +21,7 @@ from connectors.sdk._errors import (
     FatalError,
     GatewayError,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SourceUnavailable,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "PageRequest",
     "PageResponse",
     "Paginator",
+    "QueryRejected",
     "RetriableError",
     "RetryPolicy",
     "SearchPage",
