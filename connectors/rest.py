@@ -37,6 +37,7 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -65,6 +66,9 @@ log = logging.getLogger(__name__)
 # 4xx answers whose JSON body says why (the envelope's message), read rather than raised.
 _READ_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 422})
 _MESSAGE_MAX = 200
+# Endpoints whose parameters carry the caller's input: only their refusals can be the
+# caller's fault (``bad_query``); a refused listing or health probe is the source's.
+_CALLERS_ENDPOINTS = frozenset({"search", "get"})
 
 
 class RestConnector(Connector):
@@ -94,6 +98,8 @@ class RestConnector(Connector):
         for sort, params in options.sorts.items():
             self._sorts[sort] = tuple((k, _scalar(v)) for k, v in params.items())
         self._envelope = _Envelope.build(options)
+        self._bad_statuses = frozenset(options.bad_query.statuses)
+        self._bad_codes = frozenset(_scalar(v) for v in options.bad_query.codes)
         # Per instance: what this mapping lets the platform do.
         self.capabilities = Capabilities(  # type: ignore[misc]
             search=True,
@@ -274,7 +280,7 @@ class RestConnector(Connector):
             params=params,
             headers=self._headers,
             max_bytes=self.settings.max_response_bytes,
-            allow_statuses=_READ_STATUSES,
+            allow_statuses=_READ_STATUSES | self._bad_statuses,
             deadline=deadline,
             auth=self._auth,
         )
@@ -309,6 +315,11 @@ class RestConnector(Connector):
             text += f": {str(message)[:_MESSAGE_MAX]}"
         if status in (401, 403):
             text += "; check the source's auth settings"
+        if endpoint in _CALLERS_ENDPOINTS and (
+            status in self._bad_statuses
+            or (code is not MISSING and _scalar(code) in self._bad_codes)
+        ):
+            raise QueryRejected(text, source_id=self.source_id)  # the caller's, not the platform's
         raise self._fatal(text)
 
     def _fatal(self, message: str) -> FatalError:
