@@ -315,11 +315,14 @@ class RestConnector(Connector):
             text += f": {str(message)[:_MESSAGE_MAX]}"
         if status in (401, 403):
             text += "; check the source's auth settings"
-        if endpoint in _CALLERS_ENDPOINTS and (
-            status in self._bad_statuses
-            or (code is not MISSING and _scalar(code) in self._bad_codes)
-        ):
-            raise QueryRejected(text, source_id=self.source_id)  # the caller's, not the platform's
+        # An HTTP error status decides alone (a 401 or 404 is the source's whatever its
+        # code says); an envelope code decides only on an answer that is not an error.
+        if status >= 400:
+            refused = status in self._bad_statuses
+        else:
+            refused = code is not MISSING and _scalar(code) in self._bad_codes
+        if refused and endpoint in _CALLERS_ENDPOINTS:
+            raise QueryRejected(text, source_id=self.source_id)  # the caller's error
         raise self._fatal(text)
 
     def _fatal(self, message: str) -> FatalError:

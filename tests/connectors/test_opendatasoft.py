@@ -1026,3 +1026,8 @@ class TestOpenDataSoftConformance(ConnectorConformance):
     department = OWN_DEPARTMENT
     defaults = DEFAULTS
     page_size = 2
+    # The Explore API's 400 bodies: ODSQL it cannot parse, a parameter out of range.
+    bad_query_answers = [
+        {"status": 400, "body": load("error_400_odsql.json")},
+        {"status": 400, "body": load("error_400_window.json")},
+    ]
