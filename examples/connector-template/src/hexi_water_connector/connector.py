@@ -13,10 +13,10 @@ The API (fictional, shaped like many bureau APIs)::
 
 Every call sends the key in the ``X-Api-Key`` header. A non-zero ``code`` is an error even
 when the HTTP status is 200 (``40100``: bad key). A 400 (``40000``) to a search or lookup
-is the caller's bad query: ``QueryRejected``, which never counts against the source. ``page_size`` is at most 50. Filters are
-exact: ``bureau`` and ``topic`` take one code each, ``updated_since`` an ISO 8601 instant
-(inclusive; records with no ``updated`` never match). Timestamps without an offset are
-local time (UTC+8).
+is the caller's bad query: ``QueryRejected``, which never counts against the source.
+``page_size`` is at most 50. Filters are exact: ``bureau`` and ``topic`` take one code
+each, ``updated_since`` an ISO 8601 instant (inclusive; records with no ``updated`` never
+match). Timestamps without an offset are local time (UTC+8).
 """
 
 from __future__ import annotations
