@@ -38,6 +38,7 @@ from connectors.sdk import (
     FilterName,
     Health,
     HealthStatus,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -205,7 +206,7 @@ class CkanConnector(Connector):
         if self.options.include_private:
             params.append(("include_private", "true"))
 
-        result, request = await self._action("package_search", params)
+        result, request = await self._action("package_search", params, callers_query=True)
         if not isinstance(result, dict):
             raise self._fatal(f"package_search result is a {_kind(result)}, not an object", request)
         count, records = result.get("count"), result.get("results")
@@ -241,7 +242,9 @@ class CkanConnector(Connector):
 
         Every such case answers alike, so ``dataset(id)`` is no existence oracle.
         """
-        result, request = await self._action("package_show", [("id", local_id)], missing_ok=True)
+        result, request = await self._action(
+            "package_show", [("id", local_id)], missing_ok=True, callers_query=True
+        )
         if result is None:
             return None
         if not isinstance(result, dict):
@@ -266,7 +269,7 @@ class CkanConnector(Connector):
         ]
         if self.options.include_private:
             params.append(("include_private", "true"))
-        result, request = await self._action("package_search", params)
+        result, request = await self._action("package_search", params, callers_query=True)
         records = result.get("results") if isinstance(result, dict) else None
         if not isinstance(records, list):
             raise self._fatal("package_search result has no 'results' list", request)
@@ -317,10 +320,20 @@ class CkanConnector(Connector):
     # -- HTTP ---------------------------------------------------------------------------
 
     async def _action(
-        self, action: str, params: list[tuple[str, str]], *, missing_ok: bool = False
+        self,
+        action: str,
+        params: list[tuple[str, str]],
+        *,
+        missing_ok: bool = False,
+        callers_query: bool = False,
     ) -> tuple[Any, httpx.Request]:
         """Call one action: its ``result`` (``None`` for a 404 when ``missing_ok``) and the
-        request, without credentials, for errors to carry."""
+        request, without credentials, for errors to carry.
+
+        ``callers_query``: the parameters carry the caller's input (a search, an id), so
+        CKAN's "bad query" answers (400 Search Query Error, 409 Search or Validation
+        Error: Solr refused the ``q`` or ``fq``) are ``QueryRejected``, the caller's error.
+        """
         url = f"{self._base}/api/3/action/{action}"
         request = httpx.Request("GET", build_url(url, params))
         allowed = {400, 403, 409} | ({404} if missing_ok else set())
@@ -347,7 +360,10 @@ class CkanConnector(Connector):
         if status != 200 or body.get("success") is not True:
             error = _error_text(body.get("error"))
             if status in (400, 409):
-                raise self._fatal(f"CKAN rejected the query: {error}", request)
+                rejected = QueryRejected if callers_query else FatalError
+                raise rejected(
+                    f"CKAN rejected the query: {error}", source_id=self.source_id, request=request
+                )
             if status == 403:
                 raise self._fatal(f"CKAN refused {action} (check the api_key): {error}", request)
             raise self._fatal(

@@ -42,6 +42,7 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -193,7 +194,7 @@ class SocrataConnector(Connector):
         filter_params, applied = self._filter_params(query.filter)
         params += filter_params
 
-        body, request = await self._get(CATALOG_PATH, params)
+        body, request = await self._get(CATALOG_PATH, params, callers_query=True)
         total, records = body.get("resultSetSize"), body.get("results")
         if not isinstance(records, list):
             raise self._fatal(
@@ -219,7 +220,9 @@ class SocrataConnector(Connector):
         dataset, not public, or unmappable. Every such case answers alike."""
         if not local_id.strip():
             return None
-        body, request = await self._get(CATALOG_PATH, self._scope() + [("ids", local_id)])
+        body, request = await self._get(
+            CATALOG_PATH, self._scope() + [("ids", local_id)], callers_query=True
+        )
         records = body.get("results")
         if not isinstance(records, list):
             raise self._fatal(
@@ -273,10 +276,19 @@ class SocrataConnector(Connector):
         return [("domains", self.domain), ("search_context", self.domain), ("only", "dataset")]
 
     async def _get(
-        self, path: str, params: list[tuple[str, str]], *, list_ok: bool = False
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        *,
+        list_ok: bool = False,
+        callers_query: bool = False,
     ) -> tuple[Any, httpx.Request]:
         """GET a Discovery API path: the decoded JSON object (or list when ``list_ok``) and
-        the request, without the app token, for errors to carry."""
+        the request, without the app token, for errors to carry.
+
+        ``callers_query``: the parameters carry the caller's input, so the API's 400 (its
+        ``{"error": ...}`` body for a parameter it refuses) is ``QueryRejected``.
+        """
         url = self._base + path
         request = httpx.Request("GET", url, params=tuple(params))
         try:
@@ -302,6 +314,12 @@ class SocrataConnector(Connector):
             )
         if status != 200 or "error" in body:
             error = _error_text(body)
+            if status == 400 and callers_query:
+                raise QueryRejected(
+                    f"Socrata rejected the query: {error}",
+                    source_id=self.source_id,
+                    request=request,
+                )
             if status == 400 or status == 200:
                 raise self._fatal(f"Socrata rejected the query: {error}", request)
             if status == 404:

@@ -21,6 +21,7 @@ from connectors.sdk._errors import (
     FatalError,
     GatewayError,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SourceUnavailable,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "PageRequest",
     "PageResponse",
     "Paginator",
+    "QueryRejected",
     "RetriableError",
     "RetryPolicy",
     "SearchPage",

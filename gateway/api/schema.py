@@ -21,11 +21,12 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Caller as CallerModel
 from gateway.access import GrantSet, Privilege, WorkflowSettings
+from gateway.api.arguments import ArgumentProblem, datasets_problems, local_id_is_valid
 from gateway.audit import AuditLog
 from gateway.federation import (
     CursorError,
@@ -50,6 +51,16 @@ class PublicError(GraphQLError):
 
     def __init__(self, message: str, code: str, **extensions: Any) -> None:
         super().__init__(message, extensions={"code": code, **extensions})
+
+
+def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
+    """One error for every problem with the arguments, naming each argument."""
+    return PublicError(
+        "invalid arguments: " + "; ".join(f"{p.argument} {p.message}" for p in problems),
+        "BAD_USER_INPUT",
+        argument=problems[0].argument,
+        problems=[{"argument": p.argument, "message": p.message} for p in problems],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +108,8 @@ class RequestContext:
         if decoded is None or decoded[0] != "Dataset":
             return None
         _, source_id, local_id = decoded
-        if self.engine.connector(source_id) is None:
-            return None
+        if self.engine.connector(source_id) is None or not local_id_is_valid(local_id):
+            return None  # never sent to a platform: no dataset has such an id
         dataset, report = await self.load_dataset(source_id, local_id)
         if (id(report), path) not in self._reported:  # one batched call answers several ids
             self._reported.add((id(report), path))
@@ -131,8 +142,12 @@ class RequestContext:
         for report in reports:
             if not report.failed:
                 continue
-            code = "SOURCE_TIMEOUT" if report.status is SourceStatus.TIMEOUT else "SOURCE_ERROR"
-            verb = "did not answer in time" if code == "SOURCE_TIMEOUT" else "failed"
+            if report.rejected:  # the caller's query, not the platform, is at fault
+                code, verb = "BAD_USER_INPUT", "could not run the query"
+            elif report.status is SourceStatus.TIMEOUT:
+                code, verb = "SOURCE_TIMEOUT", "did not answer in time"
+            else:
+                code, verb = "SOURCE_ERROR", "failed"
             self.source_errors.append(
                 {
                     "message": f"source {report.source_id} {verb}: {report.message}",
@@ -221,12 +236,11 @@ class Query:
         ctx = _context(info)
         first = 20 if first is None else first
         sort = sort or gql.DatasetSort.RELEVANCE
-        if not 0 <= first <= ctx.max_first:
-            raise PublicError(
-                f"first must be between 0 and {ctx.max_first}", "BAD_USER_INPUT", argument="first"
-            )
-        if search is not None and len(search) > 500:
-            raise PublicError("search is longer than 500 characters", "BAD_USER_INPUT")
+        problems = datasets_problems(
+            search=search, filter=filter, first=first, max_first=ctx.max_first, after=after
+        )
+        if problems:  # before any platform is asked
+            raise bad_user_input(problems)
         dataset_filter, sources = _to_filter(filter)
         request = SearchRequest(
             text=(search or "").strip() or None,
@@ -348,6 +362,19 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
+class _Schema(strawberry.Schema):
+    """strawberry logs every GraphQL error with a traceback; most are the caller's (a bad
+    argument, a query that does not validate) and say nothing about the gateway. Those go
+    to the debug log; an unexpected error is logged in full by ``_should_mask``."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if error.original_error is None or isinstance(error.original_error, GraphQLError):
+                log.debug("caller error: %s", error.message)
+
+
 # Built once: ValidationCache keys on the validation rule classes, which QueryLimits
 # creates once (a limiter built per request would make every lookup a miss).
 _DEFAULT_LIMITS = QueryLimits()
@@ -368,7 +395,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         types=[gql.Dataset],
         extensions=extensions,

@@ -28,6 +28,7 @@ from connectors.sdk import (
     HealthStatus,
     NotSupported,
     Origins,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     SourceUnavailable,
@@ -77,6 +78,7 @@ class SourceReport:
     matched: int | None = None
     message: str | None = None
     stale: bool = False  # answered from the cache because the platform failed
+    rejected: bool = False  # the platform refused the caller's query (QueryRejected)
 
     @property
     def failed(self) -> bool:
@@ -181,6 +183,12 @@ class SourceAccess:
             failure = SourceStatus.TIMEOUT if timed_out else SourceStatus.ERROR
             message = _public("the platform did not answer", exc.message)
             log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
+        except QueryRejected as exc:
+            # The caller's error, not the platform's: no stale answer stands in for it.
+            report.rejected = True
+            failure = SourceStatus.ERROR
+            message = "the platform rejected the query as invalid"
+            log.debug("source %s: rejected the query: %s", connector.source_id, exc.message)
         except NotSupported as exc:
             failure = SourceStatus.ERROR
             message = _public("the platform cannot answer this query", exc.message)
@@ -198,7 +206,7 @@ class SourceAccess:
                 elapsed if report.latency_ms is None else report.latency_ms + elapsed
             )
         if failure is not None:
-            stale: T | None = guard.stale(key) if key is not None else None
+            stale: T | None = guard.stale(key) if key is not None and not report.rejected else None
             if stale is None:
                 report.status, report.message = failure, message
                 return None

@@ -23,6 +23,7 @@ from connectors.sdk import (
     FatalError,
     FilterName,
     HealthStatus,
+    QueryRejected,
     RetriableError,
     SearchQuery,
     Sort,
@@ -662,20 +663,50 @@ async def test_server_errors_and_rate_limits_are_retriable(
         await connector.search(SearchQuery())
 
 
-@pytest.mark.parametrize(
-    ("fixture", "message"),
-    [
-        ("package_search_409.json", "Search Error: Search error: ('SOLR returned an error"),
-        ("package_search_409_validation.json", "rows: Must be less than or equal to 1000"),
-    ],
-)
-async def test_ckan_409_is_fatal_with_ckans_message(
-    router: respx.MockRouter, connector: CkanConnector, fixture: str, message: str
+# CKAN's "bad query" answers (ckan/views/api.py): SearchQueryError -> 400 "Search Query
+# Error", SearchError (Solr refused the q or fq) -> 409 "Search Error", ValidationError ->
+# 409 "Validation Error"; the 400 fixture's message is the one the issue-16 date caused.
+CKAN_BAD_QUERIES = [
+    ("package_search_400_query.json", 400, "Search Query is invalid: ('Invalid date string"),
+    ("package_search_409.json", 409, "Search Error: Search error: ('SOLR returned an error"),
+    ("package_search_409_validation.json", 409, "rows: Must be less than or equal to 1000"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_ckans_bad_query_answers_are_query_rejected_with_ckans_message(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
 ) -> None:
-    mock_search(router, load(fixture), status=409)
-    with pytest.raises(FatalError, match="CKAN rejected the query") as caught:
+    mock_search(router, load(fixture), status=status)
+    with pytest.raises(QueryRejected, match="CKAN rejected the query") as caught:
         await connector.search(SearchQuery())
     assert message in caught.value.message
+    assert caught.value.source_id == connector.source_id
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_a_bad_query_answer_to_a_by_id_lookup_is_query_rejected(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
+) -> None:
+    router.get(f"{API}/package_show").mock(return_value=httpx.Response(status, json=load(fixture)))
+    with pytest.raises(QueryRejected):
+        await connector.get("some-id")
+    mock_search(router, load(fixture), status=status)
+    with pytest.raises(QueryRejected):
+        await connector.get_many(["a", "b"])
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_the_same_answer_to_the_department_listing_is_the_sources_failure(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
+) -> None:
+    # organization_list carries no caller input: CKAN refusing it is not the caller's fault.
+    router.get(f"{API}/organization_list").mock(
+        return_value=httpx.Response(status, json=load(fixture))
+    )
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()
+    assert not isinstance(caught.value, QueryRejected)
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from connectors.sdk import (
     FilterName,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SearchQuery,
     Sort,
@@ -736,14 +737,29 @@ async def test_a_failing_search_does_not_leave_the_facets_call_running(
         ),
     ],
 )
-async def test_a_400_is_fatal_with_the_platforms_error_code_and_message(
+async def test_a_400_is_query_rejected_with_the_platforms_error_code_and_message(
     router: respx.MockRouter, connector: OpenDataSoftConnector, fixture: str, message: str
 ) -> None:
     mock_search(router, load(fixture), status=400)
-    with pytest.raises(FatalError, match="OpenDataSoft rejected the request") as caught:
+    with pytest.raises(QueryRejected, match="OpenDataSoft rejected the request") as caught:
         await connector.search(SearchQuery())
     assert message in caught.value.message
+    assert caught.value.source_id == connector.source_id
     assert caught.value.request is not None and "catalog/datasets" in str(caught.value.request.url)
+
+
+async def test_a_400_to_a_lookup_is_query_rejected_and_to_the_listing_the_sources_failure(
+    router: respx.MockRouter, connector: OpenDataSoftConnector
+) -> None:
+    router.get(url__regex=r".*/catalog/datasets/.+").mock(
+        return_value=httpx.Response(400, json=load("error_400_odsql.json"))
+    )
+    with pytest.raises(QueryRejected):
+        await connector.get("some-dataset")
+    router.get(FACETS).mock(return_value=httpx.Response(400, json=load("error_400_odsql.json")))
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()  # catalog/facets?facet=publisher: no caller input
+    assert not isinstance(caught.value, QueryRejected)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
@@ -1010,3 +1026,8 @@ class TestOpenDataSoftConformance(ConnectorConformance):
     department = OWN_DEPARTMENT
     defaults = DEFAULTS
     page_size = 2
+    # The Explore API's 400 bodies: ODSQL it cannot parse, a parameter out of range.
+    bad_query_answers = [
+        {"status": 400, "body": load("error_400_odsql.json")},
+        {"status": 400, "body": load("error_400_window.json")},
+    ]
