@@ -21,6 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.plugins.parsers.jsonld import to_rdf as jsonld_to_rdf
 from rdflib.term import Node
 
+from connectors._formats import format_name, is_media_type
 from connectors.sdk import FatalError, SourceSettings
 from schema import vocab
 from schema.model import (
@@ -45,9 +46,23 @@ HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SCHEMA = Namespace("http://schema.org/")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
+TIME = Namespace("http://www.w3.org/2006/time#")
+# time:DurationDescription units, in seconds (years and months are kept apart).
+_TIME_UNITS: Mapping[str, float] = {
+    "years": 0.0,
+    "months": 0.0,
+    "weeks": 7 * 86400.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+}
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 EU_THEME = EU_AUTHORITY + "data-theme/"
+EU_FILE_TYPE = EU_AUTHORITY + "file-type/"
+# The last segment of a format URI that is a format code (CSV, GEOJSON, XLSX...).
+_FORMAT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.+-]{0,15}")
 IANA_MEDIA_TYPES = (
     "http://www.iana.org/assignments/media-types/",
     "https://www.iana.org/assignments/media-types/",
@@ -320,10 +335,7 @@ class DcatMapper:
             department=self.department(g, node) or self.settings.department,
             issued=_timestamp(self.value(g, node, DCTERMS.issued)),
             modified=_timestamp(self.value(g, node, DCTERMS.modified)),
-            update_frequency=self.vocabulary(
-                g, node, (DCTERMS.accrualPeriodicity,), vocab.parse_update_frequency
-            )
-            or UpdateFrequency.UNKNOWN,
+            update_frequency=self.frequency(g, node),
             share_type=self.vocabulary(g, node, self._share_type, vocab.parse_share_type)
             or defaults.share_type,
             share_condition=self.text(g, node, *self._share_condition),
@@ -390,6 +402,33 @@ class DcatMapper:
                     if parsed is not None:
                         return parsed
         return None
+
+    def frequency(self, g: Graph, node: Node) -> UpdateFrequency:
+        """``dct:accrualPeriodicity``: a frequency URI, code or word, or a
+        ``dct:Frequency`` whose ``rdf:value`` is a ``time:DurationDescription``
+        (``time:years 1``, as datos.gob.es writes it) or an ISO 8601 duration."""
+        predicates = (DCTERMS.accrualPeriodicity,)
+        known = self.vocabulary(g, node, predicates, vocab.parse_update_frequency)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        for frequency in sorted(g.objects(node, DCTERMS.accrualPeriodicity), key=str):
+            if isinstance(frequency, Literal):
+                continue
+            for described in (frequency, *g.objects(frequency, RDF.value)):
+                if isinstance(described, Literal):
+                    found = vocab.parse_update_frequency(str(described))
+                else:
+                    found = self._duration_frequency(g, described)
+                if found is not None:
+                    return found
+        return UpdateFrequency.UNKNOWN
+
+    def _duration_frequency(self, g: Graph, node: Node) -> UpdateFrequency | None:
+        amounts = {unit: _number(self.value(g, node, TIME[unit])) for unit in _TIME_UNITS}
+        if not any(amounts.values()):
+            return None
+        seconds = sum(amounts[unit] * factor for unit, factor in _TIME_UNITS.items())
+        return vocab.frequency_for_duration(amounts["years"], amounts["months"], seconds)
 
     def department(self, g: Graph, node: Node) -> Department | None:
         agent = self.value(g, node, DCTERMS.publisher)
@@ -459,28 +498,58 @@ class DcatMapper:
         )
 
     def distribution(self, g: Graph, dist: Node) -> Distribution:
-        media_type = _media_type(self.value(g, dist, DCAT.mediaType))
-        fmt_node = self.value(g, dist, DCTERMS["format"])
-        fmt: str | None = None
-        if isinstance(fmt_node, URIRef):
-            uri = str(fmt_node)
-            if uri.startswith(IANA_MEDIA_TYPES):
-                media_type = media_type or _media_type(fmt_node)
-            else:
-                fmt = _last_segment(uri)
-        elif isinstance(fmt_node, BNode):  # DCAT-AP 1: [ a dct:IMT; rdf:value; rdfs:label ]
-            fmt = self.text(g, fmt_node, RDFS.label)
-            media_type = media_type or _text(self.value(g, fmt_node, RDF.value))
-        elif fmt_node is not None:
-            fmt = _text(fmt_node)
+        media_type, fmt = self.format_of(g, dist)
+        access_url = _text(self.value(g, dist, DCAT.accessURL))
+        download_url = _text(self.value(g, dist, DCAT.downloadURL))
         return Distribution(
             title=self.text(g, dist, DCTERMS.title),
-            format=fmt.upper() if fmt else None,
+            format=format_name(fmt, media_type, download_url),
             media_type=media_type,
-            access_url=_text(self.value(g, dist, DCAT.accessURL)),
-            download_url=_text(self.value(g, dist, DCAT.downloadURL)),
+            access_url=access_url,
+            download_url=download_url,
             byte_size=_byte_size(self.value(g, dist, DCAT.byteSize)),
         )
+
+    def format_of(self, g: Graph, dist: Node) -> tuple[str | None, str | None]:
+        """``(media type, format name)`` from ``dcat:mediaType`` and ``dct:format``.
+
+        Either may be a literal, a URI (IANA media-type or EU file-type URIs) or a
+        described node (``[ a dct:IMT; rdfs:label "XLS"; rdf:value "application/..." ]``,
+        the node named by a URI or blank). A media type found in ``dct:format`` is the
+        media type; a format name found in ``dcat:mediaType`` is the format.
+        """
+        media_types: list[str] = []
+        names: list[str] = []
+        for predicate in (DCAT.mediaType, DCTERMS["format"]):
+            node = self.value(g, dist, predicate)
+            for text in self._format_texts(g, node):
+                (media_types if is_media_type(text) else names).append(text)
+        return (media_types[0] if media_types else None), (names[0] if names else None)
+
+    def _format_texts(self, g: Graph, node: Node | None) -> list[str]:
+        """What a format node says: its label and value, else its own URI's meaning."""
+        if node is None:
+            return []
+        if isinstance(node, Literal):
+            return [text] if (text := _text(node)) else []
+        texts = [
+            text
+            for obj in (
+                self.text(g, node, RDFS.label, SKOS.prefLabel, DCTERMS.title),
+                self.value(g, node, RDF.value),
+            )
+            if (text := _media_type(obj) if isinstance(obj, (URIRef, Literal)) else obj)
+        ]
+        if texts or not isinstance(node, URIRef):
+            return texts
+        uri = str(node)
+        if uri.startswith(IANA_MEDIA_TYPES):
+            return [text] if (text := _media_type(node)) else []
+        segment = _last_segment(uri)
+        # An undescribed node of a platform's own (``.../resource/1/format``) says nothing.
+        if uri.startswith(EU_FILE_TYPE) or _FORMAT_CODE.fullmatch(segment):
+            return [segment]
+        return []
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -559,6 +628,16 @@ def _byte_size(node: Node | None) -> int | None:
     if not size.is_finite() or size < 0 or size != size.to_integral_value():
         return None
     return int(size)
+
+
+def _number(node: Node | None) -> float:
+    """A ``time:`` amount (``1.0``, ``"1"^^xsd:decimal``); 0 for anything else."""
+    text = _text(node)
+    try:
+        number = float(text) if text is not None else 0.0
+    except ValueError:
+        return 0.0
+    return number if 0 < number < 1e6 else 0.0
 
 
 def _media_type(node: Node | None) -> str | None:

@@ -302,7 +302,7 @@ def test_dates_in_the_shapes_real_files_use(text: object, expected: datetime | N
         ("R/P12M", UpdateFrequency.ANNUAL),
         ("R/P1Y", UpdateFrequency.ANNUAL),
         ("R/P2Y", UpdateFrequency.BIENNIAL),
-        ("R/P10Y", UpdateFrequency.UNKNOWN),
+        ("R/P10Y", UpdateFrequency.DECENNIAL),
         ("irregular", UpdateFrequency.IRREG),
         ("每月", UpdateFrequency.MONTHLY),
         ("annually", UpdateFrequency.ANNUAL),

@@ -286,7 +286,7 @@ def test_file_types_and_iana_media_types_are_read_from_their_uris() -> None:
     dists = one(body).distributions
     assert [(d.title, d.format, d.media_type) for d in dists] == [
         ("a", "GEOJSON", "application/geo+json"),
-        ("b", None, "text/csv"),
+        ("b", "CSV", "text/csv"),  # format derived from the media type
         ("c", "XLSX", None),
     ]
 
