@@ -11,22 +11,21 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from connectors._formats import format_name
 from connectors.sdk._text import html_to_text
 from schema import vocab
-from schema.vocab import parse_duration
 from schema.model import DataField, Temporal, UpdateFrequency
+from schema.vocab import parse_duration
 
 _YEAR = re.compile(r"^(\d{4})$")
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SLASHED = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T](.*))?$")
 _CHINESE_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?")
 _REPEAT = re.compile(r"^R\d*/", re.IGNORECASE)
+
 
 def parse_date(value: object) -> datetime | None:
     """A timestamp from what ``data.json`` files write; naive values are UTC.

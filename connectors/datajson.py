@@ -39,7 +39,6 @@ from connectors._datajson_values import (
     data_fields,
     dicts,
     first_text,
-    format_name,
     kind_of,
     parse_date,
     parse_frequency,
@@ -51,6 +50,7 @@ from connectors._datajson_values import (
     strip_scheme,
     term_list,
 )
+from connectors._formats import format_name
 from connectors.sdk import (
     FatalError,
     SourceSettings,

@@ -15,7 +15,8 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from connectors._datajson_values import format_name, parse_date, parse_frequency, parse_temporal
+from connectors._datajson_values import parse_date, parse_frequency, parse_temporal
+from connectors._formats import format_name
 from connectors.datajson import (
     DataJsonConnector,
     DataJsonKeys,
