@@ -80,6 +80,7 @@ UPDATE_FREQUENCIES: Mapping[str, UpdateFrequency] = {
     # English words, as platforms write them (spaces, dashes and underscores are equal).
     "continuous": _F.CONT,
     "continuously updated": _F.CONT,
+    "continual": _F.CONT,
     "realtime": _F.CONT,
     "real time": _F.CONT,
     "live": _F.CONT,
@@ -115,6 +116,7 @@ UPDATE_FREQUENCIES: Mapping[str, UpdateFrequency] = {
     "biennially": _F.BIENNIAL,
     "triennial": _F.TRIENNIAL,
     "quadrennial": _F.QUADRENNIAL,
+    "quinquennial": _F.QUINQUENNIAL,
     "decennial": _F.DECENNIAL,
     "irregular": _F.IRREG,
     "irregularly": _F.IRREG,
@@ -147,6 +149,7 @@ FREQUENCY_PERIOD_DAYS: Mapping[UpdateFrequency, float] = {
     _F.BIENNIAL: 2 * _YEAR_DAYS,
     _F.TRIENNIAL: 3 * _YEAR_DAYS,
     _F.QUADRENNIAL: 4 * _YEAR_DAYS,
+    _F.QUINQUENNIAL: 5 * _YEAR_DAYS,
     _F.DECENNIAL: 10 * _YEAR_DAYS,
 }
 """The nominal period of each regular frequency, in days (a month is a twelfth of a
