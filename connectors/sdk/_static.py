@@ -15,9 +15,10 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +51,21 @@ DEFAULT_REFRESH_SECONDS = 300.0
 RETRY_AFTER_FAILURE_SECONDS = 30.0
 # Building the index of a small catalogue is quicker than a hop to a worker thread.
 _BUILD_INLINE_UP_TO = 200
+
+
+def document_url(url: str, default_path: str, suffixes: Iterable[str]) -> str:
+    """The address of a catalogue document from a source ``url``: ``url`` itself when it
+    already names a document (its path ends in one of ``suffixes``, or it has a query),
+    else ``url`` joined with ``default_path``. Every document connector reads its
+    ``url`` this way::
+
+        document_url("http://host/catalog.ttl", "/catalog.ttl", (".ttl",))  # as it is
+        document_url("http://host", "/catalog.ttl", (".ttl",))  # http://host/catalog.ttl
+    """
+    parts = urlsplit(url)
+    if parts.query or parts.path.lower().endswith(tuple(s.lower() for s in suffixes)):
+        return url
+    return url.rstrip("/") + "/" + default_path.lstrip("/")
 
 
 class StaticCatalogueOptions(BaseModel):
@@ -111,6 +127,9 @@ class StaticCatalogueConnector(Connector):
         self.clock: Callable[[], float] = time.monotonic
         #: Why the last refresh failed, ``None`` after a successful one.
         self.last_error: ConnectorError | None = None
+        #: What the last load reported about the catalogue (records skipped or repaired);
+        #: a subclass sets it in ``load()``, and ``check()`` shows it.
+        self.notice: str | None = None
         self._index: LocalIndex | None = None
         self._loaded_at: float | None = None
         self._due_at = 0.0
@@ -353,4 +372,8 @@ class StaticCatalogueConnector(Connector):
             return Health(HealthStatus.DOWN, message=message)
         except Exception as exc:  # a health probe reports, it never raises
             return Health(HealthStatus.DOWN, message=f"check failed: {type(exc).__name__}")
-        return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
+        return Health(
+            HealthStatus.UP,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            message=self.notice,
+        )
