@@ -124,7 +124,8 @@ class DcatOptions(StaticCatalogueOptions):
     catalogue document itself, as does leaving it unset with a ``url`` that names an
     RDF document (``.ttl``, ``.jsonld``, ``.rdf``...) or has a query. ``media_type``
     overrides what the path's extension (or, failing that, the body) says the syntax is.
-    ``max_pages`` bounds hydra paging; ``follow_other_hosts`` lets ``hydra:next`` leave the catalogue's host.
+    ``max_pages`` bounds hydra paging; ``follow_other_hosts`` lets ``hydra:next`` leave
+    the catalogue's host.
     ``jsonld_contexts`` maps a remote ``@context`` URL to the context object to use.
     ``refresh_seconds`` (from ``StaticCatalogueOptions``): how old the loaded copy may
     get before it is revalidated, page by page, with conditional GETs.
