@@ -131,9 +131,12 @@ class Gateway:
         self.audit = audit
 
     async def start(self) -> None:
-        """Open the audit log: a gateway that cannot audit does not start."""
+        """Open the audit log (a gateway that cannot audit does not start), then let the
+        connectors begin their background loads (catalogues served from a local index)."""
         if self.audit is not None:
             await self.audit.open()
+        for connector in self.connectors:
+            await connector.start()
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.connectors), return_exceptions=True)
@@ -298,11 +301,17 @@ class Gateway:
                 async with asyncio.timeout(connector.settings.timeout_seconds):
                     health = await connector.check()
             except TimeoutError:
-                return {"id": connector.source_id, "status": "DOWN", "message": "timed out"}
+                return {
+                    "id": connector.source_id,
+                    "status": "DOWN",
+                    "loading": connector.loading,
+                    "message": "still loading" if connector.loading else "timed out",
+                }
             guard = self.engine.guard(connector.source_id).report()
             return {
                 "id": connector.source_id,
                 "status": health.status.value,
+                "loading": connector.loading,
                 "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
                 "message": health.message,
                 "state": guard.state.value,
@@ -316,10 +325,12 @@ class Gateway:
 
         sources = await asyncio.gather(*(probe(c) for c in self.connectors))
         up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
-        ready = up > 0
+        # Not ready while a source's first load runs: queries would find it still loading.
+        loading = [s["id"] for s in sources if s["loading"]]
+        ready = up > 0 and not loading
+        status = "ready" if ready else "loading" if loading else "unavailable"
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "sources": sources},
-            status_code=200 if ready else 503,
+            {"status": status, "sources": sources}, status_code=200 if ready else 503
         )
 
 

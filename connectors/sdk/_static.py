@@ -134,6 +134,7 @@ class StaticCatalogueConnector(Connector):
         self._loaded_at: float | None = None
         self._due_at = 0.0
         self._loading: asyncio.Task[LocalIndex] | None = None
+        self._load_started_at: float | None = None
         self._versions: dict[str, object] = {}
         self._pending_versions: dict[str, object] = {}
 
@@ -249,6 +250,24 @@ class StaticCatalogueConnector(Connector):
 
     # -- the index ------------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Start loading the catalogue in the background (the gateway calls this at
+        start, so the first query finds it loaded or loading, not yet to fetch)."""
+        if self._index is None:
+            self._start_loading()
+
+    @property
+    def loading(self) -> bool:
+        """True while the first copy of the catalogue is being loaded."""
+        task = self._loading
+        return self._index is None and task is not None and not task.done()
+
+    def loading_message(self) -> str:
+        """What to tell a caller while ``loading``: since when, and what to do."""
+        started = self._load_started_at
+        since = f" (started {self.clock() - started:.1f}s ago)" if started is not None else ""
+        return f"still loading the catalogue{since}; it answers once loaded, try again shortly"
+
     async def index(self) -> LocalIndex:
         """The loaded index; loads it first when there is none (raising why it cannot).
 
@@ -284,6 +303,7 @@ class StaticCatalogueConnector(Connector):
     def _start_loading(self) -> asyncio.Task[LocalIndex]:
         task = self._loading
         if task is None or task.done():
+            self._load_started_at = self.clock()
             task = asyncio.create_task(self._reload(), name=f"load-catalogue-{self.source_id}")
             task.add_done_callback(self._loaded)
             self._loading = task
@@ -360,7 +380,10 @@ class StaticCatalogueConnector(Connector):
 
     async def check(self) -> Health:
         """Refresh now (a conditional request): DOWN with the reason when that fails,
-        even while queries are still answered from the copy loaded earlier."""
+        even while queries are still answered from the copy loaded earlier; DOWN at once
+        while the first copy is still loading."""
+        if self.loading:  # the first load is under way: say so, do not wait for it
+            return Health(HealthStatus.DOWN, message=self.loading_message())
         started = time.perf_counter()
         try:
             await self.refresh()

@@ -142,9 +142,16 @@ class SourceAccess:
                 async with asyncio.timeout_at(deadline_at):
                     result = await guard.run(key, make_call)
         except TimeoutError as exc:
-            guard.timed_out(exc)
-            failure, message = SourceStatus.TIMEOUT, f"no answer within the {deadline:g}s deadline"
-            log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
+            if connector.loading:
+                # Its first load is still running (e.g. right after start): not the
+                # platform's failure, so the breaker does not count it.
+                failure, message = SourceStatus.ERROR, _STILL_LOADING
+                log.info("source %s: still loading at the deadline", connector.source_id)
+            else:
+                guard.timed_out(exc)
+                failure = SourceStatus.TIMEOUT
+                message = f"no answer within the {deadline:g}s deadline"
+                log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
         except CircuitOpen as exc:
             failure, message = SourceStatus.CIRCUIT_OPEN, exc.message
         except SourceUnavailable as exc:
@@ -260,6 +267,9 @@ _SAFE_DETAILS = re.compile(
     r"|malformed (?:Turtle|RDF/XML|JSON-LD|N3|RDF|JSON)|not RDF|first \d+ matches"
     r"|narrow the query"
 )
+
+
+_STILL_LOADING = "still loading its catalogue (it answers once loaded); try again shortly"
 
 
 def _public(kind: str, message: str) -> str:
