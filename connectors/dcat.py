@@ -66,13 +66,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors._dcat_rdf import (
-    CGW,
-    DcatMapper,
-    media_type_for_path,
-    next_page_of,
-    parse_graph,
-)
+from connectors._dcat_document import media_type_for_path, next_page_of, parse_graph
+from connectors._dcat_rdf import CGW, DcatMapper
 from connectors.sdk import FatalError, SourceSettings
 from connectors.sdk._static import (
     StaticCatalogueConnector,
