@@ -19,6 +19,7 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors import _ckan_records as read
 from connectors._ckan_solr import (
     any_of,
     case_variants,
@@ -70,7 +71,9 @@ class CkanExtrasKeys(BaseModel):
     """Which ``extras`` keys hold each canonical field; the first non-empty one wins.
 
     Filters on share/open type and sensitivity are pushed down on the FIRST name
-    (Solr field ``extras_<name>``)::
+    (Solr field ``extras_<name>``), so those four (with ``identifier``) are read from
+    ``extras`` only; the others are also read from the package's top level, where
+    ckanext-scheming puts custom fields (``update_frequency``, ``contact_name``...)::
 
         options: {extras_keys: {share_type: [gongxiang_leixing, share_type]}}
     """
@@ -88,6 +91,8 @@ class CkanExtrasKeys(BaseModel):
     update_frequency: _KeyNames = Field(
         ("update_cycle", "update_frequency", "frequency", "更新周期"), min_length=1
     )
+    # A period in days (HDX's data_update_frequency: "30"; -2 as needed, -1 never, 0 live).
+    update_frequency_days: _KeyNames = Field(("data_update_frequency",))
     share_condition: _KeyNames = Field(("share_condition", "共享条件"), min_length=1)
     phone: _KeyNames = Field(("contact_phone",), min_length=1)
     contact_name: _KeyNames = Field(("contact_name",), min_length=1)
@@ -581,15 +586,20 @@ class CkanConnector(Connector):
         keys, defaults = self.options.extras_keys, self.settings.defaults
 
         def raw(names: tuple[str, ...]) -> Any:
-            return next((extras[n] for n in names if n in extras), None)
+            return next((extras[n] for n in names if n in extras), None) or next(
+                (pkg[n] for n in names if isinstance(pkg.get(n), (str, list))), None
+            )
 
         def extra(names: tuple[str, ...]) -> str | None:
             return next((extras[n] for n in names if isinstance(extras.get(n), str)), None)
 
+        def field(names: tuple[str, ...]) -> str | None:  # extras, then scheming fields
+            return extra(names) or next(filter(None, (_text(pkg.get(n)) for n in names)), None)
+
         name = _text(pkg.get("name"))
         start, end = (
-            parse_timestamp(extra(keys.temporal_start)),
-            parse_timestamp(extra(keys.temporal_end)),
+            parse_timestamp(field(keys.temporal_start)),
+            parse_timestamp(field(keys.temporal_end)),
         )
         return Dataset(
             source_id=self.source_id,
@@ -598,19 +608,25 @@ class CkanConnector(Connector):
             identifier=extra(keys.identifier),
             description=html_to_text(pkg.get("notes")),
             keywords=_unique(
-                _text(t.get("display_name")) or _text(t.get("name"))
-                for t in _dicts(pkg.get("tags"))
+                [
+                    *(
+                        _text(t.get("display_name")) or _text(t.get("name"))
+                        for t in _dicts(pkg.get("tags"))
+                    ),
+                    *read.translated_terms(pkg.get("keywords")),
+                ]
             ),
             themes=_unique(_text(g.get("name")) for g in _dicts(pkg.get("groups"))),
             department=_department(pkg.get("organization")) or self.settings.department,
             issued=parse_timestamp(pkg.get("metadata_created")),
             modified=parse_timestamp(pkg.get("metadata_modified")),
-            update_frequency=vocab.parse_update_frequency(extra(keys.update_frequency))
+            update_frequency=vocab.parse_update_frequency(field(keys.update_frequency))
+            or vocab.parse_update_frequency_days(field(keys.update_frequency_days))
             or UpdateFrequency.UNKNOWN,
             share_type=vocab.share_type_or(
                 extra(keys.share_type), defaults.share_type, source=self.source_id
             ),
-            share_condition=extra(keys.share_condition),
+            share_condition=field(keys.share_condition),
             open_type=vocab.open_type_or(
                 extra(keys.open_type), defaults.open_type, source=self.source_id
             ),
@@ -620,11 +636,11 @@ class CkanConnector(Connector):
             license=_text(pkg.get("license_title")) or _text(pkg.get("license_id")),
             landing_page=f"{self._base}/dataset/{quote(name, safe='')}" if name else None,
             contact_point=_contact(
-                pkg, extra(keys.phone), (extra(keys.contact_name), extra(keys.contact_email))
+                pkg, field(keys.phone), (field(keys.contact_name), field(keys.contact_email))
             ),
             distributions=tuple(_distribution(r) for r in _dicts(pkg.get("resources"))),
             fields=_data_fields(raw(keys.fields)),
-            spatial=extra(keys.spatial),
+            spatial=field(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
         )
 
@@ -684,6 +700,8 @@ def _contact(
     # Maintainer, author and the ckanext-dcat contact are kept as pairs, so one person's
     # email never gets attached to another's name.
     name, email = _text(pkg.get("maintainer")), _text(pkg.get("maintainer_email"))
+    if read.is_user_id(name, pkg):  # a CKAN user's id (HDX), not a person's name
+        name = None
     if name is None and email is None:
         name, email = _text(pkg.get("author")), _text(pkg.get("author_email"))
     if name is None and email is None:

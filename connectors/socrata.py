@@ -89,10 +89,12 @@ class SocrataMetadataKeys(BaseModel):
         "Common-Core_Public-Access-Level",
     )
     sensitivity: _KeyNames = ("Catalog_Sensitivity", "sensitivity", "敏感级别")
+    # Socrata's Common-Core set (Project Open Data fields) names these
+    # Update-Frequency, Temporal-Applicability and Geographic-Coverage.
     update_frequency: _KeyNames = (
         "Catalog_Update-Frequency",
         "Update_Update-Frequency",
-        "Common-Core_Frequency",
+        "Common-Core_Update-Frequency",
         "update_frequency",
         "更新周期",
     )
@@ -100,8 +102,8 @@ class SocrataMetadataKeys(BaseModel):
     contact_name: _KeyNames = ("Common-Core_Contact-Name", "Catalog_Contact-Name")
     contact_email: _KeyNames = ("Common-Core_Contact-Email", "Catalog_Contact-Email")
     phone: _KeyNames = ("Catalog_Contact-Phone", "contact_phone")
-    spatial: _KeyNames = ("Catalog_Spatial", "Common-Core_Spatial")
-    temporal: _KeyNames = ("Catalog_Temporal", "Common-Core_Temporal")
+    spatial: _KeyNames = ("Catalog_Spatial", "Common-Core_Geographic-Coverage")
+    temporal: _KeyNames = ("Catalog_Temporal", "Common-Core_Temporal-Applicability")
 
 
 class DepartmentOption(BaseModel):

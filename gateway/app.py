@@ -143,8 +143,10 @@ class Gateway:
         self._dispatching: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the audit log and the store, start the outbox dispatcher. A gateway that
-        cannot audit, or whose store is unreachable or behind the code, does not start."""
+        """Open the audit log and the store, start the outbox dispatcher, then let the
+        connectors begin their background loads (catalogues served from a local index). A
+        gateway that cannot audit, or whose store is unreachable or behind the code, does
+        not start."""
         if self.audit is not None:
             await self.audit.open()
         elif self.config.audit.enabled:
@@ -161,6 +163,8 @@ class Gateway:
                 OutboxRepository(self.store), self.webhooks, self.client
             )
             self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+        for connector in self.connectors:
+            await connector.start()
 
     def outbox_written(self) -> None:
         if self.dispatcher is not None:
@@ -346,6 +350,7 @@ class Gateway:
             return {
                 "id": connector.source_id,
                 "status": health.status.value,
+                "loading": connector.loading,
                 "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
                 "message": health.message,
                 "state": guard.state.value,
@@ -359,10 +364,12 @@ class Gateway:
 
         sources = await asyncio.gather(*(probe(c) for c in self.connectors))
         up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
-        ready = up > 0
+        # Not ready while a source's first load runs: queries would find it still loading.
+        loading = [s["id"] for s in sources if s["loading"]]
+        ready = up > 0 and not loading
+        status = "ready" if ready else "loading" if loading else "unavailable"
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "sources": sources},
-            status_code=200 if ready else 503,
+            {"status": status, "sources": sources}, status_code=200 if ready else 503
         )
 
 

@@ -304,6 +304,17 @@ class Connector(abc.ABC):
             return Health(HealthStatus.DOWN, message=exc.message)
         return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
 
+    async def start(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Begin, in the background, what must be ready before the first query (e.g.
+        loading a whole catalogue); called once when the gateway starts. Must not wait
+        for it: report progress through ``loading``."""
+
+    @property
+    def loading(self) -> bool:
+        """Whether the connector cannot answer yet because its first load is still
+        running; the gateway then reports it as loading, not as timed out or down."""
+        return False
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release what the connector holds (background loads, caches); called at shutdown."""
 

@@ -173,9 +173,16 @@ class SourceAccess:
                 async with asyncio.timeout_at(deadline_at):
                     result = await guard.run(key, make_call)
         except TimeoutError as exc:
-            guard.timed_out(exc)
-            failure, message = SourceStatus.TIMEOUT, f"no answer within the {deadline:g}s deadline"
-            log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
+            if connector.loading:
+                # Its first load is still running (e.g. right after start): not the
+                # platform's failure, so the breaker does not count it.
+                failure, message = SourceStatus.ERROR, _STILL_LOADING
+                log.info("source %s: still loading at the deadline", connector.source_id)
+            else:
+                guard.timed_out(exc)
+                failure = SourceStatus.TIMEOUT
+                message = f"no answer within the {deadline:g}s deadline"
+                log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
         except CircuitOpen as exc:
             failure, message = SourceStatus.CIRCUIT_OPEN, exc.message
         except SourceUnavailable as exc:
@@ -226,12 +233,14 @@ class SourceAccess:
                     health = await connector.check()
         except TimeoutError:
             log.warning("source %s: health check timed out", connector.source_id)
-            return Health(HealthStatus.DOWN, message="timed out")
+            return Health(HealthStatus.DOWN, message=_probe_timeout(connector))
         except Exception:
             log.exception("source %s: health check crashed", connector.source_id)
             return Health(HealthStatus.DOWN, message=reason(RuntimeError()))
         if health.message is None:
             return health
+        if connector.loading:
+            return replace(health, message="still loading")
         if health.status is HealthStatus.DOWN:
             log.warning("source %s: health check: %s", connector.source_id, health.message)
         return replace(health, message=reason(health.message))
@@ -308,6 +317,13 @@ class SourceAccess:
             for department in found or ():
                 merged.setdefault(department.id, department)
         return sorted(merged.values(), key=lambda d: d.id), reports
+
+
+_STILL_LOADING = "still loading its catalogue (it answers once loaded); try again shortly"
+
+
+def _probe_timeout(connector: Connector) -> str:
+    return "still loading" if connector.loading else "timed out"
 
 
 def _public(kind: str, message: str) -> str:

@@ -61,6 +61,7 @@ PREFIXES = """
 @prefix hydra: <http://www.w3.org/ns/hydra/core#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix cgw: <https://catalogue-gateway.example/ns#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix eu: <http://publications.europa.eu/resource/authority/> .
 """
 
@@ -286,8 +287,30 @@ def test_file_types_and_iana_media_types_are_read_from_their_uris() -> None:
     dists = one(body).distributions
     assert [(d.title, d.format, d.media_type) for d in dists] == [
         ("a", "GEOJSON", "application/geo+json"),
-        ("b", None, "text/csv"),
+        ("b", "CSV", "text/csv"),  # format derived from the media type
         ("c", "XLSX", None),
+    ]
+
+
+def test_media_types_and_described_format_nodes_fill_both_fields() -> None:
+    body = f"""<{BASE}/d> a dcat:Dataset ; dct:title "T" ;
+      dcat:distribution
+        [ dct:title "a" ; dcat:mediaType "text/csv" ] ,
+        [ dct:title "b" ; dct:format "application/vnd.ms-excel" ] ,
+        [ dct:title "c" ; dct:format <{BASE}/dist/c/format> ] ,
+        [ dct:title "d" ; dct:format <{BASE}/dist/d/format> ] ,
+        [ dct:title "e" ; dcat:downloadURL <{BASE}/files/e.json> ] ,
+        [ dct:title "f" ; dct:format [ rdf:value "application/pdf" ] ] .
+      <{BASE}/dist/c/format> a dct:IMT ; rdfs:label "ODS" ;
+        rdf:value "application/vnd.oasis.opendocument.spreadsheet" ."""
+    dists = one(body).distributions
+    assert [(d.title, d.format, d.media_type) for d in dists] == [
+        ("a", "CSV", "text/csv"),  # only a media type: the format it names
+        ("b", "XLS", "application/vnd.ms-excel"),  # a media type in dct:format
+        ("c", "ODS", "application/vnd.oasis.opendocument.spreadsheet"),  # a described URI
+        ("d", None, None),  # an undescribed platform URI says nothing (not "FORMAT")
+        ("e", "JSON", None),  # the download URL's extension
+        ("f", "PDF", "application/pdf"),
     ]
 
 

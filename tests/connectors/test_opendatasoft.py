@@ -229,6 +229,23 @@ async def test_english_class_values_and_dcat_frequency_map_to_canonical_values(
     assert [d.format for d in market.distributions] == ["CSV", "JSON"]  # no geo feature
 
 
+async def test_html_descriptions_keep_their_link_targets(
+    router: respx.MockRouter, connector: OpenDataSoftConnector
+) -> None:
+    body = load("catalog_datasets.json")
+    body["results"][0]["metas"]["default"]["description"] = (
+        '<p>Timetables: see <a href="https://bus.example.gov.cn/timetables">the bus site</a>'
+        ' or <a href="mailto:open@jt.example.gov.cn">write to us</a>.</p>'
+        '<p><a href="#top">Top</a> <a href="javascript:void(0)">Print</a></p>'
+    )
+    mock_search(router, body)
+    [first, *_] = (await connector.search(SearchQuery())).datasets
+    assert first.description == (
+        "Timetables: see the bus site (https://bus.example.gov.cn/timetables)"
+        " or write to us (open@jt.example.gov.cn).\n\nTop Print"
+    )
+
+
 @pytest.mark.parametrize("defaults", [SourceDefaults(), DEFAULTS], ids=["sdk-defaults", "custom"])
 async def test_datasets_without_classes_never_default_to_most_open(
     router: respx.MockRouter,

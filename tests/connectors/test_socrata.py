@@ -134,7 +134,8 @@ async def test_search_maps_every_field_of_a_full_asset(
         title="Bus Routes and Stops",
         identifier="330100/JTJ-00001",
         description=(
-            "All bus routes & stops of the city.\n\nUpdated monthly by the Transport Bureau."
+            "All bus routes & stops of the city.\n\nUpdated monthly by the Transport Bureau"
+            " (https://transport.hexi.example.gov)."  # the link target stays in the text
         ),
         keywords=("bus", "transit", "stops"),
         themes=("transport",),

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -48,6 +50,20 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
                     break
             except OSError:
                 time.sleep(0.1)
+        # Sources served from a local index load in the background from the start;
+        # /readyz answers 503 ("loading") until they have, as an orchestrator would wait.
+        readiness: dict[str, Any] = {}
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=10) as ready:
+                    readiness = json.loads(ready.read())
+                    break
+            except urllib.error.HTTPError as exc:
+                readiness = json.loads(exc.read())
+                assert readiness["status"] in ("loading", "unavailable"), readiness
+                time.sleep(0.1)
+        assert readiness.get("status") == "ready", readiness
+        assert not any(source["loading"] for source in readiness["sources"])
         page_request = urllib.request.Request(base + "/graphql", headers={"Accept": "text/html"})
         with urllib.request.urlopen(page_request, timeout=5) as page:
             html = page.read().decode()
