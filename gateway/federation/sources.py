@@ -240,7 +240,7 @@ class SourceAccess:
         if health.message is None:
             return health
         if connector.loading:
-            return replace(health, message="still loading")
+            return replace(health, message="still loading the catalogue")
         if health.status is HealthStatus.DOWN:
             log.warning("source %s: health check: %s", connector.source_id, health.message)
         return replace(health, message=reason(health.message))
@@ -323,7 +323,7 @@ _STILL_LOADING = "still loading its catalogue (it answers once loaded); try agai
 
 
 def _probe_timeout(connector: Connector) -> str:
-    return "still loading" if connector.loading else "timed out"
+    return "still loading the catalogue" if connector.loading else "timed out"
 
 
 def _public(kind: str, message: str) -> str:
