@@ -13,6 +13,7 @@ path and raised together as one ``ConfigError``::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -33,7 +34,13 @@ from pydantic import (
 from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
-from gateway.http import LimitsConfig
+from gateway.http import (
+    CompressionConfig,
+    CorsConfig,
+    LimitsConfig,
+    LoggingConfig,
+    TracingConfig,
+)
 from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
@@ -45,6 +52,12 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    cors: CorsConfig = CorsConfig()
+    compression: CompressionConfig = CompressionConfig()
+    # Behind a reverse proxy: trust X-Forwarded-For/-Proto from these addresses only
+    # (uvicorn's --proxy-headers / --forwarded-allow-ips; `serve` flags override them).
+    proxy_headers: bool = False
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
 
 class DefaultsConfig(_Strict):
@@ -114,6 +127,8 @@ class GatewayFile(_Strict):
     audit: AuditConfig = AuditConfig()
     graphql: GraphQLConfig = GraphQLConfig()
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +150,8 @@ class GatewayConfig:
     policy_path: Path | None
     path: Path | None = None
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
@@ -241,6 +258,8 @@ def parse_config(
         audit=audit,
         policy_path=policy_path,
         limits=parsed.limits,
+        logging=parsed.logging,
+        tracing=parsed.tracing,
     )
 
 
@@ -321,12 +340,4 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ga
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(str(path), [Problem("", f"{where}{problem}")]) from None
     config = parse_config(raw, source_name=str(path), base_dir=path.parent, env=env)
-    return GatewayConfig(
-        server=config.server,
-        sources=config.sources,
-        graphql=config.graphql,
-        audit=config.audit,
-        policy_path=config.policy_path,
-        path=path,
-        limits=config.limits,
-    )
+    return dataclasses.replace(config, path=path)

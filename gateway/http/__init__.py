@@ -1,4 +1,5 @@
-"""The HTTP side of the app: GraphQL over HTTP, GraphiQL and its assets, query limits, metrics."""
+"""The HTTP side of the app: GraphQL over HTTP, GraphiQL and its assets, query limits, metrics,
+middleware (request ids, tracing, access log, CORS, compression) and logging."""
 
 from __future__ import annotations
 
@@ -10,14 +11,32 @@ from gateway.http.graphiql import (
 )
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.http.middleware import CompressionConfig, CorsConfig, build_middleware
+from gateway.http.telemetry import (
+    LoggingConfig,
+    RequestTelemetry,
+    TracingConfig,
+    build_tracer_provider,
+    configure_logging,
+    tracer_of,
+)
 
 __all__ = [
     "CONTENT_TYPE",
     "GRAPHIQL_ASSET_PREFIX",
+    "CompressionConfig",
+    "CorsConfig",
     "GatewayMetrics",
     "LimitsConfig",
+    "LoggingConfig",
     "QueryLimits",
+    "RequestTelemetry",
+    "TracingConfig",
+    "build_middleware",
+    "build_tracer_provider",
+    "configure_logging",
     "graphiql_page",
     "graphiql_static_app",
+    "tracer_of",
     "wants_graphiql",
 ]
