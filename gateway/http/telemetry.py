@@ -200,3 +200,6 @@ def configure_logging(config: LoggingConfig) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(config.level)
+    # httpx logs each upstream URL at INFO, query string and so search text included;
+    # upstream calls are traced and counted instead.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

@@ -30,9 +30,7 @@ async def test_metrics_types_source_latency_and_process(make_gateway: GatewayFac
 
     latency = families["catalogue_source_request_seconds"]
     assert latency.type == "histogram"
-    counts = {
-        s.labels["source"]: s.value for s in latency.samples if s.name.endswith("_count")
-    }
+    counts = {s.labels["source"]: s.value for s in latency.samples if s.name.endswith("_count")}
     assert counts == {"a": 2.0, "b": 2.0}
 
     assert families["process_resident_memory_bytes"].samples[0].value > 0

@@ -31,7 +31,7 @@ CKAN_SEARCH = (
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN}-01"
-SEARCH = "{ datasets(search: \"secret-bus-words\", first: 2) { totalCount } }"
+SEARCH = '{ datasets(search: "secret-bus-words", first: 2) { totalCount } }'
 
 
 @pytest.fixture
@@ -51,7 +51,9 @@ class Platform:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        return httpx.Response(200, content=CKAN_SEARCH, headers={"Content-Type": "application/json"})
+        return httpx.Response(
+            200, content=CKAN_SEARCH, headers={"Content-Type": "application/json"}
+        )
 
 
 def traced_gateway(
@@ -219,10 +221,13 @@ def test_json_logs_are_one_object_a_line_with_the_request() -> None:
 def test_configure_logging_sets_the_level_and_the_format() -> None:
     root = logging.getLogger()
     saved = (root.level, list(root.handlers))
+    httpx_level = logging.getLogger("httpx").level
     try:
         configure_logging(LoggingConfig(level="WARNING", format="json"))
         assert root.level == logging.WARNING
         assert isinstance(root.handlers[-1].formatter, JsonFormatter)
+        # httpx would log upstream URLs, search text included
+        assert logging.getLogger("httpx").level == logging.WARNING
         configure_logging(LoggingConfig(level="DEBUG", format="text"))
         assert root.level == logging.DEBUG
         assert not isinstance(root.handlers[-1].formatter, JsonFormatter)
@@ -230,5 +235,6 @@ def test_configure_logging_sets_the_level_and_the_format() -> None:
         for handler in list(root.handlers):
             root.removeHandler(handler)
         root.setLevel(saved[0])
+        logging.getLogger("httpx").setLevel(httpx_level)
         for handler in saved[1]:
             root.addHandler(handler)
