@@ -15,7 +15,7 @@ from typing import Any
 from gateway.access import Policy, hash_api_key
 from gateway.audit import cli as audit_cli
 from gateway.config import GatewayConfig, load_config
-from gateway.http import configure_logging
+from gateway.http import LoggingConfig, configure_logging
 from gateway.problems import ConfigError
 
 EXIT_OK = 0
@@ -139,9 +139,7 @@ def _read_key() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(LoggingConfig())  # `serve` applies the config's logging section
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "hash-key":

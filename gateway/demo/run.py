@@ -184,7 +184,7 @@ def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None 
     if audit_path:
         lines += [
             "",
-            f"  Audit log: {audit_path}",
+            f"  Audit log: {audit_path}   (removed when the demo stops)",
             f"    check it: catalogue-gateway audit verify {audit_path}",
         ]
     lines += ["", "  Demo callers (send the key in the X-API-Key header):"]
@@ -208,7 +208,14 @@ async def run_demo(
     seed: int = 2026,
     transport: TransportName = "aiohttp",
 ) -> None:
-    audit_dir = tempfile.mkdtemp(prefix="catalogue-gateway-demo-")
+    # The demo's files (audit log) live as long as the demo: removed when it stops.
+    with tempfile.TemporaryDirectory(prefix="catalogue-gateway-demo-") as audit_dir:
+        await _run(audit_dir, host=host, port=port, seed=seed, transport=transport)
+
+
+async def _run(
+    audit_dir: str, *, host: str, port: int, seed: int, transport: TransportName
+) -> None:
     audit_path = os.path.join(audit_dir, "audit.log")
     async with running_platforms(demo_specs(seed)) as servers:
         config = demo_config(servers, host=host, port=port, audit_path=audit_path)

@@ -111,7 +111,10 @@ class QueryLimits:
         self.config = config or QueryLimitsConfig()
         self.max_first = max_first
         self.validation_rules: tuple[type[ASTValidationRule], ...] = (
-            *QueryDepthLimiter(max_depth=self.config.max_depth).validation_rules,
+            *(
+                _coded(rule, "QUERY_TOO_DEEP", maxDepth=self.config.max_depth)
+                for rule in QueryDepthLimiter(max_depth=self.config.max_depth).validation_rules
+            ),
             _alias_rule(self.config.max_aliases),
         )
 
@@ -290,6 +293,33 @@ def _is_list(output_type: GraphQLOutputType) -> bool:
     if isinstance(output_type, GraphQLNonNull):
         output_type = output_type.of_type
     return isinstance(output_type, GraphQLList)
+
+
+def _coded(rule: type[ASTValidationRule], code: str, **details: Any) -> type[ASTValidationRule]:
+    """``rule`` with ``extensions.code`` (and ``details``) on every error it reports."""
+
+    class _Context:
+        def __init__(self, context: ValidationContext) -> None:
+            self._context = context
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._context, name)
+
+        def report_error(self, error: GraphQLError) -> None:
+            self._context.report_error(
+                GraphQLError(
+                    error.message,
+                    error.nodes,
+                    extensions={**(error.extensions or {}), "code": code, **details},
+                )
+            )
+
+    class Coded(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(_Context(context))
+
+    Coded.__name__ = rule.__name__
+    return Coded
 
 
 def _alias_rule(max_aliases: int) -> type[ValidationRule]:

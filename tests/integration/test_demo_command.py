@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,7 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
             assert process.stdout is not None
             process.stdout.close()
     assert "Traceback" not in "".join(banner)
+    # the demo's temp folder goes when the demo stops
+    audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+    assert audit_log is not None
+    assert not Path(audit_log.group(1)).parent.exists()
