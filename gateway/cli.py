@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
