@@ -47,6 +47,7 @@ from gateway.http import (
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
+from schema.lang import preferences
 
 log = logging.getLogger("gateway")
 
@@ -127,7 +128,8 @@ class Gateway:
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
         )
         self.sources = tuple(
-            SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
+            SourceInfo(entry.settings.id, entry.connector_name, entry.language)
+            for entry in config.sources
         )
         self.headers_hint = headers_hint
         if audit is None and config.audit.path is not None:
@@ -190,6 +192,7 @@ class Gateway:
                     {"Retry-After": "5"},
                 )
         response.headers["X-Request-Id"] = rid
+        response.headers.append("Vary", "Accept-Language")  # titles follow it (schema.lang)
         self.metrics.observe_request(response.status_code, time.perf_counter() - started)
         for source_id, status in event.sources.items():
             self.metrics.observe_source(source_id, status)
@@ -262,6 +265,7 @@ class Gateway:
             now=datetime.now(UTC),
             sources=self.sources,
             max_first=self.config.graphql.max_first,
+            languages=preferences(request.headers.get("accept-language")),
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(

@@ -78,6 +78,9 @@ class SourceConfig(_Strict):
     timeout_seconds: float = Field(default=2.0, gt=0, le=120)
     defaults: DefaultsConfig = DefaultsConfig()
     department: DepartmentConfig | None = None
+    # The language the platform writes titles and descriptions in (BCP 47: zh, en, zh-CN),
+    # when its records do not say; clients asking for it get the original text.
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
     authoritative_for: tuple[str, ...] = ()
     # Source ids whose records this source republishes (same identifier); ["*"]: any source.
     republishes: tuple[str, ...] = ()
@@ -139,6 +142,7 @@ class SourceEntry:
     connector_class: type[Connector]
     connector_name: str
     upstream: GuardConfig = GuardConfig()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +326,9 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
         options=options,
         max_response_bytes=int(source.max_response_mb * 1024 * 1024),
     )
-    return SourceEntry(settings, connector_class, source.connector, source.upstream)
+    return SourceEntry(
+        settings, connector_class, source.connector, source.upstream, source.language
+    )
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:

@@ -53,6 +53,7 @@ class PublicError(GraphQLError):
 class SourceInfo:
     id: str
     connector: str
+    language: str | None = None  # what its records are written in, when they do not say
 
 
 # A by-id lookup's answer, and the report of the (batched) call that gave it.
@@ -70,12 +71,17 @@ class RequestContext:
     now: datetime
     sources: tuple[SourceInfo, ...]
     max_first: int = 100
+    # Accept-Language, most wanted first (schema.lang.preferences)
+    languages: tuple[str, ...] = ()
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)
     withheld: int = 0
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def source_language(self, source_id: str) -> str | None:
+        return next((s.language for s in self.sources if s.id == source_id), None)
 
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``
@@ -187,7 +193,13 @@ def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset 
         ctx.withheld += 1
         return None
     ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
+    return gql.dataset_type(
+        dataset,
+        use=access.privilege is Privilege.USE,
+        mask=access.mask,
+        wanted=ctx.languages,
+        source_language=ctx.source_language(dataset.source_id),
+    )
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -239,6 +251,8 @@ class Query:
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
+                wanted=ctx.languages,
+                source_language=ctx.source_language(edge.dataset.source_id),
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
