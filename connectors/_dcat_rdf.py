@@ -21,6 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.plugins.parsers.jsonld import to_rdf as jsonld_to_rdf
 from rdflib.term import Node
 
+from connectors._rdf_languages import title_language, translations
 from connectors.sdk import FatalError, SourceSettings
 from schema import vocab
 from schema.model import (
@@ -337,6 +338,8 @@ class DcatMapper:
             distributions=self.distributions(g, node),
             spatial=self.spatial(g, node),
             temporal=Temporal(start, end) if start or end else None,
+            language=title_language(g, node, title),
+            translations=translations(g, node, title),
         )
 
     # -- values ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors._ckan_languages import ckan_translations
 from connectors._ckan_solr import (
     any_of,
     case_variants,
@@ -604,6 +605,7 @@ class CkanConnector(Connector):
             fields=_data_fields(raw(keys.fields)),
             spatial=extra(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
+            translations=ckan_translations(pkg, extras, keys.title_en),
         )
 
 

@@ -137,9 +137,8 @@ class DatasetCopy:
 
 
 _LANG_DOC = (
-    "{what}, in `lang` (a BCP 47 tag such as en or zh-CN) if the platform publishes it in "
-    "that language, else in the first Accept-Language language it has, else as the "
-    "platform wrote it."
+    "{what} in `lang` (a BCP 47 tag such as en or zh-CN) or, without `lang`, in the first "
+    "Accept-Language language the platform publishes it in; else as the platform wrote it."
 )
 
 
@@ -215,7 +214,7 @@ class Dataset(Node):
                 f"lang {lang[:40]!r} is not a language tag; write one such as en, zh or zh-CN",
                 extensions={"code": "BAD_USER_INPUT", "argument": "lang"},
             )
-        wanted = (lang, *self.wanted) if lang else self.wanted
+        wanted = (lang,) if lang else self.wanted  # an explicit lang replaces Accept-Language
         return lang_module.localize(self.record, wanted, source_language=self.source_language)
 
 

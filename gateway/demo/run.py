@@ -101,6 +101,8 @@ def source_entry(
         "timeout_seconds": 2.0,
         # Short, so a fault switched on in a simulator shows within seconds.
         "upstream": {"cache_ttl_seconds": 5},
+        # The city writes in Chinese; English titles come as translations (lang: "en").
+        "language": "zh",
     }
     if platform_id in SOURCE_SETTINGS:
         return entry | SOURCE_SETTINGS[platform_id]
