@@ -40,6 +40,7 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 CONFIG_KEYS = set(GatewayFile.model_fields)
 POLICY_KEYS = {"public", "callers", "jwt", "grants", "workflows"}
 PLACEHOLDER_SOURCE = {"id": "placeholder", "connector": "ckan", "url": "http://127.0.0.1:9"}
+ENV_EXAMPLES = {"STORE_URL": "postgresql+asyncpg://gateway:secret@postgres:5432/gateway"}
 MINIMAL_POLICY = "public: {open_types: [OPEN], max_sensitivity: L1}\n"
 
 
@@ -64,9 +65,8 @@ def test_the_docs_have_config_and_policy_examples() -> None:
 
 def load_as_config(document: dict[str, Any], text: str, tmp_path: Path) -> None:
     # secrets get 40 characters (cursor_secret wants 32); folders (`..._DIR`) a real one
-    env = {
-        name: str(tmp_path) if name.endswith("_DIR") else "x" * 40 for name in ENV_REF.findall(text)
-    }
+    env = {name: ENV_EXAMPLES.get(name, "x" * 40) for name in ENV_REF.findall(text)}
+    env |= {name: str(tmp_path) for name in env if name.endswith("_DIR")}
     if "sources" not in document:
         document = {**document, "sources": [PLACEHOLDER_SOURCE]}
         text = yaml.safe_dump(document, allow_unicode=True)

@@ -25,7 +25,8 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege
+from gateway.access import GrantSet, Privilege, WorkflowSettings
+from gateway.audit import AuditLog
 from gateway.federation import (
     CursorError,
     Edge,
@@ -35,6 +36,8 @@ from gateway.federation import (
     SourceStatus,
 )
 from gateway.http import QueryLimits
+from gateway.store import Store
+from gateway.workflows import WorkingCalendar
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id
@@ -73,6 +76,15 @@ class RequestContext:
     max_first: int = 100
     # Accept-Language, most wanted first (schema.lang.preferences)
     languages: tuple[str, ...] = ()
+    # The workflows' services. store is None when the gateway keeps no state (a config
+    # parsed without a file and without store.url): workflow resolvers then answer an error.
+    store: Store | None = None
+    audit: AuditLog | None = None
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    workflow_settings: WorkflowSettings = field(default_factory=WorkflowSettings)
+    request_id: str | None = None
+    # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
+    outbox_written: Callable[[], None] = lambda: None
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)

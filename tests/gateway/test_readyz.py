@@ -19,9 +19,12 @@ async def test_readyz_shows_a_broken_answer_as_text_not_a_bytes_repr() -> None:
         {"sources": [{"id": "transport", "connector": "ckan", "url": "http://ckan.test"}]}
     )
     gateway = Gateway(config, client=upstream)
-    async with upstream, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(gateway)), base_url="http://gateway.test"
-    ) as client:
+    async with (
+        upstream,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(gateway)), base_url="http://gateway.test"
+        ) as client,
+    ):
         response = await client.get("/readyz")
     source = response.json()["sources"][0]
     assert response.status_code == 503
