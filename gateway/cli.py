@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -138,6 +139,10 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _read_key() -> str:
     """Prompt without echo on a terminal; read one line from a pipe (no GetPassWarning)."""
     if sys.stdin.isatty():
@@ -188,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from gateway.demo.run import run_demo
 
+        # SIGTERM (docker stop, kill) stops the demo as Ctrl-C does, so its temp folder goes
+        # too: uvicorn re-raises the signal after shutting down, and the default action
+        # would end the process before any cleanup.
+        signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 run_demo(host=args.host, port=args.port, seed=args.seed, transport=args.transport)

@@ -87,3 +87,33 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
     audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
     assert audit_log is not None
     assert not Path(audit_log.group(1)).parent.exists()
+
+
+def test_a_terminated_demo_removes_its_temp_folder() -> None:
+    """`kill` / `docker stop` send SIGTERM: the demo stops as with Ctrl-C, cleaning up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    with process.stdout:
+        banner = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+        assert audit_log is not None, "".join(banner)
+        folder = Path(audit_log.group(1)).parent
+        assert folder.is_dir()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert not folder.exists()
