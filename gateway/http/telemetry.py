@@ -123,6 +123,9 @@ class RequestTelemetry:
                     "url.scheme": scope.get("scheme", "http"),
                     "gateway.request_id": rid,
                 },
+                # an exception's text may quote the request (search text): type only
+                record_exception=False,
+                set_status_on_exception=False,
             ) as span:
 
                 async def send_with_id(message: Message) -> None:
@@ -135,7 +138,12 @@ class RequestTelemetry:
                             span.set_status(StatusCode.ERROR)
                     await send(message)
 
-                await self.app(scope, receive, send_with_id)
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception as exc:
+                    span.set_status(StatusCode.ERROR, type(exc).__name__)
+                    span.set_attribute("error.type", type(exc).__name__)
+                    raise
         finally:
             request_id.reset(token)
             if self.access_log:

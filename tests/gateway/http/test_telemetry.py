@@ -238,3 +238,32 @@ def test_configure_logging_sets_the_level_and_the_format() -> None:
         logging.getLogger("httpx").setLevel(httpx_level)
         for handler in saved[1]:
             root.addHandler(handler)
+
+
+async def test_a_crash_marks_the_span_failed_without_quoting_the_exception(
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from gateway.http import RequestTelemetry
+
+    async def crash(request: Request) -> None:
+        raise RuntimeError(f"failed on {request.query_params['q']}")
+
+    provider, exporter = spans
+    app = RequestTelemetry(
+        Starlette(routes=[Route("/boom", crash)]), tracer=tracer_of(provider), access_log=False
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://gateway.test",
+    ) as client:
+        response = await client.get("/boom", params={"q": "secret-bus-words"})
+    assert response.status_code == 500
+    [server] = exporter.get_finished_spans()
+    assert not server.status.is_ok
+    assert server.attributes is not None and server.attributes["error.type"] == "RuntimeError"
+    assert not server.events  # no exception event carrying the message
+    assert "secret-bus-words" not in repr(server.to_json())
