@@ -17,6 +17,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from connectors._formats import format_name, is_media_type
+from connectors._rdf_languages import title_language, translations
 from connectors.sdk import SourceSettings
 from schema import vocab
 from schema.model import (
@@ -202,6 +203,8 @@ class DcatMapper:
             distributions=self.distributions(g, node),
             spatial=self.spatial(g, node),
             temporal=Temporal(start, end) if start or end else None,
+            language=title_language(g, node, title),
+            translations=translations(g, node, title),
         )
 
     # -- values ---------------------------------------------------------------------------

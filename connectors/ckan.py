@@ -20,6 +20,7 @@ from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors import _ckan_records as read
+from connectors._ckan_languages import ckan_translations
 from connectors._ckan_solr import (
     any_of,
     case_variants,
@@ -642,6 +643,7 @@ class CkanConnector(Connector):
             fields=_data_fields(raw(keys.fields)),
             spatial=field(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
+            translations=ckan_translations(pkg, extras, keys.title_en),
         )
 
 

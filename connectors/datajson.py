@@ -286,6 +286,7 @@ class DataJsonMapper:
             fields=data_fields(first(keys.fields)),
             spatial=spatial_text(record.get("spatial")),
             temporal=parse_temporal(record.get("temporal")),
+            language=next(iter(term_list(record.get("language"))), None),  # ["en-US"]
         )
 
     def _department(self, publisher: object) -> Department | None:

@@ -647,6 +647,7 @@ class OpenDataSoftConnector(Connector):
             ),
             spatial=_text(dcat.get("spatial")),
             temporal=Temporal(start, end) if start or end else None,
+            language=_text(default.get("language")),  # ODS: the metadata's language
         )
 
     def _distributions(

@@ -452,6 +452,7 @@ class SocrataConnector(Connector):
             fields=read.data_fields(resource),
             spatial=meta(keys.spatial),
             temporal=read.temporal(meta(keys.temporal)),
+            translations=read.translations(custom),
         )
 
     def _department(self, attribution: str | None) -> Department | None:

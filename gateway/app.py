@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from graphql import GraphQLError, OperationType
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,7 @@ from gateway.federation import (
     TransportName,
     build_client,
     request_deadline,
+    request_id,
 )
 from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.http import (
@@ -39,13 +41,17 @@ from gateway.http import (
     QueryLimits,
     Webhook,
     WebhookDispatcher,
+    build_middleware,
+    build_tracer_provider,
     graphiql_page,
     graphiql_static_app,
+    tracer_of,
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
 from gateway.store import OutboxRepository, Store, open_store
 from gateway.workflows import WorkingCalendar
+from schema.lang import preferences
 
 log = logging.getLogger("gateway")
 
@@ -89,11 +95,15 @@ class Gateway:
         headers_hint: dict[str, str] | None = None,
         connectors: Sequence[Connector] | None = None,
         audit: AuditLog | None = None,
+        tracer_provider: TracerProvider | None = None,
         store: Store | None = None,
     ) -> None:
         self.config = config
+        self._owns_tracer_provider = tracer_provider is None
+        self.tracer_provider = tracer_provider or build_tracer_provider(config.tracing)
+        self.tracer = tracer_of(self.tracer_provider)
         self._owns_client = client is None
-        self.client = client or build_client(transport)
+        self.client = client or build_client(transport, tracer=self.tracer)
         self.connectors = (
             list(connectors)
             if connectors is not None
@@ -123,7 +133,8 @@ class Gateway:
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
         )
         self.sources = tuple(
-            SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
+            SourceInfo(entry.settings.id, entry.connector_name, entry.language)
+            for entry in config.sources
         )
         self.headers_hint = headers_hint
         if audit is None and config.audit.path is not None:
@@ -184,6 +195,8 @@ class Gateway:
             self.store = None
         if self._owns_client:
             await self.client.aclose()
+        if self._owns_tracer_provider and self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # flushes the spans still queued
 
     @property
     def policy(self) -> Policy:
@@ -197,11 +210,12 @@ class Gateway:
             return http.RequestError(exc.status, exc.message, exc.headers)
 
     async def graphql(self, request: Request) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # RequestTelemetry set it (from the client's X-Request-Id, or a new one).
+        rid = request_id.get() or uuid.uuid4().hex
         started = time.perf_counter()
         if request.method == "GET" and wants_graphiql(request):
             return self._graphiql()  # a page for browsers, not a GraphQL request: not audited
-        event = AuditEvent(request_id[:64])
+        event = AuditEvent(rid)
         response = await self._graphql(request, event)
         if self.audit is not None:
             event.http_status = response.status_code
@@ -209,7 +223,7 @@ class Gateway:
             try:
                 await self.audit.record(event)
             except AuditUnavailable as exc:
-                log.error("request %s refused: %s", request_id[:64], exc)
+                log.error("request %s refused: %s", rid, exc)
                 response = http.respond(
                     http.error_payload(
                         "the request could not be recorded in the audit log, so it was not "
@@ -220,17 +234,11 @@ class Gateway:
                     http.negotiate(request.headers.get("accept")) or http.JSON,
                     {"Retry-After": "5"},
                 )
-        response.headers["X-Request-Id"] = request_id[:64]
+        response.headers["X-Request-Id"] = rid
+        response.headers.append("Vary", "Accept-Language")  # titles follow it (schema.lang)
         self.metrics.observe_request(response.status_code, time.perf_counter() - started)
         for source_id, status in event.sources.items():
             self.metrics.observe_source(source_id, status)
-        log.debug(
-            "%s %s -> %s in %.1f ms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
         return response
 
     def _graphiql(self) -> Response:
@@ -302,6 +310,7 @@ class Gateway:
             now=datetime.now(UTC),
             sources=self.sources,
             max_first=self.config.graphql.max_first,
+            languages=preferences(request.headers.get("accept-language")),
             store=self.store,
             audit=self.audit,
             calendar=self.calendar,
@@ -332,6 +341,9 @@ class Gateway:
         event.dataset_ids = context.dataset_ids
         event.withheld = context.withheld
         event.add_sources(context.source_reports)
+        for report in context.source_reports:
+            if report.latency_ms is not None:
+                self.metrics.observe_source_latency(report.source_id, report.latency_ms / 1000)
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
@@ -390,7 +402,14 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/readyz", gateway.readyz, methods=["GET"]),
         Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    server = gateway.config.server
+    middleware = build_middleware(
+        cors=server.cors,
+        compression=server.compression,
+        tracer=gateway.tracer,
+        access_log=gateway.config.logging.access_log,
+    )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     return app
 

@@ -34,7 +34,14 @@ from pydantic import (
 from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
-from gateway.http import LimitsConfig, Webhook
+from gateway.http import (
+    CompressionConfig,
+    CorsConfig,
+    LimitsConfig,
+    LoggingConfig,
+    TracingConfig,
+    Webhook,
+)
 from gateway.problems import ConfigError, Problem, join_path, pydantic_problems, read_yaml
 from gateway.store import check_store_url
 from schema.model import Department, OpenType, Sensitivity, ShareType
@@ -53,6 +60,12 @@ class ServerConfig(_Strict):
     # Slow clients: headers and bodies that take longer are answered 408 (slowloris).
     header_timeout_seconds: float = Field(default=10, gt=0, le=300)
     body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    cors: CorsConfig = CorsConfig()
+    compression: CompressionConfig = CompressionConfig()
+    # Behind a reverse proxy: trust X-Forwarded-For/-Proto from these addresses only
+    # (uvicorn's --proxy-headers / --forwarded-allow-ips; `serve` flags override them).
+    proxy_headers: bool = False
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     # Calendar days (workflow dates, deadlines, validUntil) are days in this zone.
     time_zone: str = "Asia/Shanghai"
 
@@ -126,6 +139,9 @@ class SourceConfig(_Strict):
     timeout_seconds: float = Field(default=2.0, gt=0, le=120)
     defaults: DefaultsConfig = DefaultsConfig()
     department: DepartmentConfig | None = None
+    # The language the platform writes titles and descriptions in (BCP 47: zh, en, zh-CN),
+    # when its records do not say; clients asking for it get the original text.
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
     authoritative_for: tuple[str, ...] = ()
     # Source ids whose records this source republishes (same identifier); ["*"]: any source.
     republishes: tuple[str, ...] = ()
@@ -213,6 +229,8 @@ class GatewayFile(_Strict):
     audit: AuditConfig = AuditConfig()
     graphql: GraphQLConfig = GraphQLConfig()
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
     store: StoreConfig = StoreConfig()
     notifications: NotificationsConfig = NotificationsConfig()
 
@@ -225,6 +243,7 @@ class SourceEntry:
     connector_class: type[Connector]
     connector_name: str
     upstream: GuardConfig = GuardConfig()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +255,8 @@ class GatewayConfig:
     policy_path: Path | None
     path: Path | None = None
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
     # None only for a config parsed without a file and without store.url (tests, embedding):
     # the gateway then keeps no state and the workflows are unavailable.
     store_url: str | None = None
@@ -369,6 +390,8 @@ def parse_config(
         audit=audit,
         policy_path=policy_path,
         limits=parsed.limits,
+        logging=parsed.logging,
+        tracing=parsed.tracing,
         store_url=store_url,
         notifications=parsed.notifications,
     )
@@ -435,7 +458,9 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
         allowed_origins=source.allowed_origins,
         speaks_for=source.speaks_for,
     )
-    return SourceEntry(settings, connector_class, source.connector, source.upstream)
+    return SourceEntry(
+        settings, connector_class, source.connector, source.upstream, source.language
+    )
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:

@@ -122,6 +122,21 @@ class Temporal:
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """The title, description and keywords of a dataset in another language.
+
+    ``lang`` is a BCP 47 tag as the platform wrote it (``en``, ``en-GB``, ``fr``); a part
+    the platform does not translate is ``None`` (or no keywords) and falls back to the
+    original's.
+    """
+
+    lang: str
+    title: str | None = None
+    description: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """A catalogue entry as the gateway serves it.
 
@@ -152,6 +167,10 @@ class Dataset:
     spatial: str | None = None
     temporal: Temporal | None = None
     also_published_by: tuple[DatasetRef, ...] = field(default=(), compare=False)
+    # The language of title/description/keywords when the platform says (else the source's
+    # configured language applies), and the other languages it publishes them in.
+    language: str | None = None
+    translations: tuple[Translation, ...] = ()
 
     @property
     def formats(self) -> tuple[str, ...]:

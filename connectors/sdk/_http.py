@@ -267,7 +267,9 @@ async def fetch_json(
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         kind = response.headers.get("content-type", "unknown content type")
+        # text, not a bytes repr: this message reaches /readyz and the logs
+        start = " ".join(body[:80].decode("utf-8", "replace").split())
         raise FatalError(
-            f"invalid JSON ({kind}): {body[:80]!r}", source_id=source_id, request=request
+            f'invalid JSON ({kind}), starting "{start}"', source_id=source_id, request=request
         ) from exc
     return JsonResponse(status, decoded, response.headers, response.url)

@@ -67,6 +67,7 @@ def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
 class SourceInfo:
     id: str
     connector: str
+    language: str | None = None  # what its records are written in, when they do not say
 
 
 # A by-id lookup's answer, and the report of the (batched) call that gave it.
@@ -84,6 +85,8 @@ class RequestContext:
     now: datetime
     sources: tuple[SourceInfo, ...]
     max_first: int = 100
+    # Accept-Language, most wanted first (schema.lang.preferences)
+    languages: tuple[str, ...] = ()
     # The workflows' services. store is None when the gateway keeps no state (a config
     # parsed without a file and without store.url): workflow resolvers then answer an error.
     store: Store | None = None
@@ -99,6 +102,9 @@ class RequestContext:
     withheld: int = 0
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def source_language(self, source_id: str) -> str | None:
+        return next((s.language for s in self.sources if s.id == source_id), None)
 
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``
@@ -214,7 +220,13 @@ def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset 
         ctx.withheld += 1
         return None
     ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
+    return gql.dataset_type(
+        dataset,
+        use=access.privilege is Privilege.USE,
+        mask=access.mask,
+        wanted=ctx.languages,
+        source_language=ctx.source_language(dataset.source_id),
+    )
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -265,6 +277,8 @@ class Query:
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
+                wanted=ctx.languages,
+                source_language=ctx.source_language(edge.dataset.source_id),
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets

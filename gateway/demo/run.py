@@ -103,6 +103,8 @@ def source_entry(
         "timeout_seconds": 2.0,
         # Short, so a fault switched on in a simulator shows within seconds.
         "upstream": {"cache_ttl_seconds": 5},
+        # The city writes in Chinese; English titles come as translations (lang: "en").
+        "language": "zh",
     }
     if platform_id in SOURCE_SETTINGS:
         return entry | SOURCE_SETTINGS[platform_id]
@@ -209,7 +211,7 @@ def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None 
     if audit_path:
         lines += [
             "",
-            f"  Audit log: {audit_path}",
+            f"  Audit log: {audit_path}   (removed when the demo stops)",
             f"    check it: catalogue-gateway audit verify {audit_path}",
         ]
     lines += ["", "  Demo callers (send the key in the X-API-Key header):"]
@@ -233,7 +235,14 @@ async def run_demo(
     seed: int = 2026,
     transport: TransportName = "aiohttp",
 ) -> None:
-    audit_dir = tempfile.mkdtemp(prefix="catalogue-gateway-demo-")
+    # The demo's files (audit log) live as long as the demo: removed when it stops.
+    with tempfile.TemporaryDirectory(prefix="catalogue-gateway-demo-") as audit_dir:
+        await _run(audit_dir, host=host, port=port, seed=seed, transport=transport)
+
+
+async def _run(
+    audit_dir: str, *, host: str, port: int, seed: int, transport: TransportName
+) -> None:
     audit_path = os.path.join(audit_dir, "audit.log")
     # The demo's state (workflows, outbox) lives in a SQLite file beside its audit log.
     store_path = os.path.join(audit_dir, "gateway.db")

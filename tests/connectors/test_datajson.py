@@ -642,3 +642,15 @@ async def test_closing_stops_a_load_in_flight(
     await connector.aclose()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+def test_the_records_language_is_the_datasets_language() -> None:
+    """data.json v1.1 `language` (["en-US"]) says what title and description are in."""
+    records = mapped(
+        [
+            {"identifier": "en", "title": "Parks", "accessLevel": "public", "language": ["en-US"]},
+            {"identifier": "none", "title": "公园", "accessLevel": "public"},
+        ]
+    )
+    assert records["en"].language == "en-US"
+    assert records["none"].language is None

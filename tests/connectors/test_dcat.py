@@ -36,6 +36,7 @@ from schema.model import (
     Sensitivity,
     ShareType,
     Temporal,
+    Translation,
     UpdateFrequency,
 )
 
@@ -133,6 +134,18 @@ BUS_ROUTES = Dataset(
     ),
     spatial="河西市",
     temporal=Temporal(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 12, 31, tzinfo=UTC)),
+    # the other languages the literals carry, for clients asking with lang/Accept-Language
+    language="zh-CN",
+    translations=(
+        Translation("de", title="Busrouten"),
+        Translation(
+            "en",
+            title="Bus routes",
+            description="Bus routes of Hexi, with stops.",
+            keywords=("bus",),
+        ),
+        Translation("fr", description="Routes de bus"),
+    ),
 )
 
 AIR_QUALITY = Dataset(
@@ -148,6 +161,7 @@ AIR_QUALITY = Dataset(
     distributions=(
         Distribution(format="JSON", access_url="http://data.hexi.example/api/air", byte_size=1024),
     ),
+    translations=(Translation("ja", title="大気質"),),
 )
 
 
@@ -201,6 +215,22 @@ def test_the_language_preference_is_configurable() -> None:
     body = f'<{BASE}/d> a dcat:Dataset ; dct:title "公交线路"@zh , "Bus routes"@en .'
     dataset = one(body, options=DcatOptions(languages=("en", "zh")))
     assert dataset.title == "Bus routes"
+
+
+def test_other_languages_become_translations_of_title_description_and_keywords() -> None:
+    body = f"""<{BASE}/d> a dcat:Dataset ; dct:title "公交线路"@zh , "Bus routes"@en ;
+      dct:description "全市公交线路。"@zh , "The city's bus routes."@en ;
+      dcat:keyword "公交"@zh , "bus"@en , "route"@en ."""
+    dataset = one(body)
+    assert dataset.title == "公交线路" and dataset.language == "zh"
+    assert dataset.translations == (
+        Translation("en", "Bus routes", "The city's bus routes.", ("bus", "route")),
+    )
+
+
+def test_an_untagged_title_has_no_language() -> None:
+    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "Bus" .')
+    assert dataset.language is None and dataset.translations == ()
 
 
 def test_keywords_keep_every_language_preferred_ones_first() -> None:

@@ -186,6 +186,7 @@ async def test_search_maps_every_field_of_a_full_dataset(
         ),
         spatial="河西市滨江区",
         temporal=Temporal(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC)),
+        language="zh",  # metas.default.language
     )
     assert page.total == 3 and page.sorted
 
@@ -205,6 +206,7 @@ async def test_dataset_with_null_metas_and_no_templates_gets_source_department_a
         open_type=DEFAULTS.open_type,
         sensitivity=DEFAULTS.sensitivity,
         landing_page=f"{BASE}/explore/dataset/air-quality-stations/",
+        language="en",
     )
     assert air.distributions == ()  # has_records false: no exports
 

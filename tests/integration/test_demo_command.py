@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +99,37 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
             assert process.stdout is not None
             process.stdout.close()
     assert "Traceback" not in "".join(banner)
+    # the demo's temp folder goes when the demo stops
+    audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+    assert audit_log is not None
+    assert not Path(audit_log.group(1)).parent.exists()
+
+
+def test_a_terminated_demo_removes_its_temp_folder() -> None:
+    """`kill` / `docker stop` send SIGTERM: the demo stops as with Ctrl-C, cleaning up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    with process.stdout:
+        banner = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+        assert audit_log is not None, "".join(banner)
+        folder = Path(audit_log.group(1)).parent
+        assert folder.is_dir()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert not folder.exists()

@@ -153,6 +153,7 @@ async def test_documents_deeper_than_max_depth_are_refused() -> None:
     result = await schema.execute(query, context_value=NoResolverMayRun())
     [error] = result.errors or []
     assert "exceeds maximum operation depth of 3" in error.message
+    assert error.extensions == {"code": "QUERY_TOO_DEEP", "maxDepth": 3}
 
 
 async def test_documents_with_too_many_tokens_are_refused() -> None:
