@@ -35,6 +35,18 @@ from schema.model import (
 log = logging.getLogger("connectors.dcat")
 
 CGW = Namespace("https://catalogue-gateway.example/ns#")
+
+# The directory fields DCAT-AP has no property for live in ``cgw:`` (docs/exports.md).
+DIRECTORY_PREDICATES: Mapping[str, tuple[str, ...]] = {
+    "resource_code": (str(CGW.resourceCode),),
+    "resource_class": (str(CGW.resourceClass),),
+    "format_class": (str(CGW.formatClass),),
+    "share_method": (str(CGW.shareMethod),),
+    "open_condition": (str(CGW.openCondition),),
+    "not_shared_basis": (str(CGW.notSharedBasis),),
+    "related_resources": (str(DCTERMS.relation),),
+    "grade": (str(CGW.grade),),
+}
 """The gateway's own terms for what DCAT-AP has no property for (share type, sensitivity).
 
 ``.example`` is reserved (RFC 2606), so these never clash with a real vocabulary; a
@@ -250,6 +262,7 @@ class DcatMapper:
         share_condition: Iterable[str],
         sensitivity: Iterable[str],
         open_type: Iterable[str],
+        directory: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.settings = settings
         self._languages = tuple(lang.lower() for lang in languages)
@@ -257,6 +270,10 @@ class DcatMapper:
         self._share_condition = tuple(map(URIRef, share_condition))
         self._sensitivity = tuple(map(URIRef, sensitivity))
         self._open_type = (DCTERMS.accessRights, *map(URIRef, open_type))
+        self._directory = {
+            name: tuple(map(URIRef, preds))
+            for name, preds in {**DIRECTORY_PREDICATES, **(directory or {})}.items()
+        }
 
     def datasets(self, graph: Graph) -> list[Dataset]:
         """Every mappable dataset, in a stable order (by ``local_id``); duplicates once."""
@@ -337,7 +354,27 @@ class DcatMapper:
             distributions=self.distributions(g, node),
             spatial=self.spatial(g, node),
             temporal=Temporal(start, end) if start or end else None,
+            **self.directory_fields(g, node),
         )
+
+    def directory_fields(self, g: Graph, node: Node) -> dict[str, Any]:
+        """The national directory fields (``cgw:`` properties, ``dct:relation``)."""
+        preds = self._directory
+        out: dict[str, Any] = {
+            name: self.text(g, node, *preds[name])
+            for name in (
+                "resource_code",
+                "resource_class",
+                "format_class",
+                "share_method",
+                "open_condition",
+                "not_shared_basis",
+            )
+        }
+        related = {str(o).strip() for p in preds["related_resources"] for o in g.objects(node, p)}
+        out["related_resources"] = tuple(sorted(related - {""}))
+        out["grade"] = self.vocabulary(g, node, preds["grade"], vocab.parse_grade)
+        return out
 
     # -- values ---------------------------------------------------------------------------
 
@@ -404,7 +441,8 @@ class DcatMapper:
         dept_id = _slug(key or "")
         if not dept_id:
             return None
-        return Department(id=dept_id, name=name or dept_id)
+        code = self.text(g, agent, DCTERMS.identifier)
+        return Department(id=dept_id, name=name or dept_id, code=code)
 
     def contact(self, g: Graph, node: Node) -> ContactPoint | None:
         card = self.value(g, node, DCAT.contactPoint)

@@ -28,6 +28,7 @@ from connectors._ckan_solr import (
     free_text,
     solr_date,
 )
+from connectors._directory import DirectoryKeys, directory_fields, parse_interval
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -96,6 +97,8 @@ class CkanExtrasKeys(BaseModel):
     spatial: _KeyNames = Field(("spatial",), min_length=1)
     temporal_start: _KeyNames = Field(("temporal_start",), min_length=1)
     temporal_end: _KeyNames = Field(("temporal_end",), min_length=1)
+    # "start/end" (ISO 8601 interval) in one key, when there are no start/end keys.
+    temporal: _KeyNames = Field(("temporal", "时间范围"), min_length=1)
 
 
 class CkanOptions(BaseModel):
@@ -117,6 +120,7 @@ class CkanOptions(BaseModel):
     page_size_max: int = Field(1000, ge=1, le=1000)
     include_private: bool = False
     exact_extras: bool = False
+    directory_keys: DirectoryKeys = Field(default_factory=DirectoryKeys)
 
 
 _SORTS: Mapping[Sort, str] = {
@@ -575,6 +579,13 @@ class CkanConnector(Connector):
             parse_timestamp(extra(keys.temporal_start)),
             parse_timestamp(extra(keys.temporal_end)),
         )
+        if start is None and end is None:
+            start, end = parse_interval(extra(keys.temporal))
+
+        def directory_value(key: str) -> Any:
+            # ckanext-scheming keeps its fields at the top level of the package.
+            return extras[key] if key in extras else pkg.get(key)
+
         return Dataset(
             source_id=self.source_id,
             local_id=local_id,
@@ -604,6 +615,7 @@ class CkanConnector(Connector):
             fields=_data_fields(raw(keys.fields)),
             spatial=extra(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
+            **directory_fields(directory_value, self.options.directory_keys),
         )
 
 
@@ -653,7 +665,9 @@ def _department(org: object) -> Department | None:
     if name is None:
         return None
     title = _text(org.get("title")) or _text(org.get("display_name")) or name
-    return Department(id=name, name=title)
+    # A scheming organization field, else an organization extra.
+    code = _text(org.get("code")) or _extras(org.get("extras")).get("code")
+    return Department(id=name, name=title, code=code if isinstance(code, str) else None)
 
 
 def _contact(

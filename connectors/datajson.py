@@ -51,6 +51,7 @@ from connectors._datajson_values import (
     strip_scheme,
     term_list,
 )
+from connectors._directory import CamelDirectoryKeys, directory_fields
 from connectors.sdk import (
     FatalError,
     SourceSettings,
@@ -111,6 +112,7 @@ class DataJsonOptions(StaticCatalogueOptions):
     """
 
     keys: DataJsonKeys = Field(default_factory=DataJsonKeys)
+    directory_keys: CamelDirectoryKeys = Field(default_factory=CamelDirectoryKeys)
     department_ids: dict[str, str] = Field(default_factory=dict)
 
 
@@ -263,6 +265,7 @@ class DataJsonMapper:
             fields=data_fields(first(keys.fields)),
             spatial=spatial_text(record.get("spatial")),
             temporal=parse_temporal(record.get("temporal")),
+            **directory_fields(record.get, self.options.directory_keys),
         )
 
     def _department(self, publisher: object) -> Department | None:
@@ -270,7 +273,11 @@ class DataJsonMapper:
         name = as_text(publisher.get("name") if isinstance(publisher, dict) else publisher)
         if name is None:
             return None
-        return Department(id=self.options.department_ids.get(name) or slug(name), name=name)
+        # An extension key: POD's organization has no code of its own.
+        code = as_text(publisher.get("code")) if isinstance(publisher, dict) else None
+        return Department(
+            id=self.options.department_ids.get(name) or slug(name), name=name, code=code
+        )
 
     def _contact(self, record: Mapping[str, Any], phone: object) -> ContactPoint | None:
         contact = record.get("contactPoint")

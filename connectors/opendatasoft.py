@@ -50,6 +50,7 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors._directory import DirectoryKeys, directory_fields
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -139,6 +140,7 @@ class OpenDataSoftOptions(BaseModel):
     publishers: dict[str, str] = Field(default_factory=dict)
     custom_template: str = Field("custom", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     custom_keys: OpenDataSoftCustomKeys = Field(default_factory=OpenDataSoftCustomKeys)
+    directory_keys: DirectoryKeys = Field(default_factory=DirectoryKeys)
     classes_queryable: bool = False
     result_window: int = Field(RESULT_WINDOW, ge=1, le=RESULT_WINDOW)
 
@@ -622,6 +624,7 @@ class OpenDataSoftConnector(Connector):
             ),
             spatial=_text(dcat.get("spatial")),
             temporal=Temporal(start, end) if start or end else None,
+            **directory_fields(custom.get, self.options.directory_keys),
         )
 
     def _distributions(

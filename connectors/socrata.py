@@ -32,6 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors import _socrata_records as read
+from connectors._directory import SocrataDirectoryKeys, directory_fields
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -129,6 +130,7 @@ class SocrataOptions(BaseModel):
     domain: str | None = Field(None, min_length=1)
     app_token: SecretStr | None = None
     metadata_keys: SocrataMetadataKeys = Field(default_factory=SocrataMetadataKeys)
+    directory_keys: SocrataDirectoryKeys = Field(default_factory=SocrataDirectoryKeys)
     departments: dict[str, DepartmentOption] = Field(default_factory=dict)
     category_themes: dict[str, str] = Field(default_factory=dict)
     page_size_max: int = Field(PAGING_WINDOW, ge=1, le=PAGING_WINDOW)
@@ -426,6 +428,7 @@ class SocrataConnector(Connector):
             fields=read.data_fields(resource),
             spatial=meta(keys.spatial),
             temporal=read.temporal(meta(keys.temporal)),
+            **directory_fields(custom.get, self.options.directory_keys),
         )
 
     def _department(self, attribution: str | None) -> Department | None:

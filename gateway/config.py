@@ -56,6 +56,7 @@ class DefaultsConfig(_Strict):
 class DepartmentConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
+    code: str | None = Field(None, description="unified social credit code")
 
 
 class SourceConfig(_Strict):
@@ -296,7 +297,9 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
             sensitivity=source.defaults.sensitivity,
         ),
         department=(
-            Department(source.department.id, source.department.name) if source.department else None
+            Department(source.department.id, source.department.name, source.department.code)
+            if source.department
+            else None
         ),
         authoritative_for=source.authoritative_for,
         republishes=source.republishes,

@@ -151,6 +151,7 @@ def native_record(package: Mapping[str, Any]) -> dict[str, Any]:
         "resourceDesc": _plain(package.get("notes")),
         "deptCode": org.get("name"),
         "deptName": org.get("title"),
+        "deptCreditCode": org.get("code"),
         "themes": [
             {"themeCode": g.get("name"), "themeName": g.get("title")}
             for g in package.get("groups") or []
@@ -193,6 +194,13 @@ def native_record(package: Mapping[str, Any]) -> dict[str, Any]:
         "dataStartDate": start or None,
         "dataEndDate": end or None,
         "licenseName": package.get("license_title"),
+        "directoryCode": extras.get("resource_code"),
+        "resourceCategory": extras.get("resource_class"),
+        "formatCategory": extras.get("format_class"),
+        "shareMode": extras.get("share_method"),
+        "notSharedBasis": extras.get("not_shared_basis"),
+        "relatedCodes": [extras["related_resources"]] if extras.get("related_resources") else [],
+        "dataGrade": extras.get("grade"),
         "status": "已发布",
     }
 

@@ -35,6 +35,8 @@ from gateway.federation import (
     SourceStatus,
 )
 from gateway.http import QueryLimits
+from gateway.quality import QualityAssessor
+from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id
@@ -70,6 +72,7 @@ class RequestContext:
     now: datetime
     sources: tuple[SourceInfo, ...]
     max_first: int = 100
+    assessor: QualityAssessor = field(default_factory=QualityAssessor)
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)
@@ -92,6 +95,10 @@ class RequestContext:
             self._reported.add((id(report), path))
             self.record_failures([report], path)
         return _visible(self, dataset)
+
+    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
+        """``Dataset.quality``: computed only for the datasets that select it."""
+        return await self.assessor.quality(dataset, self.now)
 
     def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
         """One dataset by id; the lookups of one request are batched per source."""

@@ -1,1 +1,28 @@
 """Quality indicators, link checking, reports and catalogue exports."""
+
+from __future__ import annotations
+
+from gateway.quality.graphql import LinkLookup, QualityAssessor
+from gateway.quality.indicators import (
+    DEFAULT_GRACE_FRACTION,
+    WEIGHTS,
+    LinkResult,
+    LinkState,
+    ProblemCode,
+    Quality,
+    Timeliness,
+    assess,
+)
+
+__all__ = [
+    "DEFAULT_GRACE_FRACTION",
+    "WEIGHTS",
+    "LinkLookup",
+    "LinkResult",
+    "LinkState",
+    "ProblemCode",
+    "Quality",
+    "QualityAssessor",
+    "Timeliness",
+    "assess",
+]

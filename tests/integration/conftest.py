@@ -10,7 +10,7 @@ import pytest
 
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.run import SOURCE_SETTINGS, demo_policy
+from gateway.demo.run import SOURCE_SETTINGS, demo_config, demo_policy
 from simulators.platforms import PlatformServer, PlatformThread, demo_specs
 
 pytestmark = pytest.mark.integration
@@ -93,3 +93,34 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# -- the whole demo: all eight simulated platforms, every connector kind ------------------
+@pytest.fixture(scope="session")
+def demo_servers() -> Iterator[dict[str, PlatformServer]]:
+    with PlatformThread(demo_specs()) as servers:
+        yield servers
+
+
+@pytest.fixture
+async def demo_gateway(demo_servers: dict[str, PlatformServer]) -> AsyncIterator[Gateway]:
+    gw = Gateway(
+        demo_config(demo_servers, host="127.0.0.1", port=0),
+        transport="httpx",
+        policy=demo_policy(),
+        cursor_secret=b"full-demo-tests",
+    )
+    try:
+        yield gw
+    finally:
+        await gw.aclose()
+
+
+@pytest.fixture
+async def demo_client(demo_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(demo_gateway)),
+        base_url="http://gateway.test",
+        timeout=30,
+    ) as c:
+        yield c

@@ -1,0 +1,139 @@
+"""The national directory core fields, read the same way by every built-in connector.
+
+Each platform keeps these in its own place (CKAN extras or ckanext-scheming fields,
+Socrata custom metadata, OpenDataSoft custom metas, data.json extension keys, DCAT
+properties in ``cgw:``), under the names ``DirectoryKeys`` lists: the English key, a
+platform-style key, then the Chinese term of the directory guide. The first name holding
+a value wins; for ``grade`` every name is read and the strictest grade stated wins (a
+record saying 重要数据 under one key is important data, whatever another key says).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from connectors.sdk import parse_timestamp
+from schema import vocab
+
+_KeyNames = tuple[str, ...]
+
+
+class DirectoryKeys(BaseModel):
+    """Which metadata keys hold the directory fields (snake_case names by default).
+
+    >>> DirectoryKeys(grade=("grade", "数据分级", "fenji"))
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resource_code: _KeyNames = ("resource_code", "信息资源代码")
+    resource_class: _KeyNames = ("resource_class", "信息资源分类")
+    format_class: _KeyNames = ("format_class", "信息资源格式分类", "信息资源格式")
+    share_method: _KeyNames = ("share_method", "共享方式")
+    open_condition: _KeyNames = ("open_condition", "开放条件")
+    not_shared_basis: _KeyNames = ("not_shared_basis", "不予共享依据")
+    related_resources: _KeyNames = ("related_resources", "关联资源")
+    grade: _KeyNames = ("grade", "数据分级")
+
+
+class CamelDirectoryKeys(DirectoryKeys):
+    """data.json extension keys (camelCase, as POD's own keys are)."""
+
+    resource_code: _KeyNames = ("resourceCode", "resource_code", "信息资源代码")
+    resource_class: _KeyNames = ("resourceClass", "resource_class", "信息资源分类")
+    format_class: _KeyNames = ("formatClass", "format_class", "信息资源格式分类")
+    share_method: _KeyNames = ("shareMethod", "share_method", "共享方式")
+    open_condition: _KeyNames = ("openCondition", "open_condition", "开放条件")
+    not_shared_basis: _KeyNames = ("notSharedBasis", "not_shared_basis", "不予共享依据")
+    related_resources: _KeyNames = ("relatedResources", "related_resources", "关联资源")
+    grade: _KeyNames = ("grade", "数据分级")
+
+
+class SocrataDirectoryKeys(DirectoryKeys):
+    """Socrata custom metadata (``<fieldset>_<field>``), the plain names after."""
+
+    resource_code: _KeyNames = ("Catalog_Resource-Code", "resource_code", "信息资源代码")
+    resource_class: _KeyNames = ("Catalog_Resource-Class", "resource_class", "信息资源分类")
+    format_class: _KeyNames = ("Catalog_Format-Class", "format_class", "信息资源格式分类")
+    share_method: _KeyNames = ("Catalog_Share-Method", "share_method", "共享方式")
+    open_condition: _KeyNames = ("Catalog_Open-Condition", "open_condition", "开放条件")
+    not_shared_basis: _KeyNames = (
+        "Catalog_Not-Shared-Basis",
+        "not_shared_basis",
+        "不予共享依据",
+    )
+    related_resources: _KeyNames = (
+        "Catalog_Related-Resources",
+        "related_resources",
+        "关联资源",
+    )
+    grade: _KeyNames = ("Catalog_Grade", "grade", "数据分级")
+
+
+_TEXT_FIELDS = (
+    "resource_code",
+    "resource_class",
+    "format_class",
+    "share_method",
+    "open_condition",
+    "not_shared_basis",
+)
+_LIST_SEPARATORS = re.compile(r"[,;，；、\n]+")
+
+
+def directory_fields(get: Callable[[str], object], keys: DirectoryKeys) -> dict[str, Any]:
+    """The directory fields of one record as ``Dataset`` keyword arguments.
+
+    ``get(name)`` answers the raw value a record holds under ``name`` (``None`` if none).
+    """
+    out: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        names: _KeyNames = getattr(keys, name)
+        out[name] = next((t for n in names if (t := _text(get(n))) is not None), None)
+    related: tuple[str, ...] = ()
+    for n in keys.related_resources:
+        related = text_list(get(n))
+        if related:
+            break
+    out["related_resources"] = related
+    out["grade"] = vocab.strictest_grade(tuple(_text(get(n)) for n in keys.grade))
+    return out
+
+
+def text_list(value: object) -> tuple[str, ...]:
+    """A list of strings from a JSON list, a JSON-encoded list, or a separated string."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except ValueError:
+                value = stripped
+        else:
+            value = _LIST_SEPARATORS.split(stripped)
+    if isinstance(value, list | tuple):
+        return tuple(dict.fromkeys(t for item in value if (t := _text(item)) is not None))
+    return ()
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def parse_interval(value: object) -> tuple[datetime | None, datetime | None]:
+    """``start/end`` (ISO 8601 interval; either side may be empty or ``..``)."""
+    text = _text(value)
+    if text is None or "/" not in text:
+        return None, None
+    start, _, end = text.partition("/")
+    return parse_timestamp(start), parse_timestamp(end)
