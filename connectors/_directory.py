@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk import parse_timestamp
 from schema import vocab
+from schema.model import Grade
 
 _KeyNames = tuple[str, ...]
 
@@ -40,6 +41,20 @@ class DirectoryKeys(BaseModel):
     not_shared_basis: _KeyNames = ("not_shared_basis", "不予共享依据")
     related_resources: _KeyNames = ("related_resources", "关联资源")
     grade: _KeyNames = ("grade", "数据分级")
+
+
+class TemplateDirectoryKeys(DirectoryKeys):
+    """OpenDataSoft custom metadata template fields: identifiers only, and each grade key
+    must be a field of the template (the visibility's grade clause queries every one)."""
+
+    resource_code: _KeyNames = ("resource_code",)
+    resource_class: _KeyNames = ("resource_class",)
+    format_class: _KeyNames = ("format_class",)
+    share_method: _KeyNames = ("share_method",)
+    open_condition: _KeyNames = ("open_condition",)
+    not_shared_basis: _KeyNames = ("not_shared_basis",)
+    related_resources: _KeyNames = ("related_resources",)
+    grade: _KeyNames = ("grade",)
 
 
 class CamelDirectoryKeys(DirectoryKeys):
@@ -104,6 +119,28 @@ def directory_fields(get: Callable[[str], object], keys: DirectoryKeys) -> dict[
     out["related_resources"] = related
     out["grade"] = vocab.strictest_grade(tuple(_text(get(n)) for n in keys.grade))
     return out
+
+
+def excluded_grades(wanted: Iterable[Grade]) -> tuple[Grade, ...] | None:
+    """The grades a record must state under no key for its grade to be one of ``wanted``;
+    ``None`` when that cannot be said so (``wanted`` not "GENERAL up to some level").
+
+    A record's grade is the strictest it states (unstated: GENERAL), so "every key's
+    value is not a spelling of an excluded grade" is exactly "the grade is wanted".
+    """
+    wanted = set(wanted)
+    order = (Grade.GENERAL, Grade.IMPORTANT, Grade.CORE)  # least strict first
+    allowed = [g for g in order if g in wanted]
+    if order[: len(allowed)] != tuple(allowed) or not allowed:
+        return None
+    return order[len(allowed) :]
+
+
+def grade_spellings(grades: Iterable[Grade]) -> list[str]:
+    """Every spelling of ``grades`` as platforms write them (as listed, and upper case)."""
+    wanted = set(grades)
+    found = (v for s, g in vocab.GRADES.items() if g in wanted for v in (s, s.upper()))
+    return list(dict.fromkeys(found))
 
 
 def text_list(value: object) -> tuple[str, ...]:

@@ -28,7 +28,13 @@ from connectors._ckan_solr import (
     free_text,
     solr_date,
 )
-from connectors._directory import DirectoryKeys, directory_fields, parse_interval
+from connectors._directory import (
+    DirectoryKeys,
+    directory_fields,
+    excluded_grades,
+    grade_spellings,
+    parse_interval,
+)
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -55,6 +61,7 @@ from schema.model import (
     Dataset,
     Department,
     Distribution,
+    Grade,
     Temporal,
     UpdateFrequency,
 )
@@ -161,7 +168,8 @@ class CkanConnector(Connector):
     options_model = CkanOptions
     capabilities = Capabilities(
         search=True,
-        filters=frozenset(FilterName),
+        # Grades are not a search filter callers send; they reach it through ``any_of``.
+        filters=frozenset(FilterName) - {FilterName.GRADES},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,
@@ -456,6 +464,8 @@ class CkanConnector(Connector):
                 FilterName.IDENTIFIERS,
                 "(" + " OR ".join(f"{extras_field(k)}:{wanted}" for k in keys.identifier) + ")",
             )
+        if f.grades:
+            add(FilterName.GRADES, self._grade_clause(f.grades))
         exact = set(applied)
         for name, names in (
             (FilterName.SHARE_TYPES, keys.share_type),
@@ -465,7 +475,25 @@ class CkanConnector(Connector):
         ):
             if not (exact_classes and len(names) == 1):
                 exact.discard(name)
+        if FilterName.GRADES in applied and not (exact_classes and self._grades_excludable(f)):
+            exact.discard(FilterName.GRADES)
         return clauses, applied, exact
+
+    def _grades_excludable(self, f: DatasetFilter) -> bool:
+        return excluded_grades(f.grades) is not None
+
+    def _grade_clause(self, grades: tuple[Grade, ...]) -> str | None:
+        """Records whose (strictest) grade is wanted. On ``exact_extras`` sites: those
+        stating no excluded grade under any key, exactly. On stock CKAN, whose tokenised
+        extras could let a phrase exclude an unrelated value, a clause that only narrows."""
+        keys = self.options.directory_keys.grade
+        excluded = excluded_grades(grades)
+        if not (self.options.exact_extras and excluded is not None):
+            return class_clause(keys, vocab.GRADES, set(grades), Grade.GENERAL)
+        if not excluded:
+            return "*:*"  # every grade wanted
+        spellings = any_of(grade_spellings(excluded))
+        return "(*:* " + " ".join(f"-{extras_field(k)}:{spellings}" for k in keys) + ")"
 
     def _verified(
         self, applied: set[FilterName], f: DatasetFilter, datasets: tuple[Dataset, ...]
