@@ -42,6 +42,7 @@ from gateway.http import (
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
+from gateway.quality import QualityAssessor
 
 log = logging.getLogger("gateway")
 
@@ -112,6 +113,7 @@ class Gateway:
         else:
             self.policies = PolicyHolder(Policy.default())
         self.authenticator = Authenticator(self.client)
+        self.assessor = QualityAssessor(grace_fraction=config.quality.grace_fraction)
         self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
@@ -257,6 +259,7 @@ class Gateway:
             now=datetime.now(UTC),
             sources=self.sources,
             max_first=self.config.graphql.max_first,
+            assessor=self.assessor,
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(

@@ -35,6 +35,7 @@ from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
 from gateway.http import LimitsConfig
 from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
+from gateway.quality import QualitySettings
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
 
@@ -115,6 +116,7 @@ class GatewayFile(_Strict):
     audit: AuditConfig = AuditConfig()
     graphql: GraphQLConfig = GraphQLConfig()
     limits: LimitsConfig = LimitsConfig()
+    quality: QualitySettings = QualitySettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ class GatewayConfig:
     policy_path: Path | None
     path: Path | None = None
     limits: LimitsConfig = LimitsConfig()
+    quality: QualitySettings = QualitySettings()
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
@@ -242,6 +245,7 @@ def parse_config(
         audit=audit,
         policy_path=policy_path,
         limits=parsed.limits,
+        quality=parsed.quality,
     )
 
 
@@ -332,4 +336,5 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ga
         policy_path=config.policy_path,
         path=path,
         limits=config.limits,
+        quality=config.quality,
     )

@@ -13,16 +13,19 @@ from gateway.quality.indicators import (
     Timeliness,
     assess,
 )
+from gateway.quality.settings import LinkCheckSettings, QualitySettings
 
 __all__ = [
     "DEFAULT_GRACE_FRACTION",
     "WEIGHTS",
+    "LinkCheckSettings",
     "LinkLookup",
     "LinkResult",
     "LinkState",
     "ProblemCode",
     "Quality",
     "QualityAssessor",
+    "QualitySettings",
     "Timeliness",
     "assess",
 ]
