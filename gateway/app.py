@@ -37,12 +37,16 @@ from gateway.http import (
     GRAPHIQL_ASSET_PREFIX,
     GatewayMetrics,
     QueryLimits,
+    Webhook,
+    WebhookDispatcher,
     graphiql_page,
     graphiql_static_app,
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
 from gateway.quality import QualityAssessor
+from gateway.store import OutboxRepository, Store, open_store
+from gateway.workflows import WorkingCalendar
 
 log = logging.getLogger("gateway")
 
@@ -86,6 +90,7 @@ class Gateway:
         headers_hint: dict[str, str] | None = None,
         connectors: Sequence[Connector] | None = None,
         audit: AuditLog | None = None,
+        store: Store | None = None,
     ) -> None:
         self.config = config
         self._owns_client = client is None
@@ -131,16 +136,45 @@ class Gateway:
                 rotate_bytes=int(config.audit.rotate_mb * 2**20),
             )
         self.audit = audit
+        # An injected store belongs to the caller; one opened from store.url, to the gateway.
+        self.store = store
+        self._owns_store = store is None
+        self.calendar = WorkingCalendar(config.server.time_zone)
+        self.webhooks: tuple[Webhook, ...] = config.notifications.build()
+        self.dispatcher: WebhookDispatcher | None = None
+        self._dispatching: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Open the audit log: a gateway that cannot audit does not start."""
+        """Open the audit log and the store, start the outbox dispatcher. A gateway that
+        cannot audit, or whose store is unreachable or behind the code, does not start."""
         if self.audit is not None:
             await self.audit.open()
+        if self.store is None and self.config.store_url is not None:
+            self.store = await open_store(
+                self.config.store_url, upgrade_schema=self.config.store_upgrades_at_start
+            )
+        if self.store is not None:
+            self.dispatcher = WebhookDispatcher(
+                OutboxRepository(self.store), self.webhooks, self.client
+            )
+            self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+
+    def outbox_written(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
 
     async def aclose(self) -> None:
+        if self._dispatching is not None:
+            self._dispatching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatching
+            self._dispatching = None
         await asyncio.gather(*(c.aclose() for c in self.connectors), return_exceptions=True)
         if self.audit is not None:
             await self.audit.aclose()
+        if self.store is not None and self._owns_store:
+            await self.store.aclose()
+            self.store = None
         if self._owns_client:
             await self.client.aclose()
 
@@ -260,6 +294,12 @@ class Gateway:
             sources=self.sources,
             max_first=self.config.graphql.max_first,
             assessor=self.assessor,
+            store=self.store,
+            audit=self.audit,
+            calendar=self.calendar,
+            workflow_settings=policy.workflows,
+            request_id=event.request_id,
+            outbox_written=self.outbox_written,
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(

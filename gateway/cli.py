@@ -1,4 +1,4 @@
-"""``catalogue-gateway``: demo, serve, check-config, hash-key."""
+"""``catalogue-gateway``: demo, serve, check-config, hash-key, audit, db."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from gateway.access import Policy, hash_api_key
 from gateway.audit import cli as audit_cli
-from gateway.config import load_config
+from gateway.config import GatewayConfig, load_config
 from gateway.problems import ConfigError
+from gateway.store import StoreError, head_revision, open_store, safe_url
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -49,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     hash_key.add_argument("key", nargs="?", help="the key (prompted for when omitted)")
     sub.add_parser("print-schema", help="print the GraphQL SDL (schema/catalogue.graphql)")
     audit_cli.add_parser(sub)
+
+    db = sub.add_parser("db", help="the store's database (store.url)")
+    db_actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_actions.add_parser("upgrade", help="apply the migrations up to this version's")
+    upgrade.add_argument("--config", required=True, metavar="FILE")
     return parser
 
 
@@ -73,12 +79,39 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         gateway = Gateway(config, transport=args.transport)
-    except ConfigError as exc:
+        asyncio.run(_check_store(config))
+    except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     uvicorn.run(create_app(gateway), host=host, port=port, log_level="info", access_log=False)
+    return EXIT_OK
+
+
+async def _check_store(config: GatewayConfig) -> None:
+    """Fail before serving, with a clear message, when the store is unusable or behind."""
+    if config.store_url is None:
+        return
+    store = await open_store(config.store_url, upgrade_schema=config.store_upgrades_at_start)
+    await store.aclose()
+
+
+async def _upgrade(url: str) -> None:
+    store = await open_store(url, upgrade_schema=True)
+    await store.aclose()
+
+
+def _db(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        if config.store_url is None:  # load_config always resolves one; kept for safety
+            raise StoreError("store.url is not set")
+        asyncio.run(_upgrade(config.store_url))
+    except (ConfigError, StoreError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{safe_url(config.store_url)}: at revision {head_revision()} (head)")
     return EXIT_OK
 
 
@@ -105,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "audit":
         return audit_cli.run(args)
+    if args.command == "db":
+        return _db(args)
     if args.command == "print-schema":
         from gateway.api import schema
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,10 +34,14 @@ from pydantic import (
 from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
-from gateway.http import LimitsConfig
+from gateway.http import LimitsConfig, Webhook
 from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
 from gateway.quality import QualitySettings
+from gateway.store import check_store_url
 from schema.model import Department, OpenType, Sensitivity, ShareType
+
+# The store when the config names none: a SQLite file next to the config file.
+DEFAULT_STORE_FILE = "gateway.db"
 
 
 class _Strict(BaseModel):
@@ -46,6 +51,59 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Calendar days (workflow dates, deadlines, validUntil) are days in this zone.
+    time_zone: str = "Asia/Shanghai"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+
+class StoreConfig(_Strict):
+    # Unset: sqlite+aiosqlite:///<folder of the config file>/gateway.db, upgraded at start.
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        problem = None if value is None else check_store_url(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class WebhookConfig(_Strict):
+    url: str
+    secret: SecretStr  # e.g. ${WEBHOOK_SECRET}
+    events: tuple[str, ...] = ()  # event names or patterns (access_request.*); empty: all
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+
+class NotificationsConfig(_Strict):
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+    def build(self) -> tuple[Webhook, ...]:
+        return tuple(
+            Webhook(w.url, w.secret.get_secret_value().encode(), w.events) for w in self.webhooks
+        )
 
 
 class DefaultsConfig(_Strict):
@@ -117,6 +175,8 @@ class GatewayFile(_Strict):
     graphql: GraphQLConfig = GraphQLConfig()
     limits: LimitsConfig = LimitsConfig()
     quality: QualitySettings = QualitySettings()
+    store: StoreConfig = StoreConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +199,15 @@ class GatewayConfig:
     path: Path | None = None
     limits: LimitsConfig = LimitsConfig()
     quality: QualitySettings = QualitySettings()
+    # None only for a config parsed without a file and without store.url (tests, embedding):
+    # the gateway then keeps no state and the workflows are unavailable.
+    store_url: str | None = None
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @property
+    def store_upgrades_at_start(self) -> bool:
+        """SQLite (embedded, one host) is migrated at start; PostgreSQL only by `db upgrade`."""
+        return self.store_url is not None and self.store_url.startswith("sqlite")
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
@@ -236,6 +305,9 @@ def parse_config(
             audit = audit.model_copy(update={"path": str(audit_path)})
         if not audit_path.parent.is_dir():
             problems.append(Problem("audit.path", f"directory not found: {audit_path.parent}"))
+    store_url = parsed.store.url
+    if store_url is None and base_dir is not None:
+        store_url = f"sqlite+aiosqlite:///{(base_dir / DEFAULT_STORE_FILE).resolve()}"
     if problems:
         raise ConfigError(source_name, problems)
     return GatewayConfig(
@@ -246,6 +318,8 @@ def parse_config(
         policy_path=policy_path,
         limits=parsed.limits,
         quality=parsed.quality,
+        store_url=store_url,
+        notifications=parsed.notifications,
     )
 
 
@@ -328,13 +402,4 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Ga
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(str(path), [Problem("", f"{where}{problem}")]) from None
     config = parse_config(raw, source_name=str(path), base_dir=path.parent, env=env)
-    return GatewayConfig(
-        server=config.server,
-        sources=config.sources,
-        graphql=config.graphql,
-        audit=config.audit,
-        policy_path=config.policy_path,
-        path=path,
-        limits=config.limits,
-        quality=config.quality,
-    )
+    return replace(config, path=path)

@@ -7,17 +7,21 @@ from gateway.access.auth import Authenticator, AuthError
 from gateway.access.policy import Access, Caller, GrantSet, Policy, Privilege, hash_api_key
 from gateway.access.policy_reload import PolicyHolder
 from gateway.access.ratelimit import RateLimitConfig, RateLimiter
+from gateway.access.workflow_settings import DemandSettings, WorkflowDeadlines, WorkflowSettings
 
 __all__ = [
     "Access",
     "AuthError",
     "Authenticator",
     "Caller",
+    "DemandSettings",
     "GrantSet",
     "Policy",
     "PolicyHolder",
     "Privilege",
     "RateLimitConfig",
     "RateLimiter",
+    "WorkflowDeadlines",
+    "WorkflowSettings",
     "hash_api_key",
 ]

@@ -30,6 +30,7 @@ from pydantic import (
 
 from connectors.sdk import DatasetFilter
 from gateway.access.jwt_settings import JwtSettings
+from gateway.access.workflow_settings import WorkflowSettings
 from gateway.problems import ConfigError, Problem, pydantic_problems
 from schema.model import Dataset, Grade, OpenType, Sensitivity, ShareType
 
@@ -148,6 +149,7 @@ class PolicyFile(_Strict):
     callers: tuple[CallerConfig, ...] = ()
     grants: tuple[GrantConfig, ...] = ()
     jwt: JwtSettings | None = None
+    workflows: WorkflowSettings = WorkflowSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +273,11 @@ class Policy:
         for caller in document.callers:
             for key in caller.api_keys:
                 self._callers_by_key[key[7:]] = caller
+
+    @property
+    def workflows(self) -> WorkflowSettings:
+        """The ``workflows:`` block: bureau and reviewer roles, deadlines, demand limits."""
+        return self.document.workflows
 
     @classmethod
     def default(cls) -> Policy:

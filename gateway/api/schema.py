@@ -25,7 +25,8 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege
+from gateway.access import GrantSet, Privilege, WorkflowSettings
+from gateway.audit import AuditLog
 from gateway.federation import (
     CursorError,
     Edge,
@@ -36,6 +37,8 @@ from gateway.federation import (
 )
 from gateway.http import QueryLimits
 from gateway.quality import QualityAssessor
+from gateway.store import Store
+from gateway.workflows import WorkingCalendar
 from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
 from schema import model
@@ -73,6 +76,15 @@ class RequestContext:
     sources: tuple[SourceInfo, ...]
     max_first: int = 100
     assessor: QualityAssessor = field(default_factory=QualityAssessor)
+    # The workflows' services. store is None when the gateway keeps no state (a config
+    # parsed without a file and without store.url): workflow resolvers then answer an error.
+    store: Store | None = None
+    audit: AuditLog | None = None
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    workflow_settings: WorkflowSettings = field(default_factory=WorkflowSettings)
+    request_id: str | None = None
+    # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
+    outbox_written: Callable[[], None] = lambda: None
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)

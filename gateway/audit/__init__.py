@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.audit.log import AuditEvent, AuditLog, AuditUnavailable, Outcome
+from gateway.audit.log import AuditEvent, AuditLog, AuditUnavailable, Outcome, Recordable
+from gateway.audit.workflow import WORKFLOW_KIND, WorkflowRecord, record_workflow
 
 __all__ = [
+    "WORKFLOW_KIND",
     "AuditEvent",
     "AuditLog",
     "AuditUnavailable",
     "Outcome",
+    "Recordable",
+    "WorkflowRecord",
+    "record_workflow",
 ]

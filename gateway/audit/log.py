@@ -64,6 +64,7 @@ __all__ = [
     "FsyncPolicy",
     "Outcome",
     "ProblemKind",
+    "Recordable",
     "SourceOutcome",
     "VerifyResult",
     "canonical_json",
@@ -115,6 +116,13 @@ class Outcome(enum.StrEnum):
         if not has_data:
             return cls.ERROR
         return cls.PARTIAL if has_errors else cls.OK
+
+
+class Recordable(Protocol):
+    """What ``AuditLog.record`` writes: an ``AuditEvent`` (a request) or a
+    ``WorkflowRecord`` (a workflow change)."""
+
+    def fields(self) -> dict[str, Any]: ...
 
 
 class SourceOutcome(Protocol):
@@ -437,7 +445,7 @@ class AuditLog:
                 raise AuditUnavailable(_reason(self.path, exc)) from exc
             self._writer = asyncio.create_task(self._run(), name=f"audit-writer {self.path}")
 
-    async def record(self, event: AuditEvent) -> dict[str, Any]:
+    async def record(self, event: Recordable) -> dict[str, Any]:
         """Write ``event`` as the next record and return it; ``AuditUnavailable`` if not."""
         if self._writer is None:
             await self.open()

@@ -153,7 +153,12 @@ def demo_policy() -> Policy:
 
 
 def demo_config(
-    servers: dict[str, PlatformServer], *, host: str, port: int, audit_path: str | None = None
+    servers: dict[str, PlatformServer],
+    *,
+    host: str,
+    port: int,
+    audit_path: str | None = None,
+    store_path: str | None = None,
 ) -> GatewayConfig:
     sources = [
         source_entry(platform_id, server.spec.kind, server.url, server.spec.catalogue)
@@ -164,6 +169,7 @@ def demo_config(
             "server": {"host": host, "port": port},
             "sources": sources,
             "audit": {"path": audit_path, "fsync": "interval"},
+            "store": {"url": f"sqlite+aiosqlite:///{store_path}" if store_path else None},
         },
         source_name="<demo>",
     )
@@ -210,8 +216,12 @@ async def run_demo(
 ) -> None:
     audit_dir = tempfile.mkdtemp(prefix="catalogue-gateway-demo-")
     audit_path = os.path.join(audit_dir, "audit.log")
+    # The demo's state (workflows, outbox) lives in a SQLite file beside its audit log.
+    store_path = os.path.join(audit_dir, "gateway.db")
     async with running_platforms(demo_specs(seed)) as servers:
-        config = demo_config(servers, host=host, port=port, audit_path=audit_path)
+        config = demo_config(
+            servers, host=host, port=port, audit_path=audit_path, store_path=store_path
+        )
         gateway = Gateway(
             config,
             transport=transport,

@@ -10,14 +10,32 @@ from gateway.http.graphiql import (
 )
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.http.webhooks import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Webhook,
+    WebhookDispatcher,
+    sign,
+    verify_signature,
+)
 
 __all__ = [
     "CONTENT_TYPE",
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
     "GRAPHIQL_ASSET_PREFIX",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "GatewayMetrics",
     "LimitsConfig",
     "QueryLimits",
+    "Webhook",
+    "WebhookDispatcher",
     "graphiql_page",
     "graphiql_static_app",
+    "sign",
+    "verify_signature",
     "wants_graphiql",
 ]

@@ -1,1 +1,52 @@
-"""Persistence: SQLAlchemy tables, Alembic migrations, repositories."""
+"""Persistence: SQLAlchemy tables, Alembic migrations, repositories.
+
+The front door of the store (see docs/store.md):
+
+- ``Store`` (``transaction()``, ``connect()``, ``dialect``, ``aclose()``), ``open_store``,
+  ``StoreError``, ``check_store_url``;
+- ``metadata`` and the tables (``gateway.store.tables``), ``UTCDateTime``, ``BigId``;
+- ``upgrade``, ``current_revision``, ``head_revision``, ``alembic_config``;
+- the outbox: ``append_event`` (inside a workflow's transaction), ``OutboxRepository``,
+  ``OutboxEvent``.
+"""
+
+from __future__ import annotations
+
+from gateway.store.engine import (
+    SUPPORTED_SCHEMES,
+    Store,
+    StoreError,
+    check_store_url,
+    safe_url,
+)
+from gateway.store.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    open_store,
+    upgrade,
+)
+from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
+from gateway.store.tables import metadata, outbox
+from gateway.store.types import BigId, UTCDateTime
+
+__all__ = [
+    "SUPPORTED_SCHEMES",
+    "BigId",
+    "OutboxEvent",
+    "OutboxRepository",
+    "Store",
+    "StoreError",
+    "UTCDateTime",
+    "alembic_config",
+    "append_event",
+    "check_store_url",
+    "current_revision",
+    "head_revision",
+    "metadata",
+    "open_store",
+    "outbox",
+    "retry_delay",
+    "safe_url",
+    "upgrade",
+]

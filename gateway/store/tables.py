@@ -1,0 +1,45 @@
+"""Every table of the gateway, as SQLAlchemy Core, on one shared ``metadata``.
+
+To add a table: define it here on ``metadata`` (use ``UTCDateTime`` for moments and
+``BigId`` for integer keys), then add a migration in ``gateway/store/migrations/versions/``
+(``alembic revision --autogenerate`` from the store's Alembic config, reviewed by hand; see
+docs/store.md). ``tests/gateway/store/test_migrations.py`` fails while the tables and the
+migrations disagree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.store.types import BigId, UTCDateTime
+
+# Named constraints, so that migrations can alter them the same way on every database.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Events for the webhooks (gateway.store.outbox), written in the same transaction as the
+# state change they announce, and delivered later by the dispatcher.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event", sa.String(100), nullable=False),  # e.g. access_request.approved
+    sa.Column("subject", sa.String(200), nullable=False),  # the id of the object it is about
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # Due for (re)delivery from this moment; also the claim lease of a dispatcher at work.
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # Webhook URLs that already acknowledged this event: a retry goes only to the others.
+    sa.Column("delivered_to", sa.JSON, nullable=False),
+)
+sa.Index("ix_outbox_pending", outbox.c.delivered_at, outbox.c.next_attempt_at)
