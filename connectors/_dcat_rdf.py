@@ -44,7 +44,8 @@ DIRECTORY_PREDICATES: Mapping[str, tuple[str, ...]] = {
     "share_method": (str(CGW.shareMethod),),
     "open_condition": (str(CGW.openCondition),),
     "not_shared_basis": (str(CGW.notSharedBasis),),
-    "related_resources": (str(DCTERMS.relation),),
+    # IRIs under dct:relation; codes (literals, which dct:relation may not hold) here.
+    "related_resources": (str(DCTERMS.relation), str(CGW.relatedResource)),
     "grade": (str(CGW.grade),),
 }
 """The gateway's own terms for what DCAT-AP has no property for (share type, sensitivity).

@@ -258,7 +258,8 @@ class DataJsonMapper:
             share_condition=share_condition,
             open_type=open_type,
             sensitivity=vocab.parse_sensitivity(first(keys.sensitivity)) or defaults.sensitivity,
-            license=as_text(record.get("license")),
+            # POD wants a licence URI; a licence known only by name comes as licenseName.
+            license=as_text(record.get("license")) or as_text(record.get("licenseName")),
             landing_page=as_text(record.get("landingPage")),
             contact_point=self._contact(record, first(keys.phone)),
             distributions=tuple(self._distribution(d) for d in dicts(record.get("distribution"))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -45,6 +46,8 @@ from gateway.http import (
 )
 from gateway.http import graphql_http as http
 from gateway.quality import QualityAssessor
+from gateway.quality.exports import EXPORTS
+from gateway.quality.exports.http import Admitted, CatalogueExports
 from gateway.store import OutboxRepository, Store, open_store
 from gateway.workflows import WorkingCalendar
 
@@ -119,6 +122,7 @@ class Gateway:
             self.policies = PolicyHolder(Policy.default())
         self.authenticator = Authenticator(self.client)
         self.assessor = QualityAssessor(grace_fraction=config.quality.grace_fraction)
+        self.exports = CatalogueExports(self.engine, self.admit, lambda: self.audit)
         self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
@@ -225,6 +229,31 @@ class Gateway:
             (time.perf_counter() - started) * 1000,
         )
         return response
+
+    async def admit(self, request: Request) -> Admitted | Response:
+        """Authentication, rate limit and grants for the non-GraphQL endpoints (exports,
+        reports): the same decisions as ``/graphql``, errors as JSON."""
+        policy = self.policies.current
+        caller = await self.authenticate(request, policy)
+        if isinstance(caller, http.RequestError):
+            code = "UNAUTHENTICATED" if caller.status == 401 else "AUTH_UNAVAILABLE"
+            return JSONResponse(
+                http.error_payload(caller.message, code), caller.status, caller.headers
+            )
+        if self.rate_limiter is not None:
+            client = request.client.host if request.client else None
+            decision = self.rate_limiter.check(caller, client)
+            if not decision.allowed:
+                return JSONResponse(
+                    http.error_payload(
+                        f"too many requests; retry in {decision.retry_after_header} s",
+                        "RATE_LIMITED",
+                    ),
+                    429,
+                    {"Retry-After": decision.retry_after_header},
+                )
+        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
+        return Admitted(caller, policy.grant_set(caller, purpose, datetime.now(UTC)), purpose)
 
     def _graphiql(self) -> Response:
         if not self.config.graphql.graphiql:
@@ -382,6 +411,10 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
         Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
+        *(
+            Route(export.path, functools.partial(gateway.exports.respond, kind=kind))
+            for kind, export in EXPORTS.items()
+        ),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway

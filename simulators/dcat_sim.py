@@ -216,7 +216,7 @@ def _add_dataset(g: Graph, pkg: Mapping[str, Any], site: str) -> URIRef:
         if key in extras:
             g.add((ds, predicate, Literal(extras[key])))
     if "related_resources" in extras:
-        g.add((ds, DCTERMS.relation, Literal(extras["related_resources"])))
+        g.add((ds, CGW.relatedResource, Literal(extras["related_resources"])))
     g.add((ds, DCAT.landingPage, URIRef(f"{site}/dataset/{pkg['name']}")))
     if pkg.get("maintainer") or pkg.get("maintainer_email") or "contact_phone" in extras:
         card = BNode()

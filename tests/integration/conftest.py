@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from connectors.sdk import SearchQuery
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
 from gateway.demo.run import SOURCE_SETTINGS, demo_config, demo_policy
@@ -110,6 +112,9 @@ async def demo_gateway(demo_servers: dict[str, PlatformServer]) -> AsyncIterator
         policy=demo_policy(),
         cursor_secret=b"full-demo-tests",
     )
+    # The file-like catalogues (DCAT, data.json) load whole on first use: load them now,
+    # outside the 2 s source deadline, so a busy test machine does not time them out.
+    await asyncio.gather(*(c.search(SearchQuery(limit=1)) for c in gw.connectors))
     try:
         yield gw
     finally:
