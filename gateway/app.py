@@ -45,7 +45,13 @@ from gateway.http import (
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
-from gateway.quality import QualityAssessor
+from gateway.quality import (
+    LinkChecker,
+    QualityAssessor,
+    QualityReports,
+    QualityRepository,
+    QualitySweep,
+)
 from gateway.quality.exports import EXPORTS
 from gateway.quality.exports.http import Admitted, CatalogueExports
 from gateway.store import OutboxRepository, Store, open_store
@@ -147,6 +153,8 @@ class Gateway:
         self.webhooks: tuple[Webhook, ...] = config.notifications.build()
         self.dispatcher: WebhookDispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        self.quality_reports: QualityReports | None = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the audit log and the store, start the outbox dispatcher. A gateway that
@@ -162,12 +170,44 @@ class Gateway:
                 OutboxRepository(self.store), self.webhooks, self.client
             )
             self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+            self.use_quality_store(self.store)
+            if self.config.quality.sweep_enabled:
+                self._sweeping = asyncio.create_task(
+                    self.quality_sweep().run_forever(), name="quality-sweep"
+                )
+
+    def use_quality_store(self, store: Store) -> None:
+        """Reports and link results from ``store`` (``start`` calls it)."""
+        repository = QualityRepository(store)
+        self.quality_reports = QualityReports(repository)
+        self.assessor = QualityAssessor(
+            grace_fraction=self.config.quality.grace_fraction, links=repository.link
+        )
+
+    def quality_sweep(self) -> QualitySweep:
+        """The background sweep over every source (also ``catalogue-gateway quality sweep``)."""
+        assert self.store is not None
+        settings = self.config.quality
+        anonymous = Caller(id="anonymous", anonymous=True)
+        public = self.policies.current.grant_set(anonymous, None, datetime.now(UTC))
+        return QualitySweep(
+            self.connectors,
+            QualityRepository(self.store),
+            settings,
+            public,
+            LinkChecker(self.client, settings.links),
+        )
 
     def outbox_written(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
     async def aclose(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeping
+            self._sweeping = None
         if self._dispatching is not None:
             self._dispatching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -323,6 +363,7 @@ class Gateway:
             sources=self.sources,
             max_first=self.config.graphql.max_first,
             assessor=self.assessor,
+            quality_reports=self.quality_reports,
             store=self.store,
             audit=self.audit,
             calendar=self.calendar,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
 
 @strawberry.enum(description="Whether a dataset was updated as often as it declares.")
@@ -110,3 +112,18 @@ class QualityHistoryPoint:
     broken_links: int
     machine_readable_share: float
     average_score: float
+
+
+@strawberry.type(description="Quality figures per department, from the last background sweep.")
+class QualityReport:
+    generated_at: datetime | None = strawberry.field(
+        description="When the sweep the figures come from ended; null before the first one."
+    )
+    departments: list[DepartmentQuality]
+    # The departments (and the scope of each) this viewer may see; used by history.
+    visible: strawberry.Private[dict[str, str]]
+
+    @strawberry.field(description="Each department's figures per day, the last `days` days.")
+    async def history(self, info: Info[Any, None], days: int = 30) -> list[QualityHistoryPoint]:
+        points: list[QualityHistoryPoint] = await info.context.quality_history(self.visible, days)
+        return points

@@ -13,6 +13,7 @@ from gateway.quality.indicators import (
     Quality,
     assess,
 )
+from gateway.quality.report import DepartmentFigures, HistoryPoint, QualityReports
 from schema import graphql_quality as gq
 from schema.model import Dataset
 
@@ -57,4 +58,44 @@ def quality_type(q: Quality) -> gq.DatasetQuality:
             gq.QualityProblem(code=p.code.value, field=p.field, message=p.message)
             for p in q.problems
         ],
+    )
+
+
+def department_type(shown: DepartmentFigures) -> gq.DepartmentQuality:
+    f = shown.figures
+    return gq.DepartmentQuality(
+        department=shown.department,
+        name=shown.name,
+        datasets=f["datasets"],
+        by_share_type=[gq.CountByValue(value=k, count=v) for k, v in f["by_share_type"].items()],
+        by_open_type=[gq.CountByValue(value=k, count=v) for k, v in f["by_open_type"].items()],
+        overdue=f["overdue"],
+        broken_links=f["broken_links"],
+        machine_readable_share=f["machine_readable_share"],
+        average_score=f["average_score"],
+        problems=[gq.ProblemCount(code=k, count=v) for k, v in f["problems"].items()],
+    )
+
+
+def history_type(point: HistoryPoint) -> gq.QualityHistoryPoint:
+    f = point.figures
+    return gq.QualityHistoryPoint(
+        day=point.day,
+        department=point.department,
+        datasets=f["datasets"],
+        overdue=f["overdue"],
+        broken_links=f["broken_links"],
+        machine_readable_share=f["machine_readable_share"],
+        average_score=f["average_score"],
+    )
+
+
+async def quality_report(
+    reports: QualityReports, visible: dict[str, str], departments: list[str] | None
+) -> gq.QualityReport:
+    shown = await reports.latest(visible, departments)
+    return gq.QualityReport(
+        generated_at=max((s.generated_at for s in shown), default=None),
+        departments=[department_type(s) for s in shown],
+        visible=visible,
     )
