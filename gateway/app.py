@@ -17,7 +17,7 @@ import httpx
 from graphql import GraphQLError, OperationType
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.sdk import Connector, HealthStatus
@@ -51,9 +51,11 @@ from gateway.quality import (
     QualityReports,
     QualityRepository,
     QualitySweep,
+    page_scope,
 )
 from gateway.quality.exports import EXPORTS
 from gateway.quality.exports.http import Admitted, CatalogueExports
+from gateway.quality.page import CSP, report_page
 from gateway.store import OutboxRepository, Store, open_store
 from gateway.workflows import WorkingCalendar
 
@@ -295,6 +297,33 @@ class Gateway:
         purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         return Admitted(caller, policy.grant_set(caller, purpose, datetime.now(UTC)), purpose)
 
+    async def reports(self, request: Request) -> Response:
+        """``/reports``: public (the open directory's figures); with credentials, what
+        that caller may see (see gateway.quality.report)."""
+        admitted = await self.admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        caller = admitted.caller
+        bureau = self.policies.current.workflows.is_bureau(caller.roles)
+        visible = page_scope(caller, bureau)
+        items, history = [], []
+        if self.quality_reports is not None:
+            items = await self.quality_reports.latest(visible)
+            history = await self.quality_reports.history(visible, 30, datetime.now(UTC))
+        if bureau:
+            viewer = "全部部门（数据管理机构）"
+        elif caller.department and not caller.anonymous:
+            viewer = f"本部门 {caller.department} 全部数据，其他部门开放目录"
+        else:
+            viewer = "开放目录"
+        html = report_page(
+            items,
+            history,
+            viewer=viewer,
+            generated_at=max((i.generated_at for i in items), default=None),
+        )
+        return HTMLResponse(html, headers={"Content-Security-Policy": CSP})
+
     def _graphiql(self) -> Response:
         if not self.config.graphql.graphiql:
             return JSONResponse({"errors": [{"message": "GraphiQL is disabled"}]}, 404)
@@ -452,6 +481,7 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
         Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
+        Route("/reports", gateway.reports, methods=["GET"]),
         *(
             Route(export.path, functools.partial(gateway.exports.respond, kind=kind))
             for kind, export in EXPORTS.items()
