@@ -114,7 +114,7 @@ class LinkChecker:
         return None
 
     async def _ask(self, url: str) -> httpx.Response:
-        host = urlsplit(url).hostname or ""
+        host = urlsplit(url).netloc  # one server: host and port
         timeout = self.settings.timeout_seconds
         await self._polite(host)
         response = await self.client.head(url, timeout=timeout)

@@ -58,11 +58,12 @@ def problem_chart(items: Sequence[DepartmentFigures]) -> str:
     ordered = sorted(items, key=lambda i: i.department)
     top = max([1] + [max(i.figures["overdue"], i.figures["broken_links"]) for i in ordered])
     group, bar, height, base = 56, 20, 220, 190
-    width = 60 + group * len(ordered)
+    plot = 60 + group * len(ordered)
+    width = plot + 170  # the legend sits right of the bars
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="chart-problems" data-chart="problems" '
         f'role="img" aria-label="逾期与失效链接" width="{width}" height="{height + 40}">',
-        f'<line x1="40" y1="{base}" x2="{width}" y2="{base}" stroke="#59636e"/>',
+        f'<line x1="40" y1="{base}" x2="{plot}" y2="{base}" stroke="#59636e"/>',
     ]
     for n, item in enumerate(ordered):
         x = 50 + n * group
@@ -138,13 +139,32 @@ def trend_chart(points: Sequence[HistoryPoint], names: dict[str, str]) -> str:
     return "".join(parts)
 
 
+PROBLEM_LABELS = {
+    "MISSING_SHARE_CONDITION": "缺少共享条件",
+    "MISSING_NOT_SHARED_BASIS": "缺少不予共享依据",
+    "MISSING_CONTACT": "缺少联系方式",
+    "MISSING_LICENSE": "开放数据缺少许可",
+    "MISSING_UPDATE_FREQUENCY": "未声明更新频率",
+    "MISSING_DESCRIPTION": "缺少摘要",
+    "NO_MACHINE_READABLE_FORMAT": "无机器可读格式",
+    "OVERDUE": "逾期未更新",
+    "BROKEN_LINK": "链接失效",
+    "UNKNOWN_CLASS_VALUE": "分类取值不规范",
+}
+
+
+def _top_problems(problems: dict[str, int]) -> str:
+    top = list(problems.items())[:3]
+    return "、".join(f"{PROBLEM_LABELS.get(code, code)} {n}" for code, n in top)
+
+
 def _table(items: Sequence[DepartmentFigures]) -> str:
     rows = "".join(
         f"<tr><td>{escape(_name(i))}</td><td>{i.figures['datasets']}</td>"
         f"<td>{i.figures['average_score']:.1f}</td>"
         f"<td>{i.figures['machine_readable_share'] * 100:.0f}%</td>"
         f"<td>{i.figures['overdue']}</td><td>{i.figures['broken_links']}</td>"
-        f"<td>{escape('、'.join(f'{k} {v}' for k, v in list(i.figures['problems'].items())[:3]))}"
+        f"<td>{escape(_top_problems(i.figures['problems']))}"
         "</td></tr>"
         for i in sorted(items, key=lambda i: -i.figures["average_score"])
     )
