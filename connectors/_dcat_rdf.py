@@ -21,6 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.plugins.parsers.jsonld import to_rdf as jsonld_to_rdf
 from rdflib.term import Node
 
+from connectors._directory import DCAT_DIRECTORY_PREDICATES, dcat_directory_fields
 from connectors.sdk import FatalError, SourceSettings
 from schema import vocab
 from schema.model import (
@@ -36,18 +37,6 @@ log = logging.getLogger("connectors.dcat")
 
 CGW = Namespace("https://catalogue-gateway.example/ns#")
 
-# The directory fields DCAT-AP has no property for live in ``cgw:`` (docs/exports.md).
-DIRECTORY_PREDICATES: Mapping[str, tuple[str, ...]] = {
-    "resource_code": (str(CGW.resourceCode),),
-    "resource_class": (str(CGW.resourceClass),),
-    "format_class": (str(CGW.formatClass),),
-    "share_method": (str(CGW.shareMethod),),
-    "open_condition": (str(CGW.openCondition),),
-    "not_shared_basis": (str(CGW.notSharedBasis),),
-    # IRIs under dct:relation; codes (literals, which dct:relation may not hold) here.
-    "related_resources": (str(DCTERMS.relation), str(CGW.relatedResource)),
-    "grade": (str(CGW.grade),),
-}
 """The gateway's own terms for what DCAT-AP has no property for (share type, sensitivity).
 
 ``.example`` is reserved (RFC 2606), so these never clash with a real vocabulary; a
@@ -273,7 +262,7 @@ class DcatMapper:
         self._open_type = (DCTERMS.accessRights, *map(URIRef, open_type))
         self._directory = {
             name: tuple(map(URIRef, preds))
-            for name, preds in {**DIRECTORY_PREDICATES, **(directory or {})}.items()
+            for name, preds in {**DCAT_DIRECTORY_PREDICATES, **(directory or {})}.items()
         }
 
     def datasets(self, graph: Graph) -> list[Dataset]:
@@ -355,27 +344,8 @@ class DcatMapper:
             distributions=self.distributions(g, node),
             spatial=self.spatial(g, node),
             temporal=Temporal(start, end) if start or end else None,
-            **self.directory_fields(g, node),
+            **dcat_directory_fields(self, g, node, self._directory),
         )
-
-    def directory_fields(self, g: Graph, node: Node) -> dict[str, Any]:
-        """The national directory fields (``cgw:`` properties, ``dct:relation``)."""
-        preds = self._directory
-        out: dict[str, Any] = {
-            name: self.text(g, node, *preds[name])
-            for name in (
-                "resource_code",
-                "resource_class",
-                "format_class",
-                "share_method",
-                "open_condition",
-                "not_shared_basis",
-            )
-        }
-        related = {str(o).strip() for p in preds["related_resources"] for o in g.objects(node, p)}
-        out["related_resources"] = tuple(sorted(related - {""}))
-        out["grade"] = self.vocabulary(g, node, preds["grade"], vocab.parse_grade)
-        return out
 
     # -- values ---------------------------------------------------------------------------
 

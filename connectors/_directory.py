@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -174,3 +174,36 @@ def parse_interval(value: object) -> tuple[datetime | None, datetime | None]:
         return None, None
     start, _, end = text.partition("/")
     return parse_timestamp(start), parse_timestamp(end)
+
+
+# -- DCAT: the directory fields DCAT-AP has no property for live in ``cgw:`` ----------------
+
+_CGW = "https://catalogue-gateway.example/ns#"  # = connectors.dcat.CGW
+DCAT_DIRECTORY_PREDICATES: dict[str, tuple[str, ...]] = {
+    "resource_code": (_CGW + "resourceCode",),
+    "resource_class": (_CGW + "resourceClass",),
+    "format_class": (_CGW + "formatClass",),
+    "share_method": (_CGW + "shareMethod",),
+    "open_condition": (_CGW + "openCondition",),
+    "not_shared_basis": (_CGW + "notSharedBasis",),
+    # IRIs under dct:relation; codes (literals, which dct:relation may not hold) here.
+    "related_resources": ("http://purl.org/dc/terms/relation", _CGW + "relatedResource"),
+    "grade": (_CGW + "grade",),
+}
+
+
+class _RdfReader(Protocol):
+    def text(self, g: Any, node: Any, *predicates: Any) -> str | None: ...
+
+    def vocabulary(self, g: Any, node: Any, predicates: Iterable[Any], parse: Any) -> Any: ...
+
+
+def dcat_directory_fields(
+    reader: _RdfReader, g: Any, node: Any, predicates: Mapping[str, tuple[Any, ...]]
+) -> dict[str, Any]:
+    """The directory fields of one ``dcat:Dataset`` (``predicates`` as URIRefs)."""
+    out: dict[str, Any] = {name: reader.text(g, node, *predicates[name]) for name in _TEXT_FIELDS}
+    related = {str(o).strip() for p in predicates["related_resources"] for o in g.objects(node, p)}
+    out["related_resources"] = tuple(sorted(related - {""}))
+    out["grade"] = reader.vocabulary(g, node, predicates["grade"], vocab.parse_grade)
+    return out
