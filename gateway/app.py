@@ -300,10 +300,14 @@ class Gateway:
     async def reports(self, request: Request) -> Response:
         """``/reports``: public (the open directory's figures); with credentials, what
         that caller may see (see gateway.quality.report)."""
+        started = time.perf_counter()
         admitted = await self.admit(request)
         if isinstance(admitted, Response):
             return admitted
         caller = admitted.caller
+        event = AuditEvent((request.headers.get("x-request-id") or uuid.uuid4().hex)[:64])
+        event.set_caller(caller)
+        event.purpose, event.operation = admitted.purpose, "reports"
         bureau = self.policies.current.workflows.is_bureau(caller.roles)
         visible = page_scope(caller, bureau)
         items, history = [], []
@@ -322,6 +326,17 @@ class Gateway:
             viewer=viewer,
             generated_at=max((i.generated_at for i in items), default=None),
         )
+        if self.audit is not None:
+            event.outcome, event.http_status = Outcome.OK, 200
+            event.latency_ms = (time.perf_counter() - started) * 1000
+            try:
+                await self.audit.record(event)
+            except AuditUnavailable:
+                return JSONResponse(
+                    http.error_payload("the request could not be audited", "AUDIT_UNAVAILABLE"),
+                    503,
+                    {"Retry-After": "5"},
+                )
         return HTMLResponse(html, headers={"Content-Security-Policy": CSP})
 
     def _graphiql(self) -> Response:

@@ -250,3 +250,17 @@ def test_the_png_reader_reads_what_zlib_and_struct_write() -> None:
         + chunk(b"IEND", b"")
     )
     assert count_colour(png, (255, 0, 0)) == 1 and count_colour(png, (0, 0, 255)) == 1
+
+
+async def test_each_page_view_is_audited(reporting: Any, tmp_path: Path) -> None:
+    import json
+
+    from gateway.audit import AuditLog
+
+    reporting.audit = AuditLog(tmp_path / "audit.log", fsync="never")
+    await reporting.audit.open()
+    response = await page(reporting, "key-clerk")
+    await reporting.audit.aclose()
+    assert response.status_code == 200
+    (record,) = [json.loads(x) for x in (tmp_path / "audit.log").read_text().splitlines()]
+    assert (record["caller"], record["operation"], record["outcome"]) == ("clerk", "reports", "ok")
