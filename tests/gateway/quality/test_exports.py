@@ -180,3 +180,21 @@ async def test_an_export_is_audited_with_every_dataset_id_sent(
         f"{d.source_id}/{d.local_id}" for d in ANALYST.visible()
     )
     assert record["outcome"] == "ok"
+
+
+async def test_a_source_failing_is_named_in_a_header_and_the_rest_is_exported(
+    make_gateway: GatewayFactory,
+) -> None:
+    from tests.gateway.conftest import make_dataset
+    from tests.gateway.federation.test_federation import CrashingConnector
+
+    gateway = make_gateway(
+        {"ok": [make_dataset("ok", 1)], "bad": [make_dataset("bad", 1)]},
+        connector_class=CrashingConnector,
+    )
+    async with asgi_client(gateway) as client:
+        response = await client.get("/catalog.csv")
+    assert response.status_code == 200
+    assert response.headers["x-catalogue-incomplete"] == "bad"
+    assert gid(make_dataset("ok", 1)) in response.text
+    assert "secret internal detail" not in response.text
