@@ -37,8 +37,11 @@ from gateway.federation import (
     SourceStatus,
 )
 from gateway.http import QueryLimits
+from gateway.quality import QualityAssessor, QualityReports, graphql_scope
+from gateway.quality.graphql import history_type, quality_report
 from gateway.store import Store
 from gateway.workflows import WorkingCalendar
+from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id
@@ -87,6 +90,8 @@ class RequestContext:
     max_first: int = 100
     # Accept-Language, most wanted first (schema.lang.preferences)
     languages: tuple[str, ...] = ()
+    assessor: QualityAssessor = field(default_factory=QualityAssessor)
+    quality_reports: QualityReports | None = None
     # The workflows' services. store is None when the gateway keeps no state (a config
     # parsed without a file and without store.url): workflow resolvers then answer an error.
     store: Store | None = None
@@ -121,6 +126,18 @@ class RequestContext:
             self._reported.add((id(report), path))
             self.record_failures([report], path)
         return _visible(self, dataset)
+
+    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
+        """``Dataset.quality``: computed only for the datasets that select it."""
+        return await self.assessor.quality(dataset, self.now)
+
+    async def quality_history(
+        self, visible: dict[str, str], days: int
+    ) -> list[gql_quality.QualityHistoryPoint]:
+        if self.quality_reports is None:
+            return []
+        points = await self.quality_reports.history(visible, days, self.now)
+        return [history_type(p) for p in points]
 
     def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
         """One dataset by id; the lookups of one request are batched per source."""
@@ -346,6 +363,28 @@ class Query:
                 )
             )
         return out
+
+    @strawberry.field(
+        description=(
+            "Quality figures per department from the background sweep: bureau roles see "
+            "every department, a department's members their own (docs/quality.md)."
+        )
+    )
+    async def quality_report(
+        self, info: Info[RequestContext, None], departments: list[strawberry.ID] | None = None
+    ) -> gql_quality.QualityReport:
+        ctx = _context(info)
+        bureau = ctx.workflow_settings.is_bureau(ctx.caller.roles)
+        visible = graphql_scope(ctx.caller, bureau)
+        if visible is None:
+            raise PublicError(
+                "qualityReport is for bureau roles and a department's members",
+                "FORBIDDEN",
+            )
+        if ctx.quality_reports is None:
+            raise PublicError("quality reports need the store (store.url)", "UNAVAILABLE")
+        wanted = [str(d) for d in departments] if departments is not None else None
+        return await quality_report(ctx.quality_reports, visible, wanted)
 
     @strawberry.field(description="The caller, the declared purpose and the grants in force.")
     def me(self, info: Info[RequestContext, None]) -> gql.Caller:

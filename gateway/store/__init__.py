@@ -27,7 +27,14 @@ from gateway.store.migrate import (
     upgrade,
 )
 from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
-from gateway.store.tables import metadata, outbox
+from gateway.store.tables import (
+    metadata,
+    outbox,
+    quality_dataset_links,
+    quality_department_figures,
+    quality_sweep_sources,
+    quality_sweeps,
+)
 from gateway.store.types import BigId, UTCDateTime
 
 __all__ = [
@@ -46,6 +53,10 @@ __all__ = [
     "metadata",
     "open_store",
     "outbox",
+    "quality_dataset_links",
+    "quality_department_figures",
+    "quality_sweep_sources",
+    "quality_sweeps",
     "retry_delay",
     "safe_url",
     "upgrade",
