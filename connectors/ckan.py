@@ -157,7 +157,7 @@ class CkanConnector(Connector):
     options_model = CkanOptions
     capabilities = Capabilities(
         search=True,
-        filters=frozenset(FilterName),
+        filters=frozenset(FilterName) - {FilterName.DATASET_IDS},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,

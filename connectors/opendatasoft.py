@@ -201,7 +201,8 @@ class OpenDataSoftConnector(Connector):
     # Class filters are pushed down only with ``classes_queryable``; formats never are.
     capabilities = Capabilities(
         search=True,
-        filters=frozenset(FilterName) - {FilterName.FORMATS, FilterName.IDENTIFIERS},
+        filters=frozenset(FilterName)
+        - {FilterName.FORMATS, FilterName.IDENTIFIERS, FilterName.DATASET_IDS},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,

@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk._errors import ConnectorError
+from schema.ids import encode_id
 from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
 
 
@@ -41,6 +42,7 @@ class FilterName(enum.Enum):
     MODIFIED_AFTER = "modified_after"
     MODIFIED_BEFORE = "modified_before"
     IDENTIFIERS = "identifiers"
+    DATASET_IDS = "dataset_ids"
 
 
 class FacetName(enum.Enum):
@@ -82,6 +84,9 @@ class DatasetFilter:
     # ``Dataset.identifier`` (the cross-platform one, not the local id) is one of these.
     # The engine uses it to find copies of a record on other sources.
     identifiers: tuple[str, ...] = ()
+    # Global dataset ids (``schema.ids.encode_id``): grants issued for named datasets
+    # (access requests, agreements) narrow by it. Few platforms can push it down.
+    dataset_ids: tuple[str, ...] = ()
 
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
@@ -121,6 +126,8 @@ class DatasetFilter:
                 return ds.modified is not None and ds.modified < self.modified_before
             case FilterName.IDENTIFIERS:
                 return ds.identifier is not None and ds.identifier in self.identifiers
+            case FilterName.DATASET_IDS:
+                return encode_id("Dataset", ds.source_id, ds.local_id) in self.dataset_ids
 
 
 @dataclass(frozen=True, slots=True)

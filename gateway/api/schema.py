@@ -7,7 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import strawberry
@@ -21,11 +21,21 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
+from gateway.access import (
+    NO_ISSUED_GRANTS,
+    Clause,
+    GrantSet,
+    IssuedGrants,
+    Policy,
+    Privilege,
+    WorkflowSettings,
+)
 from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege, WorkflowSettings
+from gateway.api.errors import PublicError
 from gateway.audit import AuditLog
 from gateway.federation import (
     CursorError,
@@ -43,13 +53,6 @@ from schema import model
 from schema.ids import decode_id
 
 log = logging.getLogger("gateway.api")
-
-
-class PublicError(GraphQLError):
-    """An error whose message is meant for the client (not masked)."""
-
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extensions})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +85,31 @@ class RequestContext:
     request_id: str | None = None
     # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
     outbox_written: Callable[[], None] = lambda: None
+    # The store's issued grants this request was decided with, the policy (for ``me``),
+    # and the calendar day in the gateway's time zone.
+    issued: IssuedGrants = NO_ISSUED_GRANTS
+    policy: Policy | None = None
+    today: date | None = None
+    # Datasets returned under each operation agreement (its global id -> count).
+    agreement_hits: dict[str, int] = field(default_factory=dict)
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)
     withheld: int = 0
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def note_returned(self, dataset: model.Dataset) -> None:
+        """Count ``dataset`` as returned (the audit's ``dataset_ids``; agreements' usage)."""
+        self.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
+        for clause in self._agreement_clauses():
+            if clause.matches(dataset):
+                name = clause.grant_id.removeprefix("agreement:")
+                self.agreement_hits[name] = self.agreement_hits.get(name, 0) + 1
+                break
+
+    def _agreement_clauses(self) -> list[Clause]:
+        return [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
 
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``
@@ -198,8 +220,26 @@ def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset 
     if access is None:
         ctx.withheld += 1
         return None
-    ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
+    ctx.note_returned(dataset)
+    return gql.dataset_type(
+        dataset, use=access.privilege is Privilege.USE, mask=access.mask, items=access.items
+    )
+
+
+async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
+    """An access request or agreement by id, as ``accessRequest`` / ``operationAgreement``
+    answer (null for whoever may not see it)."""
+    if ctx.store is None:
+        return None
+    if kind == "AccessRequest":
+        from gateway.api import access_requests
+
+        request = await access_requests.visible_request(ctx, global_id)
+        return None if request is None else access_requests.to_type(ctx, request)
+    from gateway.api import agreements
+
+    agreement = await agreements.visible_agreement(ctx, global_id)
+    return None if agreement is None else agreements.to_type(agreement)
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -246,11 +286,12 @@ class Query:
         ctx.withheld += result.withheld
         edges = []
         for edge in result.edges:
-            ctx.dataset_ids.append(f"{edge.dataset.source_id}/{edge.dataset.local_id}")
+            ctx.note_returned(edge.dataset)
             node = gql.dataset_type(
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
+                items=edge.access.items,
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
@@ -291,7 +332,11 @@ class Query:
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> gql.Node | None:
-        return await _lookup(_context(info), str(id), "node")
+        ctx = _context(info)
+        decoded = decode_id(str(id))
+        if decoded is not None and decoded[0] in ("AccessRequest", "OperationAgreement"):
+            return await _workflow_node(ctx, decoded[0], str(id))
+        return await _lookup(ctx, str(id), "node")
 
     @strawberry.field(description="Every publishing department the sources know.")
     async def departments(self, info: Info[RequestContext, None]) -> list[gql.Department]:
@@ -328,15 +373,36 @@ class Query:
             department=ctx.caller.department,
             roles=list(ctx.caller.roles),
             purpose=ctx.purpose,
-            grants=[
-                gql.EffectiveGrant(
-                    id=clause.grant_id,
-                    privilege=clause.privilege.value,
-                    valid_until=clause.valid_until.isoformat() if clause.valid_until else None,
-                )
-                for clause in ctx.grants.clauses
-            ],
+            grants=_grants_of(ctx),
         )
+
+
+def _grants_of(ctx: RequestContext) -> list[gql.EffectiveGrant]:
+    """Built-in scopes in force, then every grant naming the caller, in force or not."""
+    built_in = [
+        gql.EffectiveGrant(
+            id=c.grant_id,
+            privilege=c.privilege.value,
+            valid_until=c.valid_until.isoformat() if c.valid_until else None,
+        )
+        for c in ctx.grants.clauses
+        if ctx.policy is None or c.grant_id in ("public", "own-department")
+    ]
+    if ctx.policy is None:  # a context built without its policy: the clauses in force
+        return built_in
+    described = ctx.policy.describe_grants(ctx.caller, ctx.purpose, ctx.now, ctx.issued, ctx.today)
+    return built_in + [
+        gql.EffectiveGrant(
+            id=g.id,
+            privilege=g.privilege.value,
+            valid_from=g.valid_from.isoformat() if g.valid_from else None,
+            valid_until=g.valid_until.isoformat() if g.valid_until else None,
+            scenarios=list(g.scenarios),
+            origin=g.origin,
+            in_force=g.in_force,
+        )
+        for g in described
+    ]
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -368,8 +434,15 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    # The workflows' resolvers import this module (the context, the errors): composed here.
+    from gateway.api.access_requests import AccessRequestMutation, AccessRequestQuery
+    from gateway.api.agreements import AgreementMutation, AgreementQuery
+
+    query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery))
+    mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation))
     return strawberry.Schema(
-        query=Query,
+        query=query,
+        mutation=mutation,
         types=[gql.Dataset],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
