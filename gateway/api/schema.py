@@ -27,7 +27,6 @@ from strawberry.types import Info
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import (
     NO_ISSUED_GRANTS,
-    Clause,
     GrantSet,
     IssuedGrants,
     Policy,
@@ -102,14 +101,20 @@ class RequestContext:
     def note_returned(self, dataset: model.Dataset) -> None:
         """Count ``dataset`` as returned (the audit's ``dataset_ids``; agreements' usage)."""
         self.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-        for clause in self._agreement_clauses():
+        under = [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
+        if not under:
+            return
+        # Under an agreement: what only an agreement lets the caller use.
+        for clause in self.grants.clauses:
+            if clause in under or clause.privilege is not Privilege.USE:
+                continue
+            if clause.matches(dataset):
+                return
+        for clause in under:
             if clause.matches(dataset):
                 name = clause.grant_id.removeprefix("agreement:")
                 self.agreement_hits[name] = self.agreement_hits.get(name, 0) + 1
-                break
-
-    def _agreement_clauses(self) -> list[Clause]:
-        return [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
+                return
 
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``

@@ -95,7 +95,9 @@ def fixed_clock(gateway: Gateway, moment: datetime) -> None:
 
 async def outbox_events(store: Store) -> list[tuple[str, str]]:
     async with store.connect() as conn:
-        rows = (await conn.execute(sa.select(outbox.c.event, outbox.c.subject).order_by(outbox.c.id))).all()
+        rows = (
+            await conn.execute(sa.select(outbox.c.event, outbox.c.subject).order_by(outbox.c.id))
+        ).all()
     return [(str(e), str(s)) for e, s in rows]
 
 

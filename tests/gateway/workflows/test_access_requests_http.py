@@ -4,7 +4,7 @@ nothing, deadlines in Chinese working days."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,9 @@ async def test_request_pass_approve_use_under_the_purpose_only_then_revocation(
             "privilege": "use",
         }
         me_other = await gql(client, "analyst", ME, purpose="marketing")
-        assert [g["inForce"] for g in me_other["data"]["me"]["grants"] if g["id"] == grant["id"]] == [False]
+        assert [
+            g["inForce"] for g in me_other["data"]["me"]["grants"] if g["id"] == grant["id"]
+        ] == [False]
 
         blank = await gql(client, "transport-reviewer", REVOKE, {"id": rid, "reason": "  "})
         assert error_code(blank) == "BAD_USER_INPUT"
@@ -160,7 +162,9 @@ async def test_approval_with_conditions_narrows_items_masks_and_period(
     async with asgi_client(gateway) as client:
         (request,) = await submit(client, ["sensorfeeds"])
         await review(client, "bureau", request["id"], "PASS")
-        missing = await review(client, "transport-reviewer", request["id"], "APPROVE_WITH_CONDITIONS")
+        missing = await review(
+            client, "transport-reviewer", request["id"], "APPROVE_WITH_CONDITIONS"
+        )
         assert error_code(missing) == "BAD_USER_INPUT"
         longer = await review(
             client,
@@ -175,7 +179,11 @@ async def test_approval_with_conditions_narrows_items_masks_and_period(
             "transport-reviewer",
             request["id"],
             "APPROVE_WITH_CONDITIONS",
-            conditions={"mask": ["contact_point"], "fields": ["nothing_else"], "validUntil": "2026-12-31"},
+            conditions={
+                "mask": ["contact_point"],
+                "fields": ["nothing_else"],
+                "validUntil": "2026-12-31",
+            },
         )
         state = done["data"]["reviewAccessRequest"]
         assert (state["state"], state["mask"], state["fields"], state["validUntil"]) == (
@@ -197,7 +205,9 @@ async def test_approval_with_conditions_narrows_items_masks_and_period(
         expired = await gql(client, "analyst", DATASET, {"id": sensor}, purpose="traffic-study")
         assert access_url(expired) is None
         me = await gql(client, "analyst", ME, purpose="traffic-study")
-        assert [g["inForce"] for g in me["data"]["me"]["grants"] if g["origin"] != "policy"][-1] is False
+        assert [g["inForce"] for g in me["data"]["me"]["grants"] if g["origin"] != "policy"][
+            -1
+        ] is False
         await gateway.sweep_workflows()
         swept = await gql(client, "analyst", ONE, {"id": request["id"]})
         assert swept["data"]["accessRequest"]["state"] == "EXPIRED"
@@ -234,10 +244,14 @@ async def test_deadlines_skip_the_national_day_holiday_and_count_the_make_up_sat
         # 30 Sep, 8, 9, 10 (Sat, worked), 12 Oct: due when 12 October ends.
         assert request["dueAt"] == "2026-10-12T16:00:00+00:00"
         fixed_clock(gateway, datetime(2026, 10, 12, 23, 59, tzinfo=SHANGHAI))
-        on_time = await gql(client, "bureau", ONE.replace("state", "state overdue"), {"id": request["id"]})
+        on_time = await gql(
+            client, "bureau", ONE.replace("state", "state overdue"), {"id": request["id"]}
+        )
         assert on_time["data"]["accessRequest"]["overdue"] is False
         fixed_clock(gateway, datetime(2026, 10, 13, 0, 0, tzinfo=SHANGHAI))
-        late = await gql(client, "bureau", ONE.replace("state", "state overdue"), {"id": request["id"]})
+        late = await gql(
+            client, "bureau", ONE.replace("state", "state overdue"), {"id": request["id"]}
+        )
         assert late["data"]["accessRequest"]["overdue"] is True
     await gateway.aclose()
 
@@ -303,9 +317,9 @@ async def test_only_discoverable_datasets_can_be_requested(
         )
     await gateway.aclose()
     messages = [a["errors"][0]["message"] for a in answers]
-    assert [m.replace(i[:100], "<id>") for m, i in zip(messages, (hidden, made_up), strict=True)] == [
-        "no dataset with id '<id>'"
-    ] * 2
+    assert [
+        m.replace(i[:100], "<id>") for m, i in zip(messages, (hidden, made_up), strict=True)
+    ] == ["no dataset with id '<id>'"] * 2
     assert "payroll" not in str(answers[0])
     assert all(error_code(a) == "BAD_USER_INPUT" for a in answers)
     assert error_code(anonymous) == "UNAUTHENTICATED"
@@ -372,5 +386,3 @@ async def test_a_revocation_on_one_replica_applies_to_the_next_request_on_anothe
         assert access_url(cold) is None
     await one.aclose()
     await two.aclose()
-
-
