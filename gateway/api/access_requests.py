@@ -12,9 +12,9 @@ import strawberry
 from strawberry.types import Info
 
 from gateway.access import MASKABLE_FIELDS
+from gateway.api.context import RequestContext
 from gateway.api.errors import PublicError
 from gateway.api.relay import encode_cursor, page_info, page_window
-from gateway.api.schema import RequestContext
 from gateway.api.workflow_common import (
     audit,
     not_found,

@@ -10,9 +10,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from gateway.api.context import RequestContext
 from gateway.api.errors import PublicError
 from gateway.api.relay import encode_cursor, page_info, page_window
-from gateway.api.schema import RequestContext
 from gateway.api.workflow_common import audit, not_found, refused, required_text, store_of
 from gateway.store import AgreementRecord, AgreementRepository, NewAgreement, store_pk
 from gateway.workflows import AgreementActor, AgreementMode, AgreementStatus, TransitionRefused

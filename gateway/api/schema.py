@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -26,147 +23,26 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import (
-    NO_ISSUED_GRANTS,
-    GrantSet,
-    IssuedGrants,
-    Policy,
     Privilege,
-    WorkflowSettings,
 )
-from gateway.access import Caller as CallerModel
+from gateway.api.access_requests import AccessRequestMutation, AccessRequestQuery, visible_request
+from gateway.api.access_requests import to_type as request_type
+from gateway.api.agreements import AgreementMutation, AgreementQuery, visible_agreement
+from gateway.api.agreements import to_type as agreement_type
+from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.errors import PublicError
-from gateway.audit import AuditLog
 from gateway.federation import (
     CursorError,
     Edge,
-    FederatedSearch,
     SearchRequest,
-    SourceReport,
-    SourceStatus,
 )
 from gateway.http import QueryLimits
-from gateway.store import Store
-from gateway.workflows import WorkingCalendar
 from schema import graphql_types as gql
-from schema import model
 from schema.ids import decode_id
 
 log = logging.getLogger("gateway.api")
 
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    id: str
-    connector: str
-
-
-# A by-id lookup's answer, and the report of the (batched) call that gave it.
-_ById = tuple[model.Dataset | None, SourceReport]
-
-
-@dataclass(slots=True)
-class RequestContext:
-    """Everything a resolver may use; built per request by the HTTP layer."""
-
-    engine: FederatedSearch
-    caller: CallerModel
-    grants: GrantSet
-    purpose: str | None
-    now: datetime
-    sources: tuple[SourceInfo, ...]
-    max_first: int = 100
-    # The workflows' services. store is None when the gateway keeps no state (a config
-    # parsed without a file and without store.url): workflow resolvers then answer an error.
-    store: Store | None = None
-    audit: AuditLog | None = None
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-    workflow_settings: WorkflowSettings = field(default_factory=WorkflowSettings)
-    request_id: str | None = None
-    # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
-    outbox_written: Callable[[], None] = lambda: None
-    # The store's issued grants this request was decided with, the policy (for ``me``),
-    # and the calendar day in the gateway's time zone.
-    issued: IssuedGrants = NO_ISSUED_GRANTS
-    policy: Policy | None = None
-    today: date | None = None
-    # Datasets returned under each operation agreement (its global id -> count).
-    agreement_hits: dict[str, int] = field(default_factory=dict)
-    source_errors: list[dict[str, Any]] = field(default_factory=list)
-    dataset_ids: list[str] = field(default_factory=list)
-    source_reports: list[SourceReport] = field(default_factory=list)
-    withheld: int = 0
-    _loader: DataLoader[tuple[str, str], _ById] | None = None
-    _reported: set[tuple[int, str]] = field(default_factory=set)
-
-    def note_returned(self, dataset: model.Dataset) -> None:
-        """Count ``dataset`` as returned (the audit's ``dataset_ids``; agreements' usage)."""
-        self.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-        under = [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
-        if not under:
-            return
-        # Under an agreement: what only an agreement lets the caller use.
-        for clause in self.grants.clauses:
-            if clause in under or clause.privilege is not Privilege.USE:
-                continue
-            if clause.matches(dataset):
-                return
-        for clause in under:
-            if clause.matches(dataset):
-                name = clause.grant_id.removeprefix("agreement:")
-                self.agreement_hits[name] = self.agreement_hits.get(name, 0) + 1
-                return
-
-    async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
-        """The dataset a global id names, as the caller may see it (``dataset``, ``node``
-        and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
-        answer the same: null."""
-        decoded = decode_id(global_id)
-        if decoded is None or decoded[0] != "Dataset":
-            return None
-        _, source_id, local_id = decoded
-        if self.engine.connector(source_id) is None:
-            return None
-        dataset, report = await self.load_dataset(source_id, local_id)
-        if (id(report), path) not in self._reported:  # one batched call answers several ids
-            self._reported.add((id(report), path))
-            self.record_failures([report], path)
-        return _visible(self, dataset)
-
-    def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
-        """One dataset by id; the lookups of one request are batched per source."""
-        if self._loader is None:
-            self._loader = DataLoader(load_fn=self._load_datasets)
-        return self._loader.load((source_id, local_id))
-
-    async def _load_datasets(self, keys: list[tuple[str, str]]) -> list[_ById]:
-        by_source: dict[str, list[str]] = {}
-        for source_id, local_id in keys:
-            by_source.setdefault(source_id, []).append(local_id)
-        answers = await asyncio.gather(
-            *(self.engine.get_many(source_id, ids) for source_id, ids in by_source.items())
-        )
-        found: dict[tuple[str, str], _ById] = {}
-        for source_id, (datasets, report) in zip(by_source, answers, strict=True):
-            for local_id, dataset in datasets.items():
-                found[(source_id, local_id)] = (dataset, report)
-        return [found[key] for key in keys]
-
-    def record_failures(
-        self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
-    ) -> None:
-        self.source_reports.extend(reports)
-        for report in reports:
-            if not report.failed:
-                continue
-            code = "SOURCE_TIMEOUT" if report.status is SourceStatus.TIMEOUT else "SOURCE_ERROR"
-            verb = "did not answer in time" if code == "SOURCE_TIMEOUT" else "failed"
-            self.source_errors.append(
-                {
-                    "message": f"source {report.source_id} {verb}: {report.message}",
-                    "path": [path],
-                    "extensions": {"code": code, "source": report.source_id},
-                }
-            )
+_visible = visible_dataset
 
 
 def _context(info: Info[RequestContext, None]) -> RequestContext:
@@ -218,33 +94,16 @@ def _selects(info: Info[RequestContext, None], name: str) -> bool:
     return any(walk(field.selections) for field in info.selected_fields)
 
 
-def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
-    if dataset is None:
-        return None
-    access = ctx.grants.access(dataset)
-    if access is None:
-        ctx.withheld += 1
-        return None
-    ctx.note_returned(dataset)
-    return gql.dataset_type(
-        dataset, use=access.privilege is Privilege.USE, mask=access.mask, items=access.items
-    )
-
-
 async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
     """An access request or agreement by id, as ``accessRequest`` / ``operationAgreement``
     answer (null for whoever may not see it)."""
     if ctx.store is None:
         return None
     if kind == "AccessRequest":
-        from gateway.api import access_requests
-
-        request = await access_requests.visible_request(ctx, global_id)
-        return None if request is None else access_requests.to_type(ctx, request)
-    from gateway.api import agreements
-
-    agreement = await agreements.visible_agreement(ctx, global_id)
-    return None if agreement is None else agreements.to_type(agreement)
+        request = await visible_request(ctx, global_id)
+        return None if request is None else request_type(ctx, request)
+    agreement = await visible_agreement(ctx, global_id)
+    return None if agreement is None else agreement_type(agreement)
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -439,10 +298,6 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    # The workflows' resolvers import this module (the context, the errors): composed here.
-    from gateway.api.access_requests import AccessRequestMutation, AccessRequestQuery
-    from gateway.api.agreements import AgreementMutation, AgreementQuery
-
     query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery))
     mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation))
     return strawberry.Schema(

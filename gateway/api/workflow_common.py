@@ -10,7 +10,7 @@ from gateway.audit import AuditUnavailable, record_workflow
 from gateway.store import Store
 
 if TYPE_CHECKING:
-    from gateway.api.schema import RequestContext
+    from gateway.api.context import RequestContext
 
 MAX_TEXT = 4000
 
