@@ -31,6 +31,8 @@ from tests.gateway.workflows.access_support import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+PAGE = """query P($after: String) {
+  datasets(first: 1, after: $after) { pageInfo { hasNextPage endCursor } } }"""
 
 
 async def test_request_pass_approve_use_under_the_purpose_only_then_revocation(
@@ -84,6 +86,9 @@ async def test_request_pass_approve_use_under_the_purpose_only_then_revocation(
             g["inForce"] for g in me_other["data"]["me"]["grants"] if g["id"] == grant["id"]
         ] == [False]
 
+        paged = await gql(client, "analyst", PAGE, purpose="traffic-study")
+        cursor = paged["data"]["datasets"]["pageInfo"]["endCursor"]
+        assert paged["data"]["datasets"]["pageInfo"]["hasNextPage"] is True
         blank = await gql(client, "transport-reviewer", REVOKE, {"id": rid, "reason": "  "})
         assert error_code(blank) == "BAD_USER_INPUT"
         revoked = await gql(
@@ -92,6 +97,9 @@ async def test_request_pass_approve_use_under_the_purpose_only_then_revocation(
         assert revoked["data"]["revokeAccess"]["state"] == "REVOKED"
         after = await gql(client, "analyst", DATASET, {"id": sensor}, purpose="traffic-study")
         assert access_url(after) is None
+        # A cursor computed under the revoked grant is not served any more.
+        stale = await gql(client, "analyst", PAGE, {"after": cursor}, purpose="traffic-study")
+        assert error_code(stale) == "BAD_CURSOR" and stale["data"] is None
     await gateway.aclose()
 
     assert [e for e, s in await outbox_events(store) if s == rid] == [
