@@ -19,6 +19,7 @@ from gateway.access import RequestGrant
 from gateway.store.engine import Store
 from gateway.store.outbox import append_event
 from gateway.store.tables import access_requests, grant_changes
+from gateway.workflows import TransitionRefused
 from gateway.workflows.access_requests import (
     EVENTS,
     EXPIRING_EVENT,
@@ -237,13 +238,23 @@ class AccessRequestRepository:
                 "updated_at": now,
                 **change.terms,
             }
+            # Guarded by the state read: a change committed meanwhile (SQLite takes no row
+            # lock) leaves no row to update, and this one is refused.
             result = await conn.execute(
                 access_requests.update()
-                .where(access_requests.c.id == pk)
+                .where(access_requests.c.id == pk, access_requests.c.state == record.state.value)
                 .values(**values)
                 .returning(*access_requests.c)
             )
-            updated = _record(result.one())
+            row = result.first()
+            if row is None:
+                raise TransitionRefused(
+                    "the access request changed meanwhile",
+                    state=record.state,
+                    event=event,
+                    known=False,
+                )
+            updated = _record(row)
             await append_event(
                 conn,
                 EVENTS[event],
@@ -327,14 +338,17 @@ class AccessRequestRepository:
         expired = announced = 0
         for pk, valid_until, sent in ending:
             if valid_until < today:
-                done = await self.transition(
-                    int(pk),
-                    "expire",
-                    lambda _r: {AccessActor.SYSTEM},
-                    Change(actor="gateway", decision="EXPIRE"),
-                    now,
-                    "expiry",
-                )
+                try:
+                    done = await self.transition(
+                        int(pk),
+                        "expire",
+                        lambda _r: {AccessActor.SYSTEM},
+                        Change(actor="gateway", decision="EXPIRE"),
+                        now,
+                        "expiry",
+                    )
+                except TransitionRefused:  # another replica's sweep, or a revocation, was first
+                    continue
                 expired += done is not None
             elif not sent:
                 async with self.store.transaction() as conn:

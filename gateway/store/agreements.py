@@ -16,6 +16,7 @@ from gateway.store.access_requests import AccessRequestRepository, note_grant_ch
 from gateway.store.engine import Store, StoreError, unreachable
 from gateway.store.outbox import append_event
 from gateway.store.tables import agreement_usage, grant_changes, operation_agreements
+from gateway.workflows import TransitionRefused
 from gateway.workflows.agreements import (
     CREATED_EVENT,
     EVENTS,
@@ -175,14 +176,25 @@ class AgreementRepository:
             ).first()
             if row is None:
                 return None
-            target = MACHINE.transition(_record(row).status, event, actors)
+            status = _record(row).status
+            target = MACHINE.transition(status, event, actors)
             result = await conn.execute(
                 operation_agreements.update()
-                .where(operation_agreements.c.id == pk)
+                .where(
+                    operation_agreements.c.id == pk, operation_agreements.c.status == status.value
+                )
                 .values(status=target.value, status_reason=reason, updated_at=now)
                 .returning(*operation_agreements.c)
             )
-            record = _record(result.one())
+            changed = result.first()
+            if changed is None:  # changed meanwhile (SQLite takes no row lock)
+                raise TransitionRefused(
+                    "the operation agreement changed meanwhile",
+                    state=status,
+                    event=event,
+                    known=False,
+                )
+            record = _record(changed)
             await append_event(
                 conn, EVENTS[event], record.global_id, {"status": record.status.value}, now=now
             )
@@ -299,11 +311,16 @@ class AgreementRepository:
                     )
                 )
             ).all()
+        expired = 0
         for (pk,) in ended:
-            await self.set_status(
-                int(pk), "expire", frozenset({AgreementActor.SYSTEM}), "validUntil passed", now
-            )
-        return len(ended)
+            try:
+                await self.set_status(
+                    int(pk), "expire", frozenset({AgreementActor.SYSTEM}), "validUntil passed", now
+                )
+            except TransitionRefused:  # another replica's sweep, or the bureau, was first
+                continue
+            expired += 1
+        return expired
 
 
 class IssuedGrantsLoader:

@@ -4,6 +4,7 @@ refused and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
@@ -150,3 +151,18 @@ async def test_the_agreement_table_walked_through_the_repository(store: Store) -
                     await repository.set_status(made.id, event, frozenset({actor}), "r", NOW)
                 unchanged = await repository.get(made.id)
                 assert unchanged is not None and unchanged.status is status
+
+
+async def test_two_sweeps_at_once_expire_a_request_once(store: Store) -> None:
+    pk = await _request_in(store, AccessRequestState.APPROVED)
+    repository = AccessRequestRepository(store)
+    later = date(2027, 1, 2)  # the request's last day was 1 January
+    results = await asyncio.gather(
+        repository.sweep(later, later, NOW), repository.sweep(later, later, NOW)
+    )
+    assert sorted(expired for expired, _ in results) == [0, 1]
+    record = await repository.get(pk)
+    assert record is not None and record.state is AccessRequestState.EXPIRED
+    async with store.connect() as conn:
+        events = (await conn.execute(sa.select(outbox.c.event))).scalars().all()
+    assert list(events).count("access_request.expired") == 1
