@@ -4,12 +4,18 @@ nothing, deadlines in Chinese working days."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from gateway.http import Webhook, verify_signature
 from gateway.store import Store
 from tests.gateway.conftest import GatewayFactory, asgi_client
+from tests.gateway.http.webhook_receiver import webhook_receiver
 from tests.gateway.workflows.access_support import (
     DATASET,
     ME,
@@ -394,3 +400,32 @@ async def test_a_revocation_on_one_replica_applies_to_the_next_request_on_anothe
         assert access_url(cold) is None
     await one.aclose()
     await two.aclose()
+
+
+async def test_a_submission_reaches_a_configured_webhook_signed(
+    make_gateway: GatewayFactory, store: Store, tmp_path: Path
+) -> None:
+    secret = b"a-webhook-secret-of-some-length"
+    async with webhook_receiver() as receiver, httpx.AsyncClient() as sender:
+        gateway = workflow_gateway(make_gateway, store, tmp_path)
+        gateway.webhooks = (Webhook(f"{receiver.url}/hooks", secret),)
+        gateway.client = sender  # the memory sources never use it; the dispatcher does
+        await gateway.start()
+        try:
+            async with asgi_client(gateway) as client:
+                (request,) = await submit(client, ["sensorfeeds"])
+            async with asyncio.timeout(30):
+                await receiver.arrived.wait()
+        finally:
+            await gateway.aclose()
+    (got,) = receiver.received
+    body = json.loads(got.body)
+    assert (body["event"], body["subject"]) == ("access_request.submitted", request["id"])
+    assert body["data"] == {"state": "SUBMITTED", "provider": "transport"}
+    assert verify_signature(
+        secret,
+        got.headers["X-Catalogue-Timestamp"],
+        got.body,
+        got.headers["X-Catalogue-Signature"],
+        now=float(got.headers["X-Catalogue-Timestamp"]),
+    )
