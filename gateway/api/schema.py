@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -21,39 +18,31 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
-from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege, WorkflowSettings
-from gateway.api.arguments import ArgumentProblem, datasets_problems, local_id_is_valid
-from gateway.audit import AuditLog
+from gateway.access import Privilege
+from gateway.api.access_requests import AccessRequestMutation, AccessRequestQuery, visible_request
+from gateway.api.access_requests import to_type as request_type
+from gateway.api.agreements import AgreementMutation, AgreementQuery, visible_agreement
+from gateway.api.agreements import to_type as agreement_type
+from gateway.api.arguments import ArgumentProblem, datasets_problems
+from gateway.api.context import RequestContext, visible_dataset
+from gateway.api.errors import PublicError
 from gateway.federation import (
     CursorError,
     Edge,
-    FederatedSearch,
     SearchRequest,
-    SourceReport,
-    SourceStatus,
 )
 from gateway.http import QueryLimits
-from gateway.quality import QualityAssessor, QualityReports, graphql_scope
-from gateway.quality.graphql import history_type, quality_report
-from gateway.store import Store
-from gateway.workflows import WorkingCalendar
+from gateway.quality import graphql_scope
+from gateway.quality.graphql import quality_report
 from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
-from schema import model
 from schema.ids import decode_id
 
 log = logging.getLogger("gateway.api")
-
-
-class PublicError(GraphQLError):
-    """An error whose message is meant for the client (not masked)."""
-
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extensions})
 
 
 def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
@@ -66,118 +55,7 @@ def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    id: str
-    connector: str
-    language: str | None = None  # what its records are written in, when they do not say
-
-
-# A by-id lookup's answer, and the report of the (batched) call that gave it.
-_ById = tuple[model.Dataset | None, SourceReport]
-
-
-@dataclass(slots=True)
-class RequestContext:
-    """Everything a resolver may use; built per request by the HTTP layer."""
-
-    engine: FederatedSearch
-    caller: CallerModel
-    grants: GrantSet
-    purpose: str | None
-    now: datetime
-    sources: tuple[SourceInfo, ...]
-    max_first: int = 100
-    # Accept-Language, most wanted first (schema.lang.preferences)
-    languages: tuple[str, ...] = ()
-    assessor: QualityAssessor = field(default_factory=QualityAssessor)
-    quality_reports: QualityReports | None = None
-    # The workflows' services. store is None when the gateway keeps no state (a config
-    # parsed without a file and without store.url): workflow resolvers then answer an error.
-    store: Store | None = None
-    audit: AuditLog | None = None
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-    workflow_settings: WorkflowSettings = field(default_factory=WorkflowSettings)
-    request_id: str | None = None
-    # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
-    outbox_written: Callable[[], None] = lambda: None
-    source_errors: list[dict[str, Any]] = field(default_factory=list)
-    dataset_ids: list[str] = field(default_factory=list)
-    source_reports: list[SourceReport] = field(default_factory=list)
-    withheld: int = 0
-    _loader: DataLoader[tuple[str, str], _ById] | None = None
-    _reported: set[tuple[int, str]] = field(default_factory=set)
-
-    def source_language(self, source_id: str) -> str | None:
-        return next((s.language for s in self.sources if s.id == source_id), None)
-
-    async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
-        """The dataset a global id names, as the caller may see it (``dataset``, ``node``
-        and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
-        answer the same: null."""
-        decoded = decode_id(global_id)
-        if decoded is None or decoded[0] != "Dataset":
-            return None
-        _, source_id, local_id = decoded
-        if self.engine.connector(source_id) is None or not local_id_is_valid(local_id):
-            return None  # never sent to a platform: no dataset has such an id
-        dataset, report = await self.load_dataset(source_id, local_id)
-        if (id(report), path) not in self._reported:  # one batched call answers several ids
-            self._reported.add((id(report), path))
-            self.record_failures([report], path)
-        return _visible(self, dataset)
-
-    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
-        """``Dataset.quality``: computed only for the datasets that select it."""
-        return await self.assessor.quality(dataset, self.now)
-
-    async def quality_history(
-        self, visible: dict[str, str], days: int
-    ) -> list[gql_quality.QualityHistoryPoint]:
-        if self.quality_reports is None:
-            return []
-        points = await self.quality_reports.history(visible, days, self.now)
-        return [history_type(p) for p in points]
-
-    def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
-        """One dataset by id; the lookups of one request are batched per source."""
-        if self._loader is None:
-            self._loader = DataLoader(load_fn=self._load_datasets)
-        return self._loader.load((source_id, local_id))
-
-    async def _load_datasets(self, keys: list[tuple[str, str]]) -> list[_ById]:
-        by_source: dict[str, list[str]] = {}
-        for source_id, local_id in keys:
-            by_source.setdefault(source_id, []).append(local_id)
-        answers = await asyncio.gather(
-            *(self.engine.get_many(source_id, ids) for source_id, ids in by_source.items())
-        )
-        found: dict[tuple[str, str], _ById] = {}
-        for source_id, (datasets, report) in zip(by_source, answers, strict=True):
-            for local_id, dataset in datasets.items():
-                found[(source_id, local_id)] = (dataset, report)
-        return [found[key] for key in keys]
-
-    def record_failures(
-        self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
-    ) -> None:
-        self.source_reports.extend(reports)
-        for report in reports:
-            if not report.failed:
-                continue
-            if report.rejected:  # the caller's query, not the platform, is at fault
-                code, verb = "BAD_USER_INPUT", "could not run the query"
-            elif report.status is SourceStatus.TIMEOUT:
-                code, verb = "SOURCE_TIMEOUT", "did not answer in time"
-            else:
-                code, verb = "SOURCE_ERROR", "failed"
-            self.source_errors.append(
-                {
-                    "message": f"source {report.source_id} {verb}: {report.message}",
-                    "path": [path],
-                    "extensions": {"code": code, "source": report.source_id},
-                }
-            )
+_visible = visible_dataset
 
 
 def _context(info: Info[RequestContext, None]) -> RequestContext:
@@ -229,21 +107,16 @@ def _selects(info: Info[RequestContext, None], name: str) -> bool:
     return any(walk(field.selections) for field in info.selected_fields)
 
 
-def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
-    if dataset is None:
+async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
+    """An access request or agreement by id, as ``accessRequest`` / ``operationAgreement``
+    answer (null for whoever may not see it)."""
+    if ctx.store is None:
         return None
-    access = ctx.grants.access(dataset)
-    if access is None:
-        ctx.withheld += 1
-        return None
-    ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(
-        dataset,
-        use=access.privilege is Privilege.USE,
-        mask=access.mask,
-        wanted=ctx.languages,
-        source_language=ctx.source_language(dataset.source_id),
-    )
+    if kind == "AccessRequest":
+        request = await visible_request(ctx, global_id)
+        return None if request is None else request_type(ctx, request)
+    agreement = await visible_agreement(ctx, global_id)
+    return None if agreement is None else agreement_type(agreement)
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -289,13 +162,14 @@ class Query:
         ctx.withheld += result.withheld
         edges = []
         for edge in result.edges:
-            ctx.dataset_ids.append(f"{edge.dataset.source_id}/{edge.dataset.local_id}")
+            ctx.note_returned(edge.dataset)
             node = gql.dataset_type(
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
                 wanted=ctx.languages,
                 source_language=ctx.source_language(edge.dataset.source_id),
+                items=edge.access.items,
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
@@ -336,7 +210,11 @@ class Query:
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> gql.Node | None:
-        return await _lookup(_context(info), str(id), "node")
+        ctx = _context(info)
+        decoded = decode_id(str(id))
+        if decoded is not None and decoded[0] in ("AccessRequest", "OperationAgreement"):
+            return await _workflow_node(ctx, decoded[0], str(id))
+        return await _lookup(ctx, str(id), "node")
 
     @strawberry.field(description="Every publishing department the sources know.")
     async def departments(self, info: Info[RequestContext, None]) -> list[gql.Department]:
@@ -395,15 +273,36 @@ class Query:
             department=ctx.caller.department,
             roles=list(ctx.caller.roles),
             purpose=ctx.purpose,
-            grants=[
-                gql.EffectiveGrant(
-                    id=clause.grant_id,
-                    privilege=clause.privilege.value,
-                    valid_until=clause.valid_until.isoformat() if clause.valid_until else None,
-                )
-                for clause in ctx.grants.clauses
-            ],
+            grants=_grants_of(ctx),
         )
+
+
+def _grants_of(ctx: RequestContext) -> list[gql.EffectiveGrant]:
+    """Built-in scopes in force, then every grant naming the caller, in force or not."""
+    built_in = [
+        gql.EffectiveGrant(
+            id=c.grant_id,
+            privilege=c.privilege.value,
+            valid_until=c.valid_until.isoformat() if c.valid_until else None,
+        )
+        for c in ctx.grants.clauses
+        if ctx.policy is None or c.grant_id in ("public", "own-department")
+    ]
+    if ctx.policy is None:  # a context built without its policy: the clauses in force
+        return built_in
+    described = ctx.policy.describe_grants(ctx.caller, ctx.purpose, ctx.now, ctx.issued, ctx.today)
+    return built_in + [
+        gql.EffectiveGrant(
+            id=g.id,
+            privilege=g.privilege.value,
+            valid_from=g.valid_from.isoformat() if g.valid_from else None,
+            valid_until=g.valid_until.isoformat() if g.valid_until else None,
+            scenarios=list(g.scenarios),
+            origin=g.origin,
+            in_force=g.in_force,
+        )
+        for g in described
+    ]
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -448,8 +347,11 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery))
+    mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation))
     return _Schema(
-        query=Query,
+        query=query,
+        mutation=mutation,
         types=[gql.Dataset],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),

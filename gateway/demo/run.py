@@ -17,6 +17,8 @@ from gateway.app import Gateway, create_app
 from gateway.config import GatewayConfig, parse_config
 from gateway.federation import TransportName
 from gateway.http import bounded_http_protocol
+from gateway.store import AgreementRepository, NewAgreement, open_store
+from schema.model import Sensitivity
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
 from simulators.platforms import PlatformServer, demo_specs, running_platforms
 
@@ -41,7 +43,43 @@ DEMO_CALLERS = [
         "with X-Purpose: traffic-forecasting, shared transport data up to L3 (contacts masked)",
     ),
     ("auditor", "demo-key-auditor", "metadata only of every shared dataset"),
+    (
+        "data-bureau",
+        "demo-key-data-bureau",
+        "the bureau: compliance review of access requests, operation agreements",
+    ),
+    (
+        "<department>-reviewer",
+        "demo-key-<department>-reviewer",
+        "reviews access requests to <department>'s data (e.g. transport-reviewer)",
+    ),
 ]
+
+# The operation agreement the demo starts with: city-operator's company may use shared
+# environment and transport data up to L2 for a year (docs/workflows.md).
+DEMO_AGREEMENT = NewAgreement(
+    operator="city-ops",
+    mode="SECTOR",
+    departments=("environment",),
+    themes=("transport",),
+    dataset_ids=(),
+    max_sensitivity=Sensitivity.L2,
+    scenarios=(),
+    valid_from=date(2026, 1, 1),
+    valid_until=date(2027, 12, 31),
+    obligations="Demo agreement: report usage quarterly; no resale of raw data.",
+    created_by="data-bureau",
+)
+
+
+async def seed_store(url: str) -> None:
+    """A new demo store at head, holding the demo's operation agreement."""
+    store = await open_store(url, upgrade_schema=True)
+    try:
+        await AgreementRepository(store).create(DEMO_AGREEMENT, datetime.now(UTC))
+    finally:
+        await store.aclose()
+
 
 TRY_QUERY = (
     """-d '{"query":"{ datasets(search: \\"公交\\", first: 3) """
@@ -259,6 +297,7 @@ async def _run(
         config = demo_config(
             servers, host=host, port=port, audit_path=audit_path, store_path=store_path
         )
+        await seed_store(f"sqlite+aiosqlite:///{store_path}")
         gateway = Gateway(
             config,
             transport=transport,
