@@ -160,9 +160,10 @@ async def test_a_scenario_agreement_applies_only_under_its_scenarios_and_its_cap
         outside = await visible_ids(client, "ops", purpose="marketing")
         inside = await visible_ids(client, "ops", purpose="flood-warning")
     await gateway.aclose()
-    # L2 and shareable, any department: roadworks and vaccines, never sensorfeeds (L3),
-    # payroll or patients (NOT_SHARED).
-    assert inside - outside == {ds_id("roadworks"), ds_id("vaccines")}
+    # L2 and shareable, any department: roadworks and vaccines, and genomes (open, but
+    # IMPORTANT-grade: never public, so only the agreement shows it); never sensorfeeds
+    # (L3), payroll or patients (NOT_SHARED), nor CORE data of another department.
+    assert inside - outside == {ds_id("roadworks"), ds_id("vaccines"), ds_id("genomes")}
 
 
 async def test_an_agreement_past_its_last_day_gives_nothing_and_is_swept_to_expired(
