@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,8 +90,10 @@ class Gateway:
         connectors: Sequence[Connector] | None = None,
         audit: AuditLog | None = None,
         store: Store | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
+        self.clock = clock  # the requests' "now" (workflow deadlines); tests move it
         self._owns_client = client is None
         self.client = client or build_client(transport)
         self.connectors = (
@@ -252,8 +254,8 @@ class Gateway:
                 http.error_payload(caller.message, code), caller.status, media, caller.headers
             )
         event.set_caller(caller)
+        client = request.client.host if request.client else None
         if self.rate_limiter is not None:
-            client = request.client.host if request.client else None
             decision = self.rate_limiter.check(caller, client)
             if not decision.allowed:
                 return http.respond(
@@ -283,12 +285,13 @@ class Gateway:
                 media,
                 {"Allow": "POST"},
             )
+        now = self.clock()
         context = RequestContext(
             engine=self.engine,
             caller=caller,
-            grants=policy.grant_set(caller, purpose, datetime.now(UTC)),
+            grants=policy.grant_set(caller, purpose, now),
             purpose=purpose,
-            now=datetime.now(UTC),
+            now=now,
             sources=self.sources,
             max_first=self.config.graphql.max_first,
             store=self.store,
@@ -297,6 +300,8 @@ class Gateway:
             workflow_settings=policy.workflows,
             request_id=event.request_id,
             outbox_written=self.outbox_written,
+            client_address=client,
+            demand_receipts=_receipts(request.headers.get("x-demand-receipt")),
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(
@@ -318,13 +323,17 @@ class Gateway:
         if errors:
             payload["errors"] = errors
         status = 400 if not_executed and not legacy else 200
+        headers: dict[str, str] = {}
+        if context.rate_limited is not None:  # a resolver refused for a rate limit
+            status = 429
+            headers["Retry-After"] = context.rate_limited.retry_after_header
         event.dataset_ids = context.dataset_ids
         event.withheld = context.withheld
         event.add_sources(context.source_reports)
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
-        return http.respond(payload, status, media)
+        return http.respond(payload, status, media, headers)
 
     async def metrics_endpoint(self, request: Request) -> Response:
         return Response(self.metrics.render(), media_type=METRICS_CONTENT_TYPE)
@@ -383,6 +392,13 @@ def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     return app
+
+
+def _receipts(header: str | None) -> tuple[str, ...]:
+    """The data demand receipts of ``X-Demand-Receipt`` (comma-separated, a bounded few)."""
+    if not header:
+        return ()
+    return tuple(part.strip() for part in header.split(",") if 0 < len(part.strip()) <= 100)[:20]
 
 
 def _cursor_secret(config: GatewayConfig) -> bytes:

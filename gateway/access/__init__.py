@@ -6,7 +6,13 @@ from __future__ import annotations
 from gateway.access.auth import Authenticator, AuthError
 from gateway.access.policy import Access, Caller, GrantSet, Policy, Privilege, hash_api_key
 from gateway.access.policy_reload import PolicyHolder
-from gateway.access.ratelimit import RateLimitConfig, RateLimiter
+from gateway.access.ratelimit import (
+    RateDecision,
+    RateLimitConfig,
+    RateLimiter,
+    address_key,
+    window_decision,
+)
 from gateway.access.workflow_settings import DemandSettings, WorkflowDeadlines, WorkflowSettings
 
 __all__ = [
@@ -19,9 +25,12 @@ __all__ = [
     "Policy",
     "PolicyHolder",
     "Privilege",
+    "RateDecision",
     "RateLimitConfig",
     "RateLimiter",
     "WorkflowDeadlines",
     "WorkflowSettings",
+    "address_key",
     "hash_api_key",
+    "window_decision",
 ]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -21,125 +18,21 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
-from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege, WorkflowSettings
-from gateway.audit import AuditLog
-from gateway.federation import (
-    CursorError,
-    Edge,
-    FederatedSearch,
-    SearchRequest,
-    SourceReport,
-    SourceStatus,
-)
+from gateway.access import Privilege
+from gateway.api.context import PublicError, RequestContext, SourceInfo
+from gateway.api.demands import DemandMutation, DemandQuery, demand_node
+from gateway.federation import CursorError, Edge, SearchRequest
 from gateway.http import QueryLimits
-from gateway.store import Store
-from gateway.workflows import WorkingCalendar
 from schema import graphql_types as gql
-from schema import model
 from schema.ids import decode_id
 
+__all__ = ["PublicError", "RequestContext", "SourceInfo", "build_schema", "schema"]
+
 log = logging.getLogger("gateway.api")
-
-
-class PublicError(GraphQLError):
-    """An error whose message is meant for the client (not masked)."""
-
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extensions})
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    id: str
-    connector: str
-
-
-# A by-id lookup's answer, and the report of the (batched) call that gave it.
-_ById = tuple[model.Dataset | None, SourceReport]
-
-
-@dataclass(slots=True)
-class RequestContext:
-    """Everything a resolver may use; built per request by the HTTP layer."""
-
-    engine: FederatedSearch
-    caller: CallerModel
-    grants: GrantSet
-    purpose: str | None
-    now: datetime
-    sources: tuple[SourceInfo, ...]
-    max_first: int = 100
-    # The workflows' services. store is None when the gateway keeps no state (a config
-    # parsed without a file and without store.url): workflow resolvers then answer an error.
-    store: Store | None = None
-    audit: AuditLog | None = None
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-    workflow_settings: WorkflowSettings = field(default_factory=WorkflowSettings)
-    request_id: str | None = None
-    # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
-    outbox_written: Callable[[], None] = lambda: None
-    source_errors: list[dict[str, Any]] = field(default_factory=list)
-    dataset_ids: list[str] = field(default_factory=list)
-    source_reports: list[SourceReport] = field(default_factory=list)
-    withheld: int = 0
-    _loader: DataLoader[tuple[str, str], _ById] | None = None
-    _reported: set[tuple[int, str]] = field(default_factory=set)
-
-    async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
-        """The dataset a global id names, as the caller may see it (``dataset``, ``node``
-        and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
-        answer the same: null."""
-        decoded = decode_id(global_id)
-        if decoded is None or decoded[0] != "Dataset":
-            return None
-        _, source_id, local_id = decoded
-        if self.engine.connector(source_id) is None:
-            return None
-        dataset, report = await self.load_dataset(source_id, local_id)
-        if (id(report), path) not in self._reported:  # one batched call answers several ids
-            self._reported.add((id(report), path))
-            self.record_failures([report], path)
-        return _visible(self, dataset)
-
-    def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
-        """One dataset by id; the lookups of one request are batched per source."""
-        if self._loader is None:
-            self._loader = DataLoader(load_fn=self._load_datasets)
-        return self._loader.load((source_id, local_id))
-
-    async def _load_datasets(self, keys: list[tuple[str, str]]) -> list[_ById]:
-        by_source: dict[str, list[str]] = {}
-        for source_id, local_id in keys:
-            by_source.setdefault(source_id, []).append(local_id)
-        answers = await asyncio.gather(
-            *(self.engine.get_many(source_id, ids) for source_id, ids in by_source.items())
-        )
-        found: dict[tuple[str, str], _ById] = {}
-        for source_id, (datasets, report) in zip(by_source, answers, strict=True):
-            for local_id, dataset in datasets.items():
-                found[(source_id, local_id)] = (dataset, report)
-        return [found[key] for key in keys]
-
-    def record_failures(
-        self, reports: list[SourceReport] | tuple[SourceReport, ...], path: str
-    ) -> None:
-        self.source_reports.extend(reports)
-        for report in reports:
-            if not report.failed:
-                continue
-            code = "SOURCE_TIMEOUT" if report.status is SourceStatus.TIMEOUT else "SOURCE_ERROR"
-            verb = "did not answer in time" if code == "SOURCE_TIMEOUT" else "failed"
-            self.source_errors.append(
-                {
-                    "message": f"source {report.source_id} {verb}: {report.message}",
-                    "path": [path],
-                    "extensions": {"code": code, "source": report.source_id},
-                }
-            )
 
 
 def _context(info: Info[RequestContext, None]) -> RequestContext:
@@ -189,17 +82,6 @@ def _selects(info: Info[RequestContext, None], name: str) -> bool:
         return False
 
     return any(walk(field.selections) for field in info.selected_fields)
-
-
-def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
-    if dataset is None:
-        return None
-    access = ctx.grants.access(dataset)
-    if access is None:
-        ctx.withheld += 1
-        return None
-    ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
 
 
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
@@ -291,6 +173,9 @@ class Query:
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> gql.Node | None:
+        decoded = decode_id(str(id))
+        if decoded is not None and decoded[0] == "DataDemand":
+            return await demand_node(_context(info), str(id))
         return await _lookup(_context(info), str(id), "node")
 
     @strawberry.field(description="Every publishing department the sources know.")
@@ -369,7 +254,8 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(
-        query=Query,
+        query=merge_types("Query", (Query, DemandQuery)),
+        mutation=merge_types("Mutation", (DemandMutation,)),
         types=[gql.Dataset],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),

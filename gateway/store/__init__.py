@@ -7,11 +7,24 @@ The front door of the store (see docs/store.md):
 - ``metadata`` and the tables (``gateway.store.tables``), ``UTCDateTime``, ``BigId``;
 - ``upgrade``, ``current_revision``, ``head_revision``, ``alembic_config``;
 - the outbox: ``append_event`` (inside a workflow's transaction), ``OutboxRepository``,
-  ``OutboxEvent``.
+  ``OutboxEvent``;
+- data demands: ``DemandRepository`` and its records (``gateway.store.demands``).
 """
 
 from __future__ import annotations
 
+from gateway.store.demands import (
+    DemandFilter,
+    DemandPage,
+    DemandRecord,
+    DemandRepository,
+    DepartmentDemands,
+    NewDemand,
+    Ranked,
+    StaleDemand,
+    client_hash,
+    receipt_hash,
+)
 from gateway.store.engine import (
     SUPPORTED_SCHEMES,
     Store,
@@ -33,18 +46,28 @@ from gateway.store.types import BigId, UTCDateTime
 __all__ = [
     "SUPPORTED_SCHEMES",
     "BigId",
+    "DemandFilter",
+    "DemandPage",
+    "DemandRecord",
+    "DemandRepository",
+    "DepartmentDemands",
+    "NewDemand",
     "OutboxEvent",
     "OutboxRepository",
+    "Ranked",
+    "StaleDemand",
     "Store",
     "StoreError",
     "UTCDateTime",
     "alembic_config",
     "append_event",
     "check_store_url",
+    "client_hash",
     "current_revision",
     "head_revision",
     "metadata",
     "open_store",
+    "receipt_hash",
     "outbox",
     "retry_delay",
     "safe_url",
