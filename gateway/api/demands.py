@@ -181,7 +181,8 @@ def demand_view(
     ctx: RequestContext, record: DemandRecord, receipt: str | None = None
 ) -> DataDemand:
     """The demand as ``ctx``'s caller may see it: the one place contact details are let out."""
-    private = Viewer.of(ctx).reads_contact(record)
+    # The submission's own answer (it carries the receipt) goes to the submitter.
+    private = receipt is not None or Viewer.of(ctx).reads_contact(record)
     answer = None
     if record.answer_decision is not None and record.answered_at is not None:
         answer = DataDemandAnswer(
