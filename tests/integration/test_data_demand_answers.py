@@ -113,7 +113,7 @@ async def test_answers_need_the_fields_of_their_decision_and_come_from_the_assig
     assert again["message"] in messages
 
 
-async def test_already_available_names_datasets_the_reviewer_can_see_and_error_reports_get_corrected(
+async def test_already_available_names_visible_datasets_and_error_reports_get_corrected(
     gw: DemandGateway,
 ) -> None:
     open_id = await dataset_id(gw, None, departments=["transport"])

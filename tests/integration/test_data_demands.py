@@ -76,7 +76,7 @@ async def gw(platforms: dict[str, PlatformServer], store_url: str, tmp_path: Pat
         yield g
 
 
-async def test_an_anonymous_demand_naming_a_dataset_goes_to_its_department_and_its_contact_stays_private(
+async def test_an_anonymous_demand_goes_to_its_datasets_department_and_its_contact_stays_private(
     gw: DemandGateway,
 ) -> None:
     open_id = await dataset_id(gw, None, departments=["transport"])
