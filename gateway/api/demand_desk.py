@@ -12,6 +12,7 @@ documents (docs/workflows.md). The demo seeds its demands through it too.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from gateway.workflows.demands import (
     DemandState,
 )
 from schema.ids import decode_id, encode_id
+
+log = logging.getLogger("gateway.workflows")
 
 ANONYMOUS_WINDOW = timedelta(hours=1)
 RECEIPT_PREFIX = "ddr_"
@@ -414,7 +417,8 @@ class DemandDesk:
                 request_id=self.request_id,
                 details=details,
             )
-        except AuditUnavailable:
+        except AuditUnavailable as exc:
+            log.error("data demand %s: %s committed but not audited: %s", subject, event, exc)
             raise PublicError(
                 "the change was saved but the audit log is unavailable; the operator is told",
                 "AUDIT_UNAVAILABLE",
