@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.access import Caller, WorkflowSettings, address_key, window_decision
-from gateway.access import RateDecision as RateDecision
+from gateway.access import (
+    Caller,
+    RateDecision,
+    WorkflowSettings,
+    address_key,
+    window_decision,
+)
 from gateway.api.context import PublicError, RequestContext
 from gateway.audit import AuditLog, AuditUnavailable, record_workflow
 from gateway.store import (
@@ -423,11 +428,3 @@ class DemandDesk:
                 "the change was saved but the audit log is unavailable; the operator is told",
                 "AUDIT_UNAVAILABLE",
             ) from None
-
-
-def unique(values: Iterable[str]) -> list[str]:
-    seen: list[str] = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen

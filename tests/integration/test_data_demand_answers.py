@@ -257,6 +257,8 @@ async def test_the_ranking_sums_support_per_theme_department_and_visible_dataset
     assert [d["dataset"]["id"] for d in staff["datasets"]] == [hidden_id, open_id]
     top = (await gw.data(RANKING, {"first": 1}))["demandRanking"]
     assert [t["theme"] for t in top["themes"]] == ["transport"]
+    # The first dataset line is hidden from the public: the next visible one takes its place.
+    assert [d["dataset"]["id"] for d in top["datasets"]] == [open_id]
     # Pages of the public list follow one another without repeats.
     first = (await gw.data(LIST, {"first": 2}))["dataDemands"]
     assert first["totalCount"] == 4 and first["pageInfo"]["hasNextPage"] is True
