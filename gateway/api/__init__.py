@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.api.schema import RequestContext, SourceInfo, build_schema, schema
+from gateway.api.context import RequestContext, SourceInfo
+from gateway.api.schema import build_schema, schema
 
 __all__ = [
     "RequestContext",

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 
 from gateway.access import Caller as CallerModel
@@ -20,13 +19,6 @@ from gateway.workflows import WorkingCalendar
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id
-
-
-class PublicError(GraphQLError):
-    """An error whose message is meant for the client (not masked)."""
-
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extensions})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +78,7 @@ class RequestContext:
         if (id(report), path) not in self._reported:  # one batched call answers several ids
             self._reported.add((id(report), path))
             self.record_failures([report], path)
-        return _visible(self, dataset)
+        return visible_dataset(self, dataset)
 
     def load_dataset(self, source_id: str, local_id: str) -> Awaitable[_ById]:
         """One dataset by id; the lookups of one request are batched per source."""
@@ -125,7 +117,7 @@ class RequestContext:
             )
 
 
-def _visible(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
+def visible_dataset(ctx: RequestContext, dataset: model.Dataset | None) -> gql.Dataset | None:
     if dataset is None:
         return None
     access = ctx.grants.access(dataset)

@@ -26,7 +26,8 @@ from gateway.access import (
     address_key,
     window_decision,
 )
-from gateway.api.context import PublicError, RequestContext
+from gateway.api.context import RequestContext
+from gateway.api.errors import PublicError
 from gateway.audit import AuditLog, AuditUnavailable, record_workflow
 from gateway.store import (
     DemandRecord,

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
-from gateway.api.context import PublicError, RequestContext
+from gateway.api.context import RequestContext
 from gateway.api.demand_desk import (
     DemandDesk,
     SubmissionLimited,
@@ -23,7 +23,8 @@ from gateway.api.demand_desk import (
     demand_id_of,
     overdue,
 )
-from gateway.api.relay import RelayError, check_first, decode_cursor, encode_cursor, page_info
+from gateway.api.errors import PublicError
+from gateway.api.relay import encode_cursor, page_info, page_window
 from gateway.store import DemandFilter, DemandRecord, DemandRepository
 from gateway.workflows.demands import (
     LIMITS,
@@ -289,12 +290,7 @@ class DemandQuery:
     ) -> DataDemandConnection:
         ctx = info.context
         desk = DemandDesk.of(ctx)
-        try:
-            count = check_first(first, 20, ctx.max_first)
-            after_id = decode_cursor(_KIND, after)
-        except RelayError as exc:
-            code = "BAD_CURSOR" if "cursor" in str(exc) else "BAD_USER_INPUT"
-            raise PublicError(str(exc), code) from None
+        count, after_id = page_window(_KIND, first, after, ctx.max_first)
         where = DemandFilter(
             kind=filter.kind.value if filter and filter.kind else None,
             state=filter.state.value if filter and filter.state else None,
@@ -307,7 +303,7 @@ class DemandQuery:
         ]
         return DataDemandConnection(
             edges=edges,
-            page_info=page_info([e.cursor for e in edges], has_next=page.has_next, after=after),
+            page_info=page_info(_KIND, [r.id for r in page.records], page.has_next, after),
             total_count=page.total,
         )
 
@@ -327,10 +323,11 @@ class DemandQuery:
     ) -> DemandRanking:
         ctx = info.context
         desk = DemandDesk.of(ctx)
-        try:
-            count = check_first(first, 10, ctx.max_first)
-        except RelayError as exc:
-            raise PublicError(str(exc), "BAD_USER_INPUT", argument="first") from None
+        count = 10 if first is None else first
+        if not 0 <= count <= ctx.max_first:
+            raise PublicError(
+                f"first must be between 0 and {ctx.max_first}", "BAD_USER_INPUT", argument="first"
+            )
         themes, departments, datasets = await desk.repository.ranking(count)
         # Batches of `count` lines, one batched lookup per source each; the lines the viewer
         # may not see are dropped (looking up only what is needed keeps the audit exact).

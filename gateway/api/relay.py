@@ -1,13 +1,8 @@
-"""Relay connections over store-backed lists: opaque keyset cursors.
+"""Relay connections over store-backed lists (access requests, agreements, demands).
 
-A store-backed list is ordered by a key (a row id, newest first); its cursor is that key,
-wrapped so clients treat it as opaque::
-
-    after_id = decode_cursor("DataDemand", after)     # None for no cursor, RelayError if bad
-    page = await repository.page(..., first, after_id)
-    edges = [Edge(cursor=encode_cursor("DataDemand", r.id), node=...) for r in page.records]
-
-Cursors carry only the ids that the list already shows, so they need no secret.
+Lists are newest first; a cursor is the opaque position of the last row seen (its row id
+and the list's kind), so the next page starts right after it however many rows were added
+meanwhile. ``page_window`` checks ``first`` and ``after`` for every such list alike.
 """
 
 from __future__ import annotations
@@ -15,43 +10,50 @@ from __future__ import annotations
 import base64
 import binascii
 
+from gateway.api.errors import PublicError
 from schema import graphql_types as gql
 
 
-class RelayError(ValueError):
-    """A cursor that is not one of this list's (``BAD_CURSOR``) or a bad ``first``."""
+def encode_cursor(kind: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{pk}".encode()).decode().rstrip("=")
 
 
-def encode_cursor(kind: str, key: int) -> str:
-    raw = f"{kind}:{key}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str | None) -> int | None:
-    """The key ``cursor`` carries; ``None`` when there is no cursor."""
-    if cursor is None:
+def decode_cursor(kind: str, cursor: str) -> int | None:
+    """The row id of a cursor of this ``kind``; ``None`` for anything else."""
+    if len(cursor) > 200:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise RelayError("after is not a cursor of this list") from None
-    prefix, _, key = raw.partition(":")
-    if prefix != kind or not key.isdigit() or len(key) > 19:
-        raise RelayError("after is not a cursor of this list")
-    return int(key)
+        return None
+    found_kind, _, pk = raw.partition(":")
+    if found_kind != kind or not pk.isdigit() or len(pk) > 18:
+        return None
+    return int(pk)
 
 
-def check_first(first: int | None, default: int, maximum: int) -> int:
-    value = default if first is None else first
-    if not 0 <= value <= maximum:
-        raise RelayError(f"first must be between 0 and {maximum}")
-    return value
+def page_window(
+    kind: str, first: int | None, after: str | None, max_first: int
+) -> tuple[int, int | None]:
+    """``(first, the row id to continue below)``; a ``BAD_USER_INPUT`` / ``BAD_CURSOR``
+    error for a bad ``first`` or a cursor this list did not give."""
+    first = 20 if first is None else first
+    if not 0 <= first <= max_first:
+        raise PublicError(
+            f"first must be between 0 and {max_first}", "BAD_USER_INPUT", argument="first"
+        )
+    if after is None:
+        return first, None
+    pk = decode_cursor(kind, after)
+    if pk is None:
+        raise PublicError("after is not a cursor of this list", "BAD_CURSOR", argument="after")
+    return first, pk
 
 
-def page_info(cursors: list[str], *, has_next: bool, after: str | None) -> gql.PageInfo:
+def page_info(kind: str, pks: list[int], has_next: bool, after: str | None) -> gql.PageInfo:
     return gql.PageInfo(
         has_next_page=has_next,
         has_previous_page=after is not None,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
+        start_cursor=encode_cursor(kind, pks[0]) if pks else None,
+        end_cursor=encode_cursor(kind, pks[-1]) if pks else None,
     )

@@ -23,14 +23,13 @@ from strawberry.types import Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Privilege
-from gateway.api.context import PublicError, RequestContext, SourceInfo
+from gateway.api.context import RequestContext
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
+from gateway.api.errors import PublicError
 from gateway.federation import CursorError, Edge, SearchRequest
 from gateway.http import QueryLimits
 from schema import graphql_types as gql
 from schema.ids import decode_id
-
-__all__ = ["PublicError", "RequestContext", "SourceInfo", "build_schema", "schema"]
 
 log = logging.getLogger("gateway.api")
 
