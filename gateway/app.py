@@ -90,10 +90,8 @@ class Gateway:
         connectors: Sequence[Connector] | None = None,
         audit: AuditLog | None = None,
         store: Store | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
-        self.clock = clock  # the requests' "now" (workflow deadlines); tests move it
         self._owns_client = client is None
         self.client = client or build_client(transport)
         self.connectors = (
@@ -143,6 +141,8 @@ class Gateway:
         self.webhooks: tuple[Webhook, ...] = config.notifications.build()
         self.dispatcher: WebhookDispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        # The moment a request is decided at (tests move it to try deadlines and expiry).
+        self.clock: Callable[[], datetime] = _utc_now
 
     async def start(self) -> None:
         """Open the audit log and the store, start the outbox dispatcher. A gateway that
@@ -392,6 +392,10 @@ def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
     return app
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _receipts(header: str | None) -> tuple[str, ...]:

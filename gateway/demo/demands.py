@@ -14,13 +14,12 @@ from gateway.workflows import WorkingCalendar
 from gateway.workflows.demands import Contact, DemandAnswer, DemandDecision, DemandDraft, DemandKind
 
 PUBLIC = Caller(id="anonymous", anonymous=True)
-BUREAU = Caller(id="data-bureau", roles=("data-bureau",))
+# As in gateway/demo/policy.yaml.
+BUREAU = Caller(id="data-bureau", department="big-data", roles=("data-bureau",))
 TRANSPORT_REVIEWER = Caller(
-    id="transport-reviewer", department="transport", roles=("data-reviewer", "government-staff")
+    id="transport-reviewer", department="transport", roles=("data-reviewer",)
 )
-HEALTH_REVIEWER = Caller(
-    id="health-reviewer", department="health", roles=("data-reviewer", "government-staff")
-)
+HEALTH_REVIEWER = Caller(id="health-reviewer", department="health", roles=("data-reviewer",))
 SUPPORTERS = ("transport-analyst", "health-analyst", "city-operator", "auditor")
 
 

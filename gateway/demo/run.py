@@ -45,13 +45,16 @@ DEMO_CALLERS = [
         "with X-Purpose: traffic-forecasting, shared transport data up to L3 (contacts masked)",
     ),
     ("auditor", "demo-key-auditor", "metadata only of every shared dataset"),
-    ("data-bureau", "demo-key-data-bureau", "assigns and closes data demands (any department)"),
     (
-        "transport-reviewer",
-        "demo-key-transport-reviewer",
-        "answers the Transport Bureau's data demands",
+        "data-bureau",
+        "demo-key-data-bureau",
+        "the bureau: compliance review of access requests, operation agreements",
     ),
-    ("health-reviewer", "demo-key-health-reviewer", "answers the Health Commission's data demands"),
+    (
+        "<department>-reviewer",
+        "demo-key-<department>-reviewer",
+        "reviews access requests to <department>'s data (e.g. transport-reviewer)",
+    ),
 ]
 
 TRY_QUERY = (

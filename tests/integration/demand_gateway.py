@@ -164,7 +164,6 @@ async def demand_gateway(
             policy=policy(**workflows),
             cursor_secret=b"demand-tests",
             audit=AuditLog(audit_path),
-            clock=lambda: now,
         )
         server = uvicorn.Server(
             uvicorn.Config(

@@ -41,7 +41,7 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
         text = "".join(banner)
         assert f"http://127.0.0.1:{port}/graphql" in text
         assert "demo-key-transport-analyst" in text and "demo-key-auditor" in text
-        assert "demo-key-data-bureau" in text and "demo-key-transport-reviewer" in text
+        assert "demo-key-data-bureau" in text and "demo-key-<department>-reviewer" in text
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
