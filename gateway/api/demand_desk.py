@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from gateway.access import (
     Caller,
     RateDecision,
@@ -254,7 +256,9 @@ class DemandDesk:
             )
         return client_hash(address_key(client_address))
 
-    async def _take_slot(self, conn: Any, key: str, now: datetime, *, record: bool) -> None:
+    async def _take_slot(
+        self, conn: AsyncConnection, key: str, now: datetime, *, record: bool
+    ) -> None:
         earlier = await self.repository.anonymous_submissions(conn, key, now, ANONYMOUS_WINDOW)
         decision = window_decision(
             [moment.timestamp() for moment in earlier],
