@@ -11,52 +11,20 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from connectors.sdk._text import html_to_text
 from schema import vocab
 from schema.model import DataField, Temporal, UpdateFrequency
+from schema.vocab import parse_duration
 
 _YEAR = re.compile(r"^(\d{4})$")
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _SLASHED = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T](.*))?$")
 _CHINESE_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})日)?")
-_DURATION = re.compile(
-    r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<mo>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?"
-    r"(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<mi>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
-)
 _REPEAT = re.compile(r"^R\d*/", re.IGNORECASE)
-
-_DAY = 86400.0
-_YEAR_SECONDS = 365.25 * _DAY
-# Repeating durations the vocabulary has no spelling for, by length in seconds.
-_FREQUENCY_SECONDS: tuple[tuple[float, UpdateFrequency], ...] = (
-    (3600.0, UpdateFrequency.HOURLY),
-    (_DAY, UpdateFrequency.DAILY),
-    (7 * _DAY, UpdateFrequency.WEEKLY),
-    (14 * _DAY, UpdateFrequency.BIWEEKLY),
-    (_YEAR_SECONDS / 12, UpdateFrequency.MONTHLY),
-    (_YEAR_SECONDS / 6, UpdateFrequency.BIMONTHLY),
-    (_YEAR_SECONDS / 4, UpdateFrequency.QUARTERLY),
-    (_YEAR_SECONDS / 2, UpdateFrequency.ANNUAL_2),
-    (_YEAR_SECONDS, UpdateFrequency.ANNUAL),
-    (2 * _YEAR_SECONDS, UpdateFrequency.BIENNIAL),
-)
-_FREQUENCY_WORDS: Mapping[str, UpdateFrequency] = {
-    "annually": UpdateFrequency.ANNUAL,
-    "biennially": UpdateFrequency.BIENNIAL,
-    "biennial": UpdateFrequency.BIENNIAL,
-    "biweekly": UpdateFrequency.BIWEEKLY,
-    "bimonthly": UpdateFrequency.BIMONTHLY,
-    "semiannually": UpdateFrequency.ANNUAL_2,
-    "never": UpdateFrequency.NEVER,
-    "as needed": UpdateFrequency.IRREG,
-}
 
 
 def parse_date(value: object) -> datetime | None:
@@ -108,38 +76,10 @@ def _loose_date(text: str) -> datetime | None:
         return None
 
 
-def parse_duration(text: str) -> tuple[float, float, float] | None:
-    """An ISO 8601 duration as (years, months, seconds); ``None`` if it is not one."""
-    m = _DURATION.match(text.strip().upper())
-    if m is None or not any(m.groupdict().values()) or text.strip().upper().endswith("T"):
-        return None
-
-    def num(name: str) -> float:
-        return float(m[name] or 0)
-
-    seconds = ((num("w") * 7 + num("d")) * 24 + num("h")) * 3600 + num("mi") * 60 + num("s")
-    return num("y"), num("mo"), seconds
-
-
 def parse_frequency(value: object) -> UpdateFrequency:
-    """``accrualPeriodicity`` (``R/P1M``, ``R/PT1H``, ``irregular``) or a Chinese cycle."""
-    if not isinstance(value, str) or not value.strip():
-        return UpdateFrequency.UNKNOWN
-    known = vocab.parse_update_frequency(value) or _FREQUENCY_WORDS.get(value.strip().lower())
-    if known is not None:
-        return known
-    text = _REPEAT.sub("", value.strip())
-    duration = parse_duration(text)
-    if duration is None:
-        return UpdateFrequency.UNKNOWN
-    years, months, seconds = duration
-    length = years * _YEAR_SECONDS + months * _YEAR_SECONDS / 12 + seconds
-    if 0 < length < 3600:
-        return UpdateFrequency.CONT
-    for period, frequency in _FREQUENCY_SECONDS:
-        if abs(length - period) <= period * 0.05:
-            return frequency
-    return UpdateFrequency.UNKNOWN
+    """``accrualPeriodicity`` (``R/P1M``, ``R/PT1H``, ``irregular``) or a Chinese cycle,
+    read by the shared vocabulary (``schema.vocab``)."""
+    return vocab.parse_update_frequency(value) or UpdateFrequency.UNKNOWN
 
 
 def parse_temporal(value: object) -> Temporal | None:
@@ -172,56 +112,6 @@ def _shift(moment: datetime, duration: tuple[float, float, float], sign: int) ->
         except ValueError:
             day -= 1
     return shifted + sign * timedelta(seconds=seconds)
-
-
-# Media types and file extensions to format names, for distributions that state none.
-_MEDIA_FORMATS: Mapping[str, str] = {
-    "text/csv": "CSV",
-    "application/csv": "CSV",
-    "text/tab-separated-values": "TSV",
-    "application/json": "JSON",
-    "application/geo+json": "GEOJSON",
-    "application/vnd.geo+json": "GEOJSON",
-    "application/ld+json": "JSON-LD",
-    "application/vnd.ms-excel": "XLS",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
-    "application/pdf": "PDF",
-    "application/zip": "ZIP",
-    "application/x-zip-compressed": "ZIP",
-    "application/xml": "XML",
-    "text/xml": "XML",
-    "application/rdf+xml": "RDF",
-    "text/turtle": "TTL",
-    "text/plain": "TXT",
-    "text/html": "HTML",
-    "application/vnd.google-earth.kml+xml": "KML",
-    "application/vnd.google-earth.kmz": "KMZ",
-    "application/x-shapefile": "SHP",
-    "application/vnd.shp": "SHP",
-    "application/geopackage+sqlite3": "GPKG",
-    "application/vnd.apache.parquet": "PARQUET",
-}
-_EXTENSION_FORMATS = frozenset(
-    {"CSV", "TSV", "JSON", "GEOJSON", "JSONLD", "XLS", "XLSX", "PDF", "ZIP", "XML", "RDF"}
-    | {"TTL", "TXT", "KML", "KMZ", "SHP", "GPKG", "PARQUET", "ODS", "DOCX", "DOC"}
-)
-
-
-def format_name(fmt: str | None, media_type: str | None, url: str | None) -> str | None:
-    """The distribution's format, upper-cased: as stated, else from its media type or
-    the extension of its URL."""
-    if fmt:
-        return fmt.strip().lstrip(".").upper() or None
-    if media_type:
-        found = _MEDIA_FORMATS.get(media_type.split(";")[0].strip().lower())
-        if found:
-            return found
-    if url:
-        path = urlsplit(url).path
-        extension = path.rsplit(".", 1)[-1].upper() if "." in path.rsplit("/", 1)[-1] else ""
-        if extension in _EXTENSION_FORMATS:
-            return "JSON-LD" if extension == "JSONLD" else extension
-    return None
 
 
 def slug(name: str) -> str:

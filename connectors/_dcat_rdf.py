@@ -1,9 +1,6 @@
-"""RDF for the DCAT-AP connector: parsing documents with rdflib and mapping DCAT-AP graphs.
-
-``parse_graph`` turns a Turtle, JSON-LD or RDF/XML document into an rdflib graph, all or
-nothing; ``DcatMapper`` maps its ``dcat:Dataset`` nodes to canonical datasets (the table
-is in ``connectors.dcat``); ``next_page_of`` finds the hydra link to the next page.
-"""
+"""Mapping DCAT-AP graphs: ``DcatMapper`` maps the ``dcat:Dataset`` nodes of an rdflib
+graph to canonical datasets (the table is in ``connectors.dcat``; parsing the documents is
+``connectors._dcat_document``)."""
 
 from __future__ import annotations
 
@@ -13,15 +10,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
-import orjson
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
-from rdflib.plugins.parsers.jsonld import to_rdf as jsonld_to_rdf
 from rdflib.term import Node
 
-from connectors.sdk import FatalError, SourceSettings
+from connectors._formats import format_name, is_media_type
+from connectors._rdf_languages import title_language, translations
+from connectors.sdk import SourceSettings
 from schema import vocab
 from schema.model import (
     ContactPoint,
@@ -41,13 +38,26 @@ CGW = Namespace("https://catalogue-gateway.example/ns#")
 platform using other predicates names them in the ``predicates`` option.
 """
 
-HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SCHEMA = Namespace("http://schema.org/")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
+TIME = Namespace("http://www.w3.org/2006/time#")
+# time:DurationDescription units, in seconds (years and months are kept apart).
+_TIME_UNITS: Mapping[str, float] = {
+    "years": 0.0,
+    "months": 0.0,
+    "weeks": 7 * 86400.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+}
 
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 EU_THEME = EU_AUTHORITY + "data-theme/"
+EU_FILE_TYPE = EU_AUTHORITY + "file-type/"
+# The last segment of a format URI that is a format code (CSV, GEOJSON, XLSX...).
+_FORMAT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_.+-]{0,15}")
 IANA_MEDIA_TYPES = (
     "http://www.iana.org/assignments/media-types/",
     "https://www.iana.org/assignments/media-types/",
@@ -70,165 +80,6 @@ EU_THEMES: Mapping[str, str] = {
     "TRAN": "transport",
     "OP_DATPRO": "provisional",
 }
-
-# Media types as servers label RDF documents, to rdflib parser names.
-RDF_MEDIA_TYPES: Mapping[str, str] = {
-    "text/turtle": "turtle",
-    "application/x-turtle": "turtle",
-    "text/n3": "n3",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/json": "json-ld",
-    "application/rdf+xml": "xml",
-    "application/xml": "xml",
-    "text/xml": "xml",
-}
-# Labels that say nothing about the syntax: the body is sniffed.
-_UNLABELLED = frozenset({"", "text/plain", "application/octet-stream", "binary/octet-stream"})
-
-_ERROR_TEXT_MAX = 200
-
-
-def next_page_of(graph: Graph, *, base: str | None = None) -> str | None:
-    """``next_page`` over an already parsed graph."""
-    pages = {
-        node
-        for kind in (HYDRA.PagedCollection, HYDRA.PartialCollectionView)
-        for node in graph.subjects(RDF.type, kind)
-    }
-    for predicate in (HYDRA.next, HYDRA.nextPage):
-        targets = sorted(
-            text for page in pages for o in graph.objects(page, predicate) if (text := _text(o))
-        )
-        if targets:
-            return urljoin(base, targets[0]) if base else targets[0]
-    return None
-
-
-def parse_graph(
-    data: bytes,
-    media_type: str,
-    *,
-    source_id: str | None,
-    base: str | None = None,
-    contexts: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Graph:
-    """Parse an RDF document into a fresh graph, all or nothing (``FatalError``)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    syntax = rdf_syntax(media_type, data)
-    if syntax is None or _is_html(data):
-        # A login or error page where the catalogue should be (labelled or not).
-        kind = "an HTML page" if _is_html(data) else media_type or "an unlabelled body"
-        raise FatalError(
-            f"the catalogue answered {kind}, not RDF "
-            f"(expected Turtle, JSON-LD or RDF/XML): {_excerpt(data)}",
-            source_id=source_id,
-        )
-    graph = Graph()
-    try:
-        if syntax == "json-ld":
-            document = _inline_contexts(orjson.loads(data), contexts or {})
-            # The JSON-LD plugin's own parse() wraps the graph in a deprecated
-            # ConjunctiveGraph; to_rdf into a plain graph merges named graphs instead.
-            jsonld_to_rdf(document, graph, base=base, version=1.1)
-        else:
-            graph.parse(data=data, format=syntax, publicID=base)
-    except _RemoteContext as exc:
-        raise FatalError(
-            f"the JSON-LD document references the remote @context {exc.url!r}; the gateway "
-            "does not fetch contexts: inline it or map it in the jsonld_contexts option",
-            source_id=source_id,
-        ) from None
-    except Exception as exc:  # any parser failure means the document is not usable RDF
-        raise FatalError(
-            f"malformed {_SYNTAX_NAMES[syntax]}: {_error_text(exc)}", source_id=source_id
-        ) from None
-    return graph
-
-
-def rdf_syntax(media_type: str, data: bytes = b"") -> str | None:
-    """The rdflib parser name for ``media_type`` (sniffing ``data`` when unlabelled)."""
-    kind = media_type.split(";", 1)[0].strip().lower()
-    if kind in RDF_MEDIA_TYPES:
-        return RDF_MEDIA_TYPES[kind]
-    if kind.endswith("+json"):
-        return "json-ld"
-    if kind not in _UNLABELLED:
-        return None
-    head = data.lstrip()[:200]
-    if head.startswith((b"{", b"[")):
-        return "json-ld"
-    if head.startswith((b"<?xml", b"<rdf:RDF")):
-        return "xml"
-    return None if _is_html(head) else "turtle"
-
-
-def _is_html(data: bytes) -> bool:
-    return data.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-
-
-_SYNTAX_NAMES = {
-    "turtle": "Turtle",
-    "n3": "N3",
-    "nt": "N-Triples",
-    "json-ld": "JSON-LD",
-    "xml": "RDF/XML",
-}
-
-
-def media_type_for_path(path: str) -> str | None:
-    """The media type a catalogue path's extension names (``.ttl`` → ``text/turtle``)."""
-    suffix = urlsplit(path).path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    return {
-        "ttl": "text/turtle",
-        "n3": "text/n3",
-        "nt": "application/n-triples",
-        "jsonld": "application/ld+json",
-        "json": "application/ld+json",
-        "rdf": "application/rdf+xml",
-        "xml": "application/rdf+xml",
-        "owl": "application/rdf+xml",
-    }.get(suffix)
-
-
-# -- JSON-LD contexts -------------------------------------------------------------------
-
-
-class _RemoteContext(Exception):
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.url = url
-
-
-def _inline_contexts(node: Any, contexts: Mapping[str, Mapping[str, Any]]) -> Any:
-    """``node`` with every ``@context``/``@import`` URL replaced by its configured context.
-
-    rdflib would otherwise download a context named by URL while parsing.
-    """
-    if isinstance(node, list):
-        return [_inline_contexts(item, contexts) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("@context", "@import"):
-            value = _resolve_context(value, contexts)
-        out[key] = _inline_contexts(value, contexts)
-    return out
-
-
-def _resolve_context(value: Any, contexts: Mapping[str, Mapping[str, Any]]) -> Any:
-    if isinstance(value, list):
-        return [_resolve_context(item, contexts) for item in value]
-    if isinstance(value, str):
-        known = contexts.get(value)
-        if known is None:
-            raise _RemoteContext(value)
-        inner = known.get("@context", known)
-        return _inline_contexts(inner, contexts)
-    return value
-
 
 # -- mapping ------------------------------------------------------------------------------
 
@@ -320,23 +171,40 @@ class DcatMapper:
             department=self.department(g, node) or self.settings.department,
             issued=_timestamp(self.value(g, node, DCTERMS.issued)),
             modified=_timestamp(self.value(g, node, DCTERMS.modified)),
-            update_frequency=self.vocabulary(
-                g, node, (DCTERMS.accrualPeriodicity,), vocab.parse_update_frequency
-            )
-            or UpdateFrequency.UNKNOWN,
-            share_type=self.vocabulary(g, node, self._share_type, vocab.parse_share_type)
-            or defaults.share_type,
+            update_frequency=self.frequency(g, node),
+            share_type=self.class_value(
+                g,
+                node,
+                self._share_type,
+                vocab.parse_share_type,
+                vocab.share_type_or,
+                defaults.share_type,
+            ),
             share_condition=self.text(g, node, *self._share_condition),
-            open_type=self.vocabulary(g, node, self._open_type, vocab.parse_open_type)
-            or defaults.open_type,
-            sensitivity=self.vocabulary(g, node, self._sensitivity, vocab.parse_sensitivity)
-            or defaults.sensitivity,
+            open_type=self.class_value(
+                g,
+                node,
+                self._open_type,
+                vocab.parse_open_type,
+                vocab.open_type_or,
+                defaults.open_type,
+            ),
+            sensitivity=self.class_value(
+                g,
+                node,
+                self._sensitivity,
+                vocab.parse_sensitivity,
+                vocab.sensitivity_or,
+                defaults.sensitivity,
+            ),
             license=self.license(g, node),
             landing_page=_text(self.value(g, node, DCAT.landingPage)),
             contact_point=self.contact(g, node),
             distributions=self.distributions(g, node),
             spatial=self.spatial(g, node),
             temporal=Temporal(start, end) if start or end else None,
+            language=title_language(g, node, title),
+            translations=translations(g, node, title),
         )
 
     # -- values ---------------------------------------------------------------------------
@@ -390,6 +258,54 @@ class DcatMapper:
                     if parsed is not None:
                         return parsed
         return None
+
+    def class_value(
+        self,
+        g: Graph,
+        node: Node,
+        predicates: Iterable[URIRef],
+        parse: Any,
+        read: Any,
+        default: Any,
+    ) -> Any:
+        """A class (share, open, sensitivity) through ``vocab.*_or``: the first value the
+        vocabulary knows; the default when none is stated; the least open class when
+        only unknown values are (``read`` reports them)."""
+        predicates = tuple(predicates)
+        known = self.vocabulary(g, node, predicates, parse)
+        if known is not None:
+            return known
+        stated = [o for p in predicates for o in g.objects(node, p)]
+        if not stated:
+            return default
+        return read(str(sorted(stated, key=str)[0]), default, source=self.settings.id)
+
+    def frequency(self, g: Graph, node: Node) -> UpdateFrequency:
+        """``dct:accrualPeriodicity``: a frequency URI, code or word, or a
+        ``dct:Frequency`` whose ``rdf:value`` is a ``time:DurationDescription``
+        (``time:years 1``, as datos.gob.es writes it) or an ISO 8601 duration."""
+        predicates = (DCTERMS.accrualPeriodicity,)
+        known = self.vocabulary(g, node, predicates, vocab.parse_update_frequency)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        for frequency in sorted(g.objects(node, DCTERMS.accrualPeriodicity), key=str):
+            if isinstance(frequency, Literal):
+                continue
+            for described in (frequency, *g.objects(frequency, RDF.value)):
+                if isinstance(described, Literal):
+                    found = vocab.parse_update_frequency(str(described))
+                else:
+                    found = self._duration_frequency(g, described)
+                if found is not None:
+                    return found
+        return UpdateFrequency.UNKNOWN
+
+    def _duration_frequency(self, g: Graph, node: Node) -> UpdateFrequency | None:
+        amounts = {unit: _number(self.value(g, node, TIME[unit])) for unit in _TIME_UNITS}
+        if not any(amounts.values()):
+            return None
+        seconds = sum(amounts[unit] * factor for unit, factor in _TIME_UNITS.items())
+        return vocab.frequency_for_duration(amounts["years"], amounts["months"], seconds)
 
     def department(self, g: Graph, node: Node) -> Department | None:
         agent = self.value(g, node, DCTERMS.publisher)
@@ -459,28 +375,58 @@ class DcatMapper:
         )
 
     def distribution(self, g: Graph, dist: Node) -> Distribution:
-        media_type = _media_type(self.value(g, dist, DCAT.mediaType))
-        fmt_node = self.value(g, dist, DCTERMS["format"])
-        fmt: str | None = None
-        if isinstance(fmt_node, URIRef):
-            uri = str(fmt_node)
-            if uri.startswith(IANA_MEDIA_TYPES):
-                media_type = media_type or _media_type(fmt_node)
-            else:
-                fmt = _last_segment(uri)
-        elif isinstance(fmt_node, BNode):  # DCAT-AP 1: [ a dct:IMT; rdf:value; rdfs:label ]
-            fmt = self.text(g, fmt_node, RDFS.label)
-            media_type = media_type or _text(self.value(g, fmt_node, RDF.value))
-        elif fmt_node is not None:
-            fmt = _text(fmt_node)
+        media_type, fmt = self.format_of(g, dist)
+        access_url = _text(self.value(g, dist, DCAT.accessURL))
+        download_url = _text(self.value(g, dist, DCAT.downloadURL))
         return Distribution(
             title=self.text(g, dist, DCTERMS.title),
-            format=fmt.upper() if fmt else None,
+            format=format_name(fmt, media_type, download_url),
             media_type=media_type,
-            access_url=_text(self.value(g, dist, DCAT.accessURL)),
-            download_url=_text(self.value(g, dist, DCAT.downloadURL)),
+            access_url=access_url,
+            download_url=download_url,
             byte_size=_byte_size(self.value(g, dist, DCAT.byteSize)),
         )
+
+    def format_of(self, g: Graph, dist: Node) -> tuple[str | None, str | None]:
+        """``(media type, format name)`` from ``dcat:mediaType`` and ``dct:format``.
+
+        Either may be a literal, a URI (IANA media-type or EU file-type URIs) or a
+        described node (``[ a dct:IMT; rdfs:label "XLS"; rdf:value "application/..." ]``,
+        the node named by a URI or blank). A media type found in ``dct:format`` is the
+        media type; a format name found in ``dcat:mediaType`` is the format.
+        """
+        media_types: list[str] = []
+        names: list[str] = []
+        for predicate in (DCAT.mediaType, DCTERMS["format"]):
+            node = self.value(g, dist, predicate)
+            for text in self._format_texts(g, node):
+                (media_types if is_media_type(text) else names).append(text)
+        return (media_types[0] if media_types else None), (names[0] if names else None)
+
+    def _format_texts(self, g: Graph, node: Node | None) -> list[str]:
+        """What a format node says: its label and value, else its own URI's meaning."""
+        if node is None:
+            return []
+        if isinstance(node, Literal):
+            return [text] if (text := _text(node)) else []
+        texts = [
+            text
+            for obj in (
+                self.text(g, node, RDFS.label, SKOS.prefLabel, DCTERMS.title),
+                self.value(g, node, RDF.value),
+            )
+            if (text := _media_type(obj) if isinstance(obj, (URIRef, Literal)) else obj)
+        ]
+        if texts or not isinstance(node, URIRef):
+            return texts
+        uri = str(node)
+        if uri.startswith(IANA_MEDIA_TYPES):
+            return [text] if (text := _media_type(node)) else []
+        segment = _last_segment(uri)
+        # An undescribed node of a platform's own (``.../resource/1/format``) says nothing.
+        if uri.startswith(EU_FILE_TYPE) or _FORMAT_CODE.fullmatch(segment):
+            return [segment]
+        return []
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -561,6 +507,16 @@ def _byte_size(node: Node | None) -> int | None:
     return int(size)
 
 
+def _number(node: Node | None) -> float:
+    """A ``time:`` amount (``1.0``, ``"1"^^xsd:decimal``); 0 for anything else."""
+    text = _text(node)
+    try:
+        number = float(text) if text is not None else 0.0
+    except ValueError:
+        return 0.0
+    return number if 0 < number < 1e6 else 0.0
+
+
 def _media_type(node: Node | None) -> str | None:
     text = _text(node)
     if text is None:
@@ -578,13 +534,3 @@ def _strip_scheme(node: Node | None, scheme: str) -> str | None:
     if text.lower().startswith(scheme):
         text = unquote(text[len(scheme) :]).strip()
     return text or None
-
-
-def _error_text(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
-
-
-def _excerpt(data: bytes) -> str:
-    return repr(data[:80])

@@ -186,6 +186,12 @@ class RecordMapper:
             recipe = f.get(name)
             return parse(recipe.mapped(record)) if recipe else None
 
+        def raw(name: str) -> Any:
+            recipe = f.get(name)
+            return recipe.mapped(record) if recipe else None
+
+        source = self.settings.id
+
         local_id = field_text("local_id")
         if local_id is None:
             raise ValueError(f"no id at {f['local_id'].describe()}")
@@ -214,10 +220,12 @@ class RecordMapper:
             modified=moment("modified"),
             update_frequency=enum("update_frequency", vocab.parse_update_frequency)
             or UpdateFrequency.UNKNOWN,
-            share_type=enum("share_type", vocab.parse_share_type) or defaults.share_type,
+            share_type=vocab.share_type_or(raw("share_type"), defaults.share_type, source=source),
             share_condition=field_text("share_condition"),
-            open_type=enum("open_type", vocab.parse_open_type) or defaults.open_type,
-            sensitivity=enum("sensitivity", vocab.parse_sensitivity) or defaults.sensitivity,
+            open_type=vocab.open_type_or(raw("open_type"), defaults.open_type, source=source),
+            sensitivity=vocab.sensitivity_or(
+                raw("sensitivity"), defaults.sensitivity, source=source
+            ),
             license=field_text("license"),
             landing_page=self._landing_page(record, local_id),
             contact_point=contact if contact != ContactPoint() else None,

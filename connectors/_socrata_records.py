@@ -6,13 +6,14 @@ string) and answers ``None`` or an empty value rather than raising.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 from urllib.parse import quote, urlsplit
 
 from connectors.sdk._text import html_to_text
-from schema.model import DataField, Distribution, Temporal
+from schema.model import DataField, Distribution, Temporal, Translation
 
 _MEDIA_FORMATS: Mapping[str, str] = {
     "application/pdf": "PDF",
@@ -82,6 +83,24 @@ def domain_metadata(value: object) -> dict[str, str]:
         if isinstance(key, str) and value_text is not None:
             out.setdefault(key, value_text)
     return out
+
+
+_TRANSLATED = re.compile(r"_(Title|Description)-([A-Za-z]{2}(?:-[A-Za-z]{2,4})?)$")
+
+
+def translations(custom: Mapping[str, str]) -> tuple[Translation, ...]:
+    """Custom metadata fields holding a translation: ``<Fieldset>_Title-EN``,
+    ``<Fieldset>_Description-EN`` (fields a Socrata domain defines for a second language)."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in custom.items():
+        match = _TRANSLATED.search(key)
+        if match and value.strip():
+            part = match.group(1).lower()
+            found.setdefault(match.group(2).lower(), {}).setdefault(part, value.strip())
+    return tuple(
+        Translation(lang, title=parts.get("title"), description=parts.get("description"))
+        for lang, parts in sorted(found.items())
+    )
 
 
 def timestamp(value: object) -> datetime | None:

@@ -19,6 +19,8 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors import _ckan_records as read
+from connectors._ckan_languages import ckan_translations
 from connectors._ckan_solr import (
     any_of,
     case_variants,
@@ -38,6 +40,7 @@ from connectors.sdk import (
     FilterName,
     Health,
     HealthStatus,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -69,7 +72,9 @@ class CkanExtrasKeys(BaseModel):
     """Which ``extras`` keys hold each canonical field; the first non-empty one wins.
 
     Filters on share/open type and sensitivity are pushed down on the FIRST name
-    (Solr field ``extras_<name>``)::
+    (Solr field ``extras_<name>``), so those four (with ``identifier``) are read from
+    ``extras`` only; the others are also read from the package's top level, where
+    ckanext-scheming puts custom fields (``update_frequency``, ``contact_name``...)::
 
         options: {extras_keys: {share_type: [gongxiang_leixing, share_type]}}
     """
@@ -87,6 +92,8 @@ class CkanExtrasKeys(BaseModel):
     update_frequency: _KeyNames = Field(
         ("update_cycle", "update_frequency", "frequency", "更新周期"), min_length=1
     )
+    # A period in days (HDX's data_update_frequency: "30"; -2 as needed, -1 never, 0 live).
+    update_frequency_days: _KeyNames = Field(("data_update_frequency",))
     share_condition: _KeyNames = Field(("share_condition", "共享条件"), min_length=1)
     phone: _KeyNames = Field(("contact_phone",), min_length=1)
     contact_name: _KeyNames = Field(("contact_name",), min_length=1)
@@ -205,7 +212,7 @@ class CkanConnector(Connector):
         if self.options.include_private:
             params.append(("include_private", "true"))
 
-        result, request = await self._action("package_search", params)
+        result, request = await self._action("package_search", params, callers_query=True)
         if not isinstance(result, dict):
             raise self._fatal(f"package_search result is a {_kind(result)}, not an object", request)
         count, records = result.get("count"), result.get("results")
@@ -241,7 +248,9 @@ class CkanConnector(Connector):
 
         Every such case answers alike, so ``dataset(id)`` is no existence oracle.
         """
-        result, request = await self._action("package_show", [("id", local_id)], missing_ok=True)
+        result, request = await self._action(
+            "package_show", [("id", local_id)], missing_ok=True, callers_query=True
+        )
         if result is None:
             return None
         if not isinstance(result, dict):
@@ -266,7 +275,7 @@ class CkanConnector(Connector):
         ]
         if self.options.include_private:
             params.append(("include_private", "true"))
-        result, request = await self._action("package_search", params)
+        result, request = await self._action("package_search", params, callers_query=True)
         records = result.get("results") if isinstance(result, dict) else None
         if not isinstance(records, list):
             raise self._fatal("package_search result has no 'results' list", request)
@@ -317,10 +326,20 @@ class CkanConnector(Connector):
     # -- HTTP ---------------------------------------------------------------------------
 
     async def _action(
-        self, action: str, params: list[tuple[str, str]], *, missing_ok: bool = False
+        self,
+        action: str,
+        params: list[tuple[str, str]],
+        *,
+        missing_ok: bool = False,
+        callers_query: bool = False,
     ) -> tuple[Any, httpx.Request]:
         """Call one action: its ``result`` (``None`` for a 404 when ``missing_ok``) and the
-        request, without credentials, for errors to carry."""
+        request, without credentials, for errors to carry.
+
+        ``callers_query``: the parameters carry the caller's input (a search, an id), so
+        CKAN's "bad query" answers (400 Search Query Error, 409 Search or Validation
+        Error: Solr refused the ``q`` or ``fq``) are ``QueryRejected``, the caller's error.
+        """
         url = f"{self._base}/api/3/action/{action}"
         request = httpx.Request("GET", build_url(url, params))
         allowed = {400, 403, 409} | ({404} if missing_ok else set())
@@ -347,7 +366,10 @@ class CkanConnector(Connector):
         if status != 200 or body.get("success") is not True:
             error = _error_text(body.get("error"))
             if status in (400, 409):
-                raise self._fatal(f"CKAN rejected the query: {error}", request)
+                rejected = QueryRejected if callers_query else FatalError
+                raise rejected(
+                    f"CKAN rejected the query: {error}", source_id=self.source_id, request=request
+                )
             if status == 403:
                 raise self._fatal(f"CKAN refused {action} (check the api_key): {error}", request)
             raise self._fatal(
@@ -565,15 +587,20 @@ class CkanConnector(Connector):
         keys, defaults = self.options.extras_keys, self.settings.defaults
 
         def raw(names: tuple[str, ...]) -> Any:
-            return next((extras[n] for n in names if n in extras), None)
+            return next((extras[n] for n in names if n in extras), None) or next(
+                (pkg[n] for n in names if isinstance(pkg.get(n), (str, list))), None
+            )
 
         def extra(names: tuple[str, ...]) -> str | None:
             return next((extras[n] for n in names if isinstance(extras.get(n), str)), None)
 
+        def field(names: tuple[str, ...]) -> str | None:  # extras, then scheming fields
+            return extra(names) or next(filter(None, (_text(pkg.get(n)) for n in names)), None)
+
         name = _text(pkg.get("name"))
         start, end = (
-            parse_timestamp(extra(keys.temporal_start)),
-            parse_timestamp(extra(keys.temporal_end)),
+            parse_timestamp(field(keys.temporal_start)),
+            parse_timestamp(field(keys.temporal_end)),
         )
         return Dataset(
             source_id=self.source_id,
@@ -582,28 +609,41 @@ class CkanConnector(Connector):
             identifier=extra(keys.identifier),
             description=html_to_text(pkg.get("notes")),
             keywords=_unique(
-                _text(t.get("display_name")) or _text(t.get("name"))
-                for t in _dicts(pkg.get("tags"))
+                [
+                    *(
+                        _text(t.get("display_name")) or _text(t.get("name"))
+                        for t in _dicts(pkg.get("tags"))
+                    ),
+                    *read.translated_terms(pkg.get("keywords")),
+                ]
             ),
             themes=_unique(_text(g.get("name")) for g in _dicts(pkg.get("groups"))),
             department=_department(pkg.get("organization")) or self.settings.department,
             issued=parse_timestamp(pkg.get("metadata_created")),
             modified=parse_timestamp(pkg.get("metadata_modified")),
-            update_frequency=vocab.parse_update_frequency(extra(keys.update_frequency))
+            update_frequency=vocab.parse_update_frequency(field(keys.update_frequency))
+            or vocab.parse_update_frequency_days(field(keys.update_frequency_days))
             or UpdateFrequency.UNKNOWN,
-            share_type=vocab.parse_share_type(extra(keys.share_type)) or defaults.share_type,
-            share_condition=extra(keys.share_condition),
-            open_type=vocab.parse_open_type(extra(keys.open_type)) or defaults.open_type,
-            sensitivity=vocab.parse_sensitivity(extra(keys.sensitivity)) or defaults.sensitivity,
+            share_type=vocab.share_type_or(
+                extra(keys.share_type), defaults.share_type, source=self.source_id
+            ),
+            share_condition=field(keys.share_condition),
+            open_type=vocab.open_type_or(
+                extra(keys.open_type), defaults.open_type, source=self.source_id
+            ),
+            sensitivity=vocab.sensitivity_or(
+                extra(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=_text(pkg.get("license_title")) or _text(pkg.get("license_id")),
             landing_page=f"{self._base}/dataset/{quote(name, safe='')}" if name else None,
             contact_point=_contact(
-                pkg, extra(keys.phone), (extra(keys.contact_name), extra(keys.contact_email))
+                pkg, field(keys.phone), (field(keys.contact_name), field(keys.contact_email))
             ),
             distributions=tuple(_distribution(r) for r in _dicts(pkg.get("resources"))),
             fields=_data_fields(raw(keys.fields)),
-            spatial=extra(keys.spatial),
+            spatial=field(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
+            translations=ckan_translations(pkg, extras, keys.title_en),
         )
 
 
@@ -662,6 +702,8 @@ def _contact(
     # Maintainer, author and the ckanext-dcat contact are kept as pairs, so one person's
     # email never gets attached to another's name.
     name, email = _text(pkg.get("maintainer")), _text(pkg.get("maintainer_email"))
+    if read.is_user_id(name, pkg):  # a CKAN user's id (HDX), not a person's name
+        name = None
     if name is None and email is None:
         name, email = _text(pkg.get("author")), _text(pkg.get("author_email"))
     if name is None and email is None:

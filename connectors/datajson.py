@@ -27,10 +27,8 @@ import asyncio
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors._datajson_values import (
@@ -39,7 +37,6 @@ from connectors._datajson_values import (
     data_fields,
     dicts,
     first_text,
-    format_name,
     kind_of,
     parse_date,
     parse_frequency,
@@ -51,12 +48,15 @@ from connectors._datajson_values import (
     strip_scheme,
     term_list,
 )
+from connectors._formats import format_name
+from connectors._lenient_json import load_catalogue_json, repaired_value
 from connectors.sdk import (
     FatalError,
     SourceSettings,
     StaticCatalogueConnector,
     StaticCatalogueOptions,
 )
+from connectors.sdk._static import document_url
 from schema import vocab
 from schema.model import (
     ContactPoint,
@@ -131,16 +131,16 @@ class DataJsonConnector(StaticCatalogueConnector):
         if body is None:
             return None
         if len(body) <= _PARSE_INLINE_UP_TO:
-            return self.mapper.parse(body)
-        return await asyncio.to_thread(self.mapper.parse, body)
+            datasets = self.mapper.parse(body)
+        else:
+            datasets = await asyncio.to_thread(self.mapper.parse, body)
+        self.notice = self.mapper.summary
+        return datasets
 
 
 def catalogue_url(url: str) -> str:
     """``url`` itself when it names a JSON document, else ``{url}/data.json``."""
-    parts = urlsplit(url)
-    if parts.query or parts.path.lower().endswith(".json"):
-        return url
-    return url.rstrip("/") + "/data.json"
+    return document_url(url, "/data.json", (".json",))
 
 
 class DataJsonMapper:
@@ -158,22 +158,28 @@ class DataJsonMapper:
         self.settings = settings
         self.options = options or DataJsonOptions()
         self.keys = self.options.keys
+        #: What the last document reported: records skipped or repaired, one line each.
+        self.problems: list[str] = []
 
     @property
     def source_id(self) -> str:
         return self.settings.id
 
-    def parse(self, data: bytes) -> list[Dataset]:
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise FatalError(
-                f"invalid JSON in data.json: {data[:80]!r}", source_id=self.source_id
-            ) from None
-        return self.map_document(document)
+    def parse(self, data: bytes, *, name: str = "data.json") -> list[Dataset]:
+        """The datasets of a ``data.json`` document's bytes.
 
-    def map_document(self, document: object) -> list[Dataset]:
-        """The datasets of an already decoded ``data.json`` document."""
+        A document that orjson refuses (a lone surrogate escape such as ``\\udc92``, a
+        byte that is not UTF-8) is decoded leniently: every record still maps, and those
+        whose text had to be repaired are reported (``problems``). A malformed document
+        is a ``FatalError`` naming the line and column.
+        """
+        document, lenient = load_catalogue_json(data, what=name, source_id=self.source_id)
+        return self.map_document(document, repair=lenient)
+
+    def map_document(self, document: object, *, repair: bool = False) -> list[Dataset]:
+        """The datasets of an already decoded ``data.json`` document (``repair``: its
+        strings may hold lone surrogates, see ``parse``)."""
+        self.problems = []
         if isinstance(document, list):  # schema v1.0: a bare array of datasets
             records: Any = document
         elif isinstance(document, dict):
@@ -189,36 +195,49 @@ class DataJsonMapper:
                 f"data.json holds {kind_of(document)}, not a catalog object",
                 source_id=self.source_id,
             )
-        return list(self._map_all(records))
+        return list(self._map_all(records, repair=repair))
 
-    def _map_all(self, records: list[Any]) -> Iterator[Dataset]:
+    @property
+    def summary(self) -> str | None:
+        """One line on the records the last document reported, for health checks."""
+        if not self.problems:
+            return None
+        shown = "; ".join(self.problems[:3])
+        more = f"; and {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
+        return f"{len(self.problems)} record(s) with problems: {shown}{more}"
+
+    def _report(self, position: int, record: Mapping[str, Any] | None, problem: str) -> None:
+        name = None
+        if record is not None:
+            name = as_text(record.get("identifier")) or as_text(record.get("title"))
+        where = f"dataset #{position}" + (f" ({name!r})" if name else "")
+        self.problems.append(f"{where}: {problem}")
+        log.warning("source %s: data.json %s: %s", self.source_id, where, problem)
+
+    def _map_all(self, records: list[Any], *, repair: bool = False) -> Iterator[Dataset]:
         seen: set[str] = set()
         for position, record in enumerate(records):
             if not isinstance(record, dict):
-                log.warning(
-                    "source %s: skipped data.json dataset #%d (a %s, not an object)",
-                    self.source_id,
-                    position,
-                    kind_of(record),
-                )
+                self._report(position, None, f"skipped (a {kind_of(record)}, not an object)")
                 continue
+            if repair:
+                fields: list[str] = []
+                record = repaired_value(record, fields.append)
+                if fields:
+                    self._report(
+                        position,
+                        record,
+                        "invalid characters (lone surrogate escapes or bytes that are not "
+                        f"UTF-8) repaired in {', '.join(dict.fromkeys(fields))}",
+                    )
             try:
                 dataset = self.map_record(record)
             except Exception as exc:  # one hostile record never fails the catalogue
-                log.warning(
-                    "source %s: skipped data.json dataset #%d (%r): %s",
-                    self.source_id,
-                    position,
-                    as_text(record.get("identifier")) or as_text(record.get("title")),
-                    exc,
-                )
+                self._report(position, record, f"skipped: {exc}")
                 continue
             if dataset.local_id in seen:
-                log.warning(
-                    "source %s: skipped data.json dataset #%d: identifier %r is repeated",
-                    self.source_id,
-                    position,
-                    dataset.local_id,
+                self._report(
+                    position, record, f"skipped: identifier {dataset.local_id!r} is repeated"
                 )
                 continue
             seen.add(dataset.local_id)
@@ -235,7 +254,7 @@ class DataJsonMapper:
             return next((record[n] for n in names if present(record.get(n))), None)
 
         open_value = first(keys.open_type)
-        open_type = vocab.parse_open_type(open_value) or defaults.open_type
+        open_type = vocab.open_type_or(open_value, defaults.open_type, source=self.source_id)
         share_condition = as_text(first(keys.share_condition))
         if share_condition is None and open_type is OpenType.CONDITIONAL:
             # ``rights`` explains how to obtain a restricted dataset: its condition.
@@ -252,10 +271,14 @@ class DataJsonMapper:
             issued=parse_date(record.get("issued")),
             modified=parse_date(record.get("modified")),
             update_frequency=parse_frequency(first(keys.update_frequency)),
-            share_type=vocab.parse_share_type(first(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                first(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=share_condition,
             open_type=open_type,
-            sensitivity=vocab.parse_sensitivity(first(keys.sensitivity)) or defaults.sensitivity,
+            sensitivity=vocab.sensitivity_or(
+                first(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=as_text(record.get("license")),
             landing_page=as_text(record.get("landingPage")),
             contact_point=self._contact(record, first(keys.phone)),
@@ -263,6 +286,7 @@ class DataJsonMapper:
             fields=data_fields(first(keys.fields)),
             spatial=spatial_text(record.get("spatial")),
             temporal=parse_temporal(record.get("temporal")),
+            language=next(iter(term_list(record.get("language"))), None),  # ["en-US"]
         )
 
     def _department(self, publisher: object) -> Department | None:

@@ -66,15 +66,14 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors._dcat_rdf import (
-    CGW,
-    DcatMapper,
-    media_type_for_path,
-    next_page_of,
-    parse_graph,
-)
+from connectors._dcat_document import media_type_for_path, next_page_of, parse_graph
+from connectors._dcat_rdf import CGW, DcatMapper
 from connectors.sdk import FatalError, SourceSettings
-from connectors.sdk._static import StaticCatalogueConnector, StaticCatalogueOptions
+from connectors.sdk._static import (
+    StaticCatalogueConnector,
+    StaticCatalogueOptions,
+    document_url,
+)
 from schema.model import Dataset
 
 __all__ = [
@@ -90,6 +89,8 @@ log = logging.getLogger(__name__)
 
 # What to ask for when the configuration does not say which syntax the catalogue uses.
 _ACCEPT_ANY_RDF = "text/turtle, application/ld+json;q=0.9, application/rdf+xml;q=0.8"
+# Paths that name an RDF document, used as they are when no catalogue_path is set.
+RDF_DOCUMENT_SUFFIXES = (".ttl", ".n3", ".nt", ".jsonld", ".json", ".rdf", ".xml", ".owl")
 
 
 class DcatPredicates(BaseModel):
@@ -115,9 +116,11 @@ class DcatOptions(StaticCatalogueOptions):
     >>> DcatOptions(catalogue_path="/catalog.jsonld", languages=("zh", "en"))
 
     ``catalogue_path`` is joined to the source ``url``; ``""`` means ``url`` is the
-    catalogue document itself. ``media_type`` overrides what the path's extension (or,
-    failing that, the body) says the syntax is. ``max_pages`` bounds hydra paging;
-    ``follow_other_hosts`` lets ``hydra:next`` leave the catalogue's host.
+    catalogue document itself, as does leaving it unset with a ``url`` that names an
+    RDF document (``.ttl``, ``.jsonld``, ``.rdf``...) or has a query. ``media_type``
+    overrides what the path's extension (or, failing that, the body) says the syntax is.
+    ``max_pages`` bounds hydra paging; ``follow_other_hosts`` lets ``hydra:next`` leave
+    the catalogue's host.
     ``jsonld_contexts`` maps a remote ``@context`` URL to the context object to use.
     ``refresh_seconds`` (from ``StaticCatalogueOptions``): how old the loaded copy may
     get before it is revalidated, page by page, with conditional GETs.
@@ -160,11 +163,16 @@ class DcatConnector(StaticCatalogueConnector):
 
     @property
     def catalogue_url(self) -> str:
-        """``url`` joined with ``catalogue_path`` (``url`` itself when the path is empty)."""
+        """The catalogue document: ``url`` itself when it already names an RDF document
+        (``http://host/catalog.ttl``, or a URL with a query) and no ``catalogue_path`` is
+        set, else ``url`` joined with ``catalogue_path`` (``url`` when that is empty)."""
         path = self.options.catalogue_path
+        url = self.settings.url
         if not path:
-            return self.settings.url
-        return self.settings.url.rstrip("/") + "/" + path.lstrip("/")
+            return url
+        if "catalogue_path" in self.options.model_fields_set:
+            return url.rstrip("/") + "/" + path.lstrip("/")
+        return document_url(url, path, RDF_DOCUMENT_SUFFIXES)
 
     async def load(self) -> list[Dataset] | None:
         url = self.catalogue_url

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import httpx
-import orjson
 from pydantic import Field
 
+from connectors._lenient_json import load_catalogue_json
 from connectors.datajson import DataJsonMapper, DataJsonOptions
 from connectors.sdk import (
     FatalError,
@@ -126,15 +126,12 @@ class FileConnector(StaticCatalogueConnector):
                 f"cannot tell the format of {path.name}: neither JSON nor RDF; set options.format",
                 source_id=self.source_id,
             )
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise FatalError(
-                f"invalid JSON in {path.name}: {data[:80]!r}", source_id=self.source_id
-            ) from None
+        document, lenient = load_catalogue_json(data, what=path.name, source_id=self.source_id)
         if wanted == "auto" and _is_json_ld(document):
             return self._parse_dcat(data, "application/ld+json")
-        return self.mapper.map_document(document)
+        datasets = self.mapper.map_document(document, repair=lenient)
+        self.notice = self.mapper.summary
+        return datasets
 
     def _parse_dcat(self, data: bytes, media_type: str | None) -> list[Dataset]:
         try:

@@ -61,6 +61,7 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -248,7 +249,9 @@ class OpenDataSoftConnector(Connector):
         wanted = [name for name in _FACET_FIELDS if name in query.facets]
         facets_task = asyncio.ensure_future(self._facet_counts(where, wanted)) if wanted else None
         try:
-            total, records = self._envelope(await self._get("catalog/datasets", params))
+            total, records = self._envelope(
+                await self._get("catalog/datasets", params, callers_query=True)
+            )
         except BaseException:
             if facets_task is not None:
                 facets_task.cancel()
@@ -281,7 +284,7 @@ class OpenDataSoftConnector(Connector):
         if not local_id.strip():
             return None
         path = "catalog/datasets/" + quote(local_id, safe="")
-        body = await self._get(path, self._params(None), missing_ok=True)
+        body = await self._get(path, self._params(None), missing_ok=True, callers_query=True)
         if body is None:
             return None
         return next((dataset for _, dataset in self._map_records([body])), None)
@@ -315,10 +318,19 @@ class OpenDataSoftConnector(Connector):
         return params
 
     async def _get(
-        self, path: str, params: list[tuple[str, str]], *, missing_ok: bool = False
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        *,
+        missing_ok: bool = False,
+        callers_query: bool = False,
     ) -> Any:
         """GET one Explore endpoint; its decoded body (``None`` for a missing or refused
-        dataset when ``missing_ok``)."""
+        dataset when ``missing_ok``).
+
+        ``callers_query``: the parameters carry the caller's input, so a 400 (``ODSQLError``,
+        ``InvalidRESTParameterError``: the platform refused the query) is ``QueryRejected``.
+        """
         url = f"{self._api}/{path}"
         status, body = await get_json(
             self.client,
@@ -338,7 +350,12 @@ class OpenDataSoftConnector(Connector):
             return body
         error = _error_text(body)
         if status == 400:
-            raise self._fatal(f"OpenDataSoft rejected the request: {error}", request)
+            rejected = QueryRejected if callers_query else FatalError
+            raise rejected(
+                f"OpenDataSoft rejected the request: {error}",
+                source_id=self.source_id,
+                request=request,
+            )
         if status in (401, 403):
             raise self._fatal(f"OpenDataSoft refused {path} (check the api_key): {error}", request)
         raise self._fatal(f"no Explore API v2.1 at {url}: {error}", request)
@@ -359,7 +376,9 @@ class OpenDataSoftConnector(Connector):
     ) -> SearchPage:
         """A page at or past the result window: count instead of asking for rows."""
         total, _ = self._envelope(
-            await self._get("catalog/datasets", [*self._params(where), ("limit", "0")])
+            await self._get(
+                "catalog/datasets", [*self._params(where), ("limit", "0")], callers_query=True
+            )
         )
         window = self.options.result_window
         if total > window:
@@ -384,7 +403,7 @@ class OpenDataSoftConnector(Connector):
         counts what it verified), so facets never fail a search."""
         params = self._params(where, lang=False) + [("facet", _FACET_FIELDS[n]) for n in names]
         try:
-            body = await self._get("catalog/facets", params)
+            body = await self._get("catalog/facets", params, callers_query=True)
         except ConnectorError as exc:
             log.warning("source %s: facets unavailable: %s", self.source_id, exc.message)
             return None
@@ -603,10 +622,16 @@ class OpenDataSoftConnector(Connector):
             issued=_timestamp(dcat.get("issued")) or _timestamp(dcat.get("created")),
             modified=_timestamp(default.get("modified")),
             update_frequency=vocab.parse_update_frequency(frequency) or UpdateFrequency.UNKNOWN,
-            share_type=vocab.parse_share_type(meta(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                meta(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=meta(keys.share_condition),
-            open_type=vocab.parse_open_type(meta(keys.open_type)) or defaults.open_type,
-            sensitivity=vocab.parse_sensitivity(meta(keys.sensitivity)) or defaults.sensitivity,
+            open_type=vocab.open_type_or(
+                meta(keys.open_type), defaults.open_type, source=self.source_id
+            ),
+            sensitivity=vocab.sensitivity_or(
+                meta(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=_text(default.get("license")),
             landing_page=f"{self._base}/explore/dataset/{quote(dataset_id, safe='')}/",
             contact_point=(ContactPoint(name, email, phone) if name or email or phone else None),
@@ -622,6 +647,7 @@ class OpenDataSoftConnector(Connector):
             ),
             spatial=_text(dcat.get("spatial")),
             temporal=Temporal(start, end) if start or end else None,
+            language=_text(default.get("language")),  # ODS: the metadata's language
         )
 
     def _distributions(

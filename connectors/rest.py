@@ -37,6 +37,8 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    Origins,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -65,6 +67,9 @@ log = logging.getLogger(__name__)
 # 4xx answers whose JSON body says why (the envelope's message), read rather than raised.
 _READ_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 422})
 _MESSAGE_MAX = 200
+# Endpoints whose parameters carry the caller's input: only their refusals can be the
+# caller's fault (``bad_query``); a refused listing or health probe is the source's.
+_CALLERS_ENDPOINTS = frozenset({"search", "get"})
 
 
 class RestConnector(Connector):
@@ -85,6 +90,8 @@ class RestConnector(Connector):
         self.options = options = settings.options
         self._base = settings.url.rstrip("/")
         self._auth = _build_auth(options.auth, self._base)
+        # The key goes to the platform's own origin only: next links elsewhere are refused.
+        self._origins = Origins.of(settings)
         self._headers = {"Accept": "application/json", **options.headers}
         self._paginator = _build_paginator(options)
         self._bookmarks = Bookmarks()
@@ -94,6 +101,8 @@ class RestConnector(Connector):
         for sort, params in options.sorts.items():
             self._sorts[sort] = tuple((k, _scalar(v)) for k, v in params.items())
         self._envelope = _Envelope.build(options)
+        self._bad_statuses = frozenset(options.bad_query.statuses)
+        self._bad_codes = frozenset(_scalar(v) for v in options.bad_query.codes)
         # Per instance: what this mapping lets the platform do.
         self.capabilities = Capabilities(  # type: ignore[misc]
             search=True,
@@ -274,9 +283,10 @@ class RestConnector(Connector):
             params=params,
             headers=self._headers,
             max_bytes=self.settings.max_response_bytes,
-            allow_statuses=_READ_STATUSES,
+            allow_statuses=_READ_STATUSES | self._bad_statuses,
             deadline=deadline,
             auth=self._auth,
+            origins=self._origins,
         )
         status, body = answer.status, answer.body
         if missing_ok and status == 404:
@@ -309,6 +319,14 @@ class RestConnector(Connector):
             text += f": {str(message)[:_MESSAGE_MAX]}"
         if status in (401, 403):
             text += "; check the source's auth settings"
+        # An HTTP error status decides alone (a 401 or 404 is the source's whatever its
+        # code says); an envelope code decides only on an answer that is not an error.
+        if status >= 400:
+            refused = status in self._bad_statuses
+        else:
+            refused = code is not MISSING and _scalar(code) in self._bad_codes
+        if refused and endpoint in _CALLERS_ENDPOINTS:
+            raise QueryRejected(text, source_id=self.source_id)  # the caller's error
         raise self._fatal(text)
 
     def _fatal(self, message: str) -> FatalError:

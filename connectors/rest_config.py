@@ -76,6 +76,15 @@ class EnvelopeOptions(_Frozen):
     not_found: tuple[Scalar, ...] = ()
 
 
+class BadQueryOptions(_Frozen):
+    """Answers by which the platform refuses the caller's query as invalid: the ``search``
+    or ``get`` endpoint's HTTP ``statuses`` and envelope ``codes`` that raise
+    ``QueryRejected`` (the caller's error, never counted against the source)."""
+
+    statuses: tuple[int, ...] = (400, 422)
+    codes: tuple[Scalar, ...] = ()
+
+
 class EndpointOptions(_Frozen):
     path: str
     params: dict[str, Scalar] = Field(default_factory=dict)
@@ -167,6 +176,7 @@ class RestOptions(_Frozen):
 
     mapping: str | None = None
     envelope: EnvelopeOptions | None = None
+    bad_query: BadQueryOptions = Field(default_factory=BadQueryOptions)
     headers: dict[str, str] = Field(default_factory=dict)
     search: SearchOptions
     get: GetOptions | None = None
@@ -393,6 +403,17 @@ def semantic_problems(document: Mapping[str, Any]) -> Problems:
     envelope = _dict(document.get("envelope"))
     for key in ("code", "message"):
         _check_selector(envelope.get(key), ("envelope", key), problems)
+    bad_query = _dict(document.get("bad_query"))
+    if bad_query.get("codes") and not envelope:
+        problems.append((("bad_query", "codes"), "needs an envelope (whose code they are)"))
+    for index, status in enumerate(bad_query.get("statuses") or ()):
+        if status in (401, 403, 407):
+            problems.append(
+                (
+                    ("bad_query", "statuses", index),
+                    f"{status} says the credentials are wrong, not the query",
+                )
+            )
     for sort, params in _dict(document.get("sorts")).items():
         for name, value in _dict(params).items():
             _check_template(value, ("sorts", sort, name), (), problems)

@@ -42,6 +42,7 @@ from connectors.sdk import (
     Health,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -88,10 +89,12 @@ class SocrataMetadataKeys(BaseModel):
         "Common-Core_Public-Access-Level",
     )
     sensitivity: _KeyNames = ("Catalog_Sensitivity", "sensitivity", "敏感级别")
+    # Socrata's Common-Core set (Project Open Data fields) names these
+    # Update-Frequency, Temporal-Applicability and Geographic-Coverage.
     update_frequency: _KeyNames = (
         "Catalog_Update-Frequency",
         "Update_Update-Frequency",
-        "Common-Core_Frequency",
+        "Common-Core_Update-Frequency",
         "update_frequency",
         "更新周期",
     )
@@ -99,8 +102,8 @@ class SocrataMetadataKeys(BaseModel):
     contact_name: _KeyNames = ("Common-Core_Contact-Name", "Catalog_Contact-Name")
     contact_email: _KeyNames = ("Common-Core_Contact-Email", "Catalog_Contact-Email")
     phone: _KeyNames = ("Catalog_Contact-Phone", "contact_phone")
-    spatial: _KeyNames = ("Catalog_Spatial", "Common-Core_Spatial")
-    temporal: _KeyNames = ("Catalog_Temporal", "Common-Core_Temporal")
+    spatial: _KeyNames = ("Catalog_Spatial", "Common-Core_Geographic-Coverage")
+    temporal: _KeyNames = ("Catalog_Temporal", "Common-Core_Temporal-Applicability")
 
 
 class DepartmentOption(BaseModel):
@@ -193,7 +196,7 @@ class SocrataConnector(Connector):
         filter_params, applied = self._filter_params(query.filter)
         params += filter_params
 
-        body, request = await self._get(CATALOG_PATH, params)
+        body, request = await self._get(CATALOG_PATH, params, callers_query=True)
         total, records = body.get("resultSetSize"), body.get("results")
         if not isinstance(records, list):
             raise self._fatal(
@@ -219,7 +222,9 @@ class SocrataConnector(Connector):
         dataset, not public, or unmappable. Every such case answers alike."""
         if not local_id.strip():
             return None
-        body, request = await self._get(CATALOG_PATH, self._scope() + [("ids", local_id)])
+        body, request = await self._get(
+            CATALOG_PATH, self._scope() + [("ids", local_id)], callers_query=True
+        )
         records = body.get("results")
         if not isinstance(records, list):
             raise self._fatal(
@@ -273,10 +278,19 @@ class SocrataConnector(Connector):
         return [("domains", self.domain), ("search_context", self.domain), ("only", "dataset")]
 
     async def _get(
-        self, path: str, params: list[tuple[str, str]], *, list_ok: bool = False
+        self,
+        path: str,
+        params: list[tuple[str, str]],
+        *,
+        list_ok: bool = False,
+        callers_query: bool = False,
     ) -> tuple[Any, httpx.Request]:
         """GET a Discovery API path: the decoded JSON object (or list when ``list_ok``) and
-        the request, without the app token, for errors to carry."""
+        the request, without the app token, for errors to carry.
+
+        ``callers_query``: the parameters carry the caller's input, so the API's 400 (its
+        ``{"error": ...}`` body for a parameter it refuses) is ``QueryRejected``.
+        """
         url = self._base + path
         request = httpx.Request("GET", url, params=tuple(params))
         try:
@@ -302,6 +316,12 @@ class SocrataConnector(Connector):
             )
         if status != 200 or "error" in body:
             error = _error_text(body)
+            if status == 400 and callers_query:
+                raise QueryRejected(
+                    f"Socrata rejected the query: {error}",
+                    source_id=self.source_id,
+                    request=request,
+                )
             if status == 400 or status == 200:
                 raise self._fatal(f"Socrata rejected the query: {error}", request)
             if status == 404:
@@ -415,10 +435,16 @@ class SocrataConnector(Connector):
             or read.timestamp(resource.get("metadata_updated_at")),
             update_frequency=vocab.parse_update_frequency(meta(keys.update_frequency))
             or UpdateFrequency.UNKNOWN,
-            share_type=vocab.parse_share_type(meta(keys.share_type)) or defaults.share_type,
+            share_type=vocab.share_type_or(
+                meta(keys.share_type), defaults.share_type, source=self.source_id
+            ),
             share_condition=meta(keys.share_condition),
-            open_type=vocab.parse_open_type(meta(keys.open_type)) or defaults.open_type,
-            sensitivity=vocab.parse_sensitivity(meta(keys.sensitivity)) or defaults.sensitivity,
+            open_type=vocab.open_type_or(
+                meta(keys.open_type), defaults.open_type, source=self.source_id
+            ),
+            sensitivity=vocab.sensitivity_or(
+                meta(keys.sensitivity), defaults.sensitivity, source=self.source_id
+            ),
             license=read.text(metadata.get("license")),
             landing_page=landing or f"{origin}/d/{quote(local_id, safe='')}",
             contact_point=ContactPoint(name, email, phone) if name or email or phone else None,
@@ -426,6 +452,7 @@ class SocrataConnector(Connector):
             fields=read.data_fields(resource),
             spatial=meta(keys.spatial),
             temporal=read.temporal(meta(keys.temporal)),
+            translations=read.translations(custom),
         )
 
     def _department(self, attribution: str | None) -> Department | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from graphql import GraphQLError, OperationType
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +32,7 @@ from gateway.federation import (
     TransportName,
     build_client,
     request_deadline,
+    request_id,
 )
 from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.http import (
@@ -39,13 +41,17 @@ from gateway.http import (
     QueryLimits,
     Webhook,
     WebhookDispatcher,
+    build_middleware,
+    build_tracer_provider,
     graphiql_page,
     graphiql_static_app,
+    tracer_of,
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
 from gateway.store import OutboxRepository, Store, open_store
 from gateway.workflows import WorkingCalendar
+from schema.lang import preferences
 
 log = logging.getLogger("gateway")
 
@@ -89,11 +95,15 @@ class Gateway:
         headers_hint: dict[str, str] | None = None,
         connectors: Sequence[Connector] | None = None,
         audit: AuditLog | None = None,
+        tracer_provider: TracerProvider | None = None,
         store: Store | None = None,
     ) -> None:
         self.config = config
+        self._owns_tracer_provider = tracer_provider is None
+        self.tracer_provider = tracer_provider or build_tracer_provider(config.tracing)
+        self.tracer = tracer_of(self.tracer_provider)
         self._owns_client = client is None
-        self.client = client or build_client(transport)
+        self.client = client or build_client(transport, tracer=self.tracer)
         self.connectors = (
             list(connectors)
             if connectors is not None
@@ -123,7 +133,8 @@ class Gateway:
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
         )
         self.sources = tuple(
-            SourceInfo(entry.settings.id, entry.connector_name) for entry in config.sources
+            SourceInfo(entry.settings.id, entry.connector_name, entry.language)
+            for entry in config.sources
         )
         self.headers_hint = headers_hint
         if audit is None and config.audit.path is not None:
@@ -145,10 +156,17 @@ class Gateway:
         self.clock: Callable[[], datetime] = _utc_now
 
     async def start(self) -> None:
-        """Open the audit log and the store, start the outbox dispatcher. A gateway that
-        cannot audit, or whose store is unreachable or behind the code, does not start."""
+        """Open the audit log and the store, start the outbox dispatcher, then let the
+        connectors begin their background loads (catalogues served from a local index). A
+        gateway that cannot audit, or whose store is unreachable or behind the code, does
+        not start."""
         if self.audit is not None:
             await self.audit.open()
+        elif self.config.audit.enabled:
+            for warning in self.config.warnings:
+                log.warning("%s", warning)
+        else:
+            log.info("audit: disabled by configuration (audit: {enabled: false})")
         if self.store is None and self.config.store_url is not None:
             self.store = await open_store(
                 self.config.store_url, upgrade_schema=self.config.store_upgrades_at_start
@@ -158,6 +176,8 @@ class Gateway:
                 OutboxRepository(self.store), self.webhooks, self.client
             )
             self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+        for connector in self.connectors:
+            await connector.start()
 
     def outbox_written(self) -> None:
         if self.dispatcher is not None:
@@ -177,6 +197,8 @@ class Gateway:
             self.store = None
         if self._owns_client:
             await self.client.aclose()
+        if self._owns_tracer_provider and self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # flushes the spans still queued
 
     @property
     def policy(self) -> Policy:
@@ -190,11 +212,12 @@ class Gateway:
             return http.RequestError(exc.status, exc.message, exc.headers)
 
     async def graphql(self, request: Request) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # RequestTelemetry set it (from the client's X-Request-Id, or a new one).
+        rid = request_id.get() or uuid.uuid4().hex
         started = time.perf_counter()
         if request.method == "GET" and wants_graphiql(request):
             return self._graphiql()  # a page for browsers, not a GraphQL request: not audited
-        event = AuditEvent(request_id[:64])
+        event = AuditEvent(rid)
         response = await self._graphql(request, event)
         if self.audit is not None:
             event.http_status = response.status_code
@@ -202,7 +225,7 @@ class Gateway:
             try:
                 await self.audit.record(event)
             except AuditUnavailable as exc:
-                log.error("request %s refused: %s", request_id[:64], exc)
+                log.error("request %s refused: %s", rid, exc)
                 response = http.respond(
                     http.error_payload(
                         "the request could not be recorded in the audit log, so it was not "
@@ -213,17 +236,11 @@ class Gateway:
                     http.negotiate(request.headers.get("accept")) or http.JSON,
                     {"Retry-After": "5"},
                 )
-        response.headers["X-Request-Id"] = request_id[:64]
+        response.headers["X-Request-Id"] = rid
+        response.headers.append("Vary", "Accept-Language")  # titles follow it (schema.lang)
         self.metrics.observe_request(response.status_code, time.perf_counter() - started)
         for source_id, status in event.sources.items():
             self.metrics.observe_source(source_id, status)
-        log.debug(
-            "%s %s -> %s in %.1f ms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
         return response
 
     def _graphiql(self) -> Response:
@@ -270,7 +287,9 @@ class Gateway:
         purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
         event.purpose = purpose
         try:
-            params = await http.read_params(request)
+            params = await http.read_params(
+                request, body_timeout=self.config.server.body_timeout_seconds
+            )
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)
@@ -294,6 +313,7 @@ class Gateway:
             now=now,
             sources=self.sources,
             max_first=self.config.graphql.max_first,
+            languages=preferences(request.headers.get("accept-language")),
             store=self.store,
             audit=self.audit,
             calendar=self.calendar,
@@ -330,6 +350,9 @@ class Gateway:
         event.dataset_ids = context.dataset_ids
         event.withheld = context.withheld
         event.add_sources(context.source_reports)
+        for report in context.source_reports:
+            if report.latency_ms is not None:
+                self.metrics.observe_source_latency(report.source_id, report.latency_ms / 1000)
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
@@ -343,15 +366,12 @@ class Gateway:
 
     async def readyz(self, request: Request) -> Response:
         async def probe(connector: Any) -> dict[str, Any]:
-            try:
-                async with asyncio.timeout(connector.settings.timeout_seconds):
-                    health = await connector.check()
-            except TimeoutError:
-                return {"id": connector.source_id, "status": "DOWN", "message": "timed out"}
+            health = await self.engine.check(connector)  # a classified message only
             guard = self.engine.guard(connector.source_id).report()
             return {
                 "id": connector.source_id,
                 "status": health.status.value,
+                "loading": connector.loading,
                 "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
                 "message": health.message,
                 "state": guard.state.value,
@@ -365,10 +385,12 @@ class Gateway:
 
         sources = await asyncio.gather(*(probe(c) for c in self.connectors))
         up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
-        ready = up > 0
+        # Not ready while a source's first load runs: queries would find it still loading.
+        loading = [s["id"] for s in sources if s["loading"]]
+        ready = up > 0 and not loading
+        status = "ready" if ready else "loading" if loading else "unavailable"
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "sources": sources},
-            status_code=200 if ready else 503,
+            {"status": status, "sources": sources}, status_code=200 if ready else 503
         )
 
 
@@ -389,7 +411,14 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/readyz", gateway.readyz, methods=["GET"]),
         Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    server = gateway.config.server
+    middleware = build_middleware(
+        cors=server.cors,
+        compression=server.compression,
+        tracer=gateway.tracer,
+        access_log=gateway.config.logging.access_log,
+    )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     return app
 

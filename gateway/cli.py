@@ -5,19 +5,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import getpass
-import logging
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from gateway.access import Policy, hash_api_key
 from gateway.audit import cli as audit_cli
 from gateway.config import GatewayConfig, load_config
-from gateway.problems import ConfigError
+from gateway.http import LoggingConfig, bounded_http_protocol, configure_logging
+from gateway.problems import ConfigError, read_yaml
 from gateway.store import StoreError, head_revision, open_store, safe_url
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+
+
+def _port(text: str) -> int:
+    """A TCP port for --port: 0-65535 (0: any free port), refused otherwise."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="simulated department platforms + gateway + GraphiQL")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000, help="gateway port (default 8000)")
+    demo.add_argument("--port", type=_port, default=8000, help="gateway port (default 8000)")
     demo.add_argument("--seed", type=int, default=2026, help="sample catalogue seed")
     demo.add_argument(
         "--transport", choices=["aiohttp", "httpx"], default="aiohttp", help="upstream transport"
@@ -38,8 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve a deployment from a config file")
     serve.add_argument("--config", required=True, metavar="FILE")
     serve.add_argument("--host", help="override server.host")
-    serve.add_argument("--port", type=int, help="override server.port")
+    serve.add_argument("--port", type=_port, help="override server.port")
     serve.add_argument("--transport", choices=["aiohttp", "httpx"], default="aiohttp")
+    serve.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (server.proxy_headers)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses or networks of the trusted proxies, or '*' "
+        "(server.forwarded_allow_ips; default 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="override logging.level",
+    )
+    serve.add_argument("--log-format", choices=["text", "json"], help="override logging.format")
 
     check = sub.add_parser("check-config", help="validate a config file, listing every problem")
     check.add_argument("file", metavar="FILE")
@@ -59,16 +93,61 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_config(path: str) -> int:
+    """Check gateway.yaml and its policy file in one run: every problem of both."""
+    errors: list[ConfigError] = []
+    config: GatewayConfig | None = None
     try:
         config = load_config(path)
-        if config.policy_path is not None:
-            Policy.load(config.policy_path)
+        policy_path = config.policy_path
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        errors.append(exc)
+        policy_path = _policy_path_anyway(Path(path))
+    if policy_path is not None and policy_path.is_file():
+        try:
+            Policy.load(policy_path)
+        except ConfigError as exc:
+            errors.append(exc)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if errors or config is None:
         return EXIT_CONFIG
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(s.settings.id for s in config.sources)
     print(f"{path}: OK ({len(config.sources)} sources: {names})")
     return EXIT_OK
+
+
+def _policy_path_anyway(config_path: Path) -> Path | None:
+    """The policy file a broken gateway.yaml names, if it names one, to check it too."""
+    try:
+        raw = read_yaml(config_path)
+    except ConfigError:
+        return None
+    named = raw.get("policy") if isinstance(raw, dict) else None
+    if not isinstance(named, str) or "${" in named:
+        return None
+    return config_path.parent / named
+
+
+def serve_options(args: argparse.Namespace, config: GatewayConfig) -> dict[str, Any]:
+    """uvicorn's settings: the config's ``server`` keys, overridden by ``serve``'s flags."""
+    server = config.server
+    proxy_headers = server.proxy_headers if args.proxy_headers is None else args.proxy_headers
+    allow_ips = (
+        args.forwarded_allow_ips
+        if args.forwarded_allow_ips is not None
+        else ",".join(server.forwarded_allow_ips)
+    )
+    return {
+        "host": args.host or server.host,
+        "port": args.port if args.port is not None else server.port,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": allow_ips,
+        "log_level": config.logging.level.lower(),
+        "log_config": None,  # uvicorn's own loggers go through the gateway's handler
+        "access_log": False,  # the gateway writes its own, without query strings
+    }
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -78,15 +157,38 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
+        overrides = {
+            key: value
+            for key, value in (("level", args.log_level), ("format", args.log_format))
+            if value is not None
+        }
+        if overrides:
+            config = dataclasses.replace(
+                config, logging=config.logging.model_copy(update=overrides)
+            )
+        configure_logging(config.logging)
         gateway = Gateway(config, transport=args.transport)
         asyncio.run(_check_store(config))
     except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    host = args.host or config.server.host
-    port = args.port if args.port is not None else config.server.port
-    uvicorn.run(create_app(gateway), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(gateway),
+        **serve_options(args, config),
+        http=bounded_http_protocol(config.server.header_timeout_seconds),
+    )
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _read_key() -> str:
+    """Prompt without echo on a terminal; read one line from a pipe (no GetPassWarning)."""
+    if sys.stdin.isatty():
+        return getpass.getpass("API key: ")
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 async def _check_store(config: GatewayConfig) -> None:
@@ -117,13 +219,14 @@ def _db(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(LoggingConfig())  # `serve` applies the config's logging section
     if args.command == "check-config":
         return _check_config(args.file)
     if args.command == "hash-key":
-        key = args.key or getpass.getpass("API key: ")
+        key = args.key or _read_key()
+        if not key:
+            print("no key given", file=sys.stderr)
+            return EXIT_CONFIG
         print(hash_api_key(key))
         return EXIT_OK
     if args.command == "serve":
@@ -131,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from gateway.demo.run import run_demo
 
+        # SIGTERM (docker stop, kill) stops the demo as Ctrl-C does, so its temp folder goes
+        # too: uvicorn re-raises the signal after shutting down, and the default action
+        # would end the process before any cleanup.
+        signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 run_demo(host=args.host, port=args.port, seed=args.seed, transport=args.transport)

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,8 +34,15 @@ from pydantic import (
 from connectors.sdk import Connector, SourceDefaults, SourceSettings
 from connectors.sdk._registry import load_connector
 from gateway.federation import GuardConfig
-from gateway.http import LimitsConfig, Webhook
-from gateway.problems import ConfigError, Problem, join_path, pydantic_problems
+from gateway.http import (
+    CompressionConfig,
+    CorsConfig,
+    LimitsConfig,
+    LoggingConfig,
+    TracingConfig,
+    Webhook,
+)
+from gateway.problems import ConfigError, Problem, join_path, pydantic_problems, read_yaml
 from gateway.store import check_store_url
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
@@ -50,6 +57,15 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # Slow clients: headers and bodies that take longer are answered 408 (slowloris).
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    body_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    cors: CorsConfig = CorsConfig()
+    compression: CompressionConfig = CompressionConfig()
+    # Behind a reverse proxy: trust X-Forwarded-For/-Proto from these addresses only
+    # (uvicorn's --proxy-headers / --forwarded-allow-ips; `serve` flags override them).
+    proxy_headers: bool = False
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     # Calendar days (workflow dates, deadlines, validUntil) are days in this zone.
     time_zone: str = "Asia/Shanghai"
 
@@ -84,9 +100,9 @@ class WebhookConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        if value.startswith("file://"):
             raise ValueError("must be an http:// or https:// URL")
-        return value
+        return platform_url(value)
 
     @field_validator("secret")
     @classmethod
@@ -123,24 +139,65 @@ class SourceConfig(_Strict):
     timeout_seconds: float = Field(default=2.0, gt=0, le=120)
     defaults: DefaultsConfig = DefaultsConfig()
     department: DepartmentConfig | None = None
+    # The language the platform writes titles and descriptions in (BCP 47: zh, en, zh-CN),
+    # when its records do not say; clients asking for it get the original text.
+    language: str | None = Field(default=None, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
     authoritative_for: tuple[str, ...] = ()
     # Source ids whose records this source republishes (same identifier); ["*"]: any source.
     republishes: tuple[str, ...] = ()
     max_response_mb: float = Field(default=16, gt=0, le=1024)
     upstream: GuardConfig = GuardConfig()
+    # Other origins (scheme://host[:port]) next links and redirects may lead to; followed
+    # without the source's credentials. Any other origin is refused.
+    allowed_origins: tuple[str, ...] = ()
+    # Departments this source may speak for; records claiming another are dropped and
+    # reported. Empty: any.
+    speaks_for: tuple[str, ...] = ()
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[^\s/?#@]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], no path"
+                )
+        return value
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value.startswith("file://"):
             return value  # a local catalogue (connector: file)
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http://, https:// or file:// URL")
-        return value.rstrip("/")
+        return platform_url(value, kinds="an http://, https:// or file:// URL").rstrip("/")
+
+
+def platform_url(value: str, *, kinds: str = "an http:// or https:// URL") -> str:
+    """``value`` if it is a usable http(s) URL; ``ValueError`` saying what is wrong if not.
+
+    ``http://exa mple.org`` is refused: a URL with a space is never what was meant, and a
+    lenient check would pass its first word on as the host.
+    """
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError("must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be {kinds}")
+    host = parts.hostname or ""
+    if not host or not all(c.isalnum() or c in "-._:" for c in host):
+        raise ValueError(f"has no valid host name (got {parts.netloc!r})")
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ValueError("has an invalid port (0-65535)") from None
+    return value
 
 
 class AuditConfig(_Strict):
+    # With no path the gateway keeps no audit trail; it says so loudly at start unless
+    # `enabled: false` says it is meant.
+    enabled: bool = True
     path: str | None = None  # relative to the config file
     fsync: Literal["always", "interval", "never"] = "always"
     fsync_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
@@ -172,6 +229,8 @@ class GatewayFile(_Strict):
     audit: AuditConfig = AuditConfig()
     graphql: GraphQLConfig = GraphQLConfig()
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
     store: StoreConfig = StoreConfig()
     notifications: NotificationsConfig = NotificationsConfig()
 
@@ -184,6 +243,7 @@ class SourceEntry:
     connector_class: type[Connector]
     connector_name: str
     upstream: GuardConfig = GuardConfig()
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +255,8 @@ class GatewayConfig:
     policy_path: Path | None
     path: Path | None = None
     limits: LimitsConfig = LimitsConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
     # None only for a config parsed without a file and without store.url (tests, embedding):
     # the gateway then keeps no state and the workflows are unavailable.
     store_url: str | None = None
@@ -207,6 +269,17 @@ class GatewayConfig:
 
     def source(self, source_id: str) -> SourceEntry | None:
         return next((s for s in self.sources if s.settings.id == source_id), None)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is valid but probably not meant; logged at start and by check-config."""
+        if self.audit.enabled and self.audit.path is None:
+            return (
+                "audit: no audit.path is set, so requests are NOT recorded in an audit "
+                "trail; set audit.path, or write `audit: {enabled: false}` to run without "
+                "one on purpose",
+            )
+        return ()
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -294,6 +367,10 @@ def parse_config(
         if not policy_path.is_file():
             problems.append(Problem("policy", f"file not found: {policy_path}"))
     audit = parsed.audit
+    if not audit.enabled and audit.path is not None:
+        problems.append(
+            Problem("audit.enabled", "is false but audit.path is set; keep one of the two")
+        )
     if audit.path is not None:
         audit_path = Path(audit.path)
         if base_dir is not None and not audit_path.is_absolute():
@@ -313,6 +390,8 @@ def parse_config(
         audit=audit,
         policy_path=policy_path,
         limits=parsed.limits,
+        logging=parsed.logging,
+        tracing=parsed.tracing,
         store_url=store_url,
         notifications=parsed.notifications,
     )
@@ -376,23 +455,17 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
         republishes=source.republishes,
         options=options,
         max_response_bytes=int(source.max_response_mb * 1024 * 1024),
+        allowed_origins=source.allowed_origins,
+        speaks_for=source.speaks_for,
     )
-    return SourceEntry(settings, connector_class, source.connector, source.upstream)
+    return SourceEntry(
+        settings, connector_class, source.connector, source.upstream, source.language
+    )
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewayConfig:
     """Read and validate a gateway YAML file. Raises ``ConfigError``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [Problem("", f"cannot read file: {exc.strerror}")]) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(str(path), [Problem("", f"{where}{problem}")]) from None
+    raw = read_yaml(path)
     config = parse_config(raw, source_name=str(path), base_dir=path.parent, env=env)
     return replace(config, path=path)

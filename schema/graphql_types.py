@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Any, NewType
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 from strawberry.types.scalar import ScalarDefinition
 
+from schema import lang as lang_module
 from schema import model
 from schema.ids import encode_id
 
@@ -134,15 +136,54 @@ class DatasetCopy:
         return found
 
 
+_LANG_DOC = (
+    "{what} in `lang` (a BCP 47 tag such as en or zh-CN) or, without `lang`, in the first "
+    "Accept-Language language the platform publishes it in; else as the platform wrote it."
+)
+
+
+def _title(root: Dataset, lang: str | None = None) -> str:
+    return root.text(lang).title
+
+
+def _description(root: Dataset, lang: str | None = None) -> str | None:
+    return root.text(lang).description
+
+
+def _keywords(root: Dataset, lang: str | None = None) -> list[str]:
+    return list(root.text(lang).keywords)
+
+
+def _language(root: Dataset, lang: str | None = None) -> str | None:
+    return root.text(lang).language
+
+
+def _languages(root: Dataset) -> list[str]:
+    return list(lang_module.available(root.record, source_language=root.source_language))
+
+
 @strawberry.type(description="A catalogue entry, from its authoritative source.")
 class Dataset(Node):
     id: strawberry.ID
     identifier: str | None = strawberry.field(
         description="Catalogue resource code: the key for 'one data, one source'."
     )
-    title: str
-    description: str | None
-    keywords: list[str]
+    title: str = strawberry.field(resolver=_title, description=_LANG_DOC.format(what="The title"))
+    description: str | None = strawberry.field(
+        resolver=_description, description=_LANG_DOC.format(what="The description")
+    )
+    keywords: list[str] = strawberry.field(
+        resolver=_keywords, description=_LANG_DOC.format(what="The keywords")
+    )
+    language: str | None = strawberry.field(
+        resolver=_language,
+        description="The language title, description and keywords are served in for this "
+        "`lang` (or Accept-Language); null when the platform does not say.",
+    )
+    languages: list[str] = strawberry.field(
+        resolver=_languages,
+        description="Every language the text is available in, the platform's own first.",
+    )
     themes: list[str]
     department: Department | None
     source: SourceRef
@@ -162,6 +203,19 @@ class Dataset(Node):
     )
     spatial: str | None
     also_published_by: list[DatasetCopy]
+    record: strawberry.Private[model.Dataset]
+    # The request's language preference (Accept-Language) and the source's own language.
+    wanted: strawberry.Private[tuple[str, ...]] = ()
+    source_language: strawberry.Private[str | None] = None
+
+    def text(self, lang: str | None) -> lang_module.Localized:
+        if lang is not None and lang_module.normalize_tag(lang) is None:
+            raise GraphQLError(
+                f"lang {lang[:40]!r} is not a language tag; write one such as en, zh or zh-CN",
+                extensions={"code": "BAD_USER_INPUT", "argument": "lang"},
+            )
+        wanted = (lang,) if lang else self.wanted  # an explicit lang replaces Accept-Language
+        return lang_module.localize(self.record, wanted, source_language=self.source_language)
 
 
 @strawberry.type
@@ -260,16 +314,26 @@ def facet_values(pairs: Iterable[tuple[str, int]]) -> list[FacetValue]:
     return [FacetValue(value=value, count=count) for value, count in pairs]
 
 
-def dataset_type(dataset: model.Dataset, *, use: bool, mask: frozenset[str]) -> Dataset:
-    """Build the GraphQL object, nulling fields above the caller's privilege."""
+def dataset_type(
+    dataset: model.Dataset,
+    *,
+    use: bool,
+    mask: frozenset[str],
+    wanted: tuple[str, ...] = (),
+    source_language: str | None = None,
+) -> Dataset:
+    """Build the GraphQL object, nulling fields above the caller's privilege.
+
+    ``wanted``: the request's languages, most wanted first; ``source_language``: the
+    language the source writes in when its records do not say."""
     contact = dataset.contact_point
     department = dataset.department
     return Dataset(
         id=strawberry.ID(encode_id("Dataset", dataset.source_id, dataset.local_id)),
         identifier=dataset.identifier,
-        title=dataset.title,
-        description=dataset.description,
-        keywords=list(dataset.keywords),
+        record=dataset,
+        wanted=wanted,
+        source_language=source_language,
         themes=list(dataset.themes),
         department=Department(id=strawberry.ID(department.id), name=department.name)
         if department

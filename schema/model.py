@@ -57,14 +57,23 @@ class UpdateFrequency(enum.Enum):
     CONT = "CONT"
     HOURLY = "HOURLY"
     DAILY = "DAILY"
+    WEEKLY_3 = "WEEKLY_3"  # three times a week
+    WEEKLY_2 = "WEEKLY_2"  # twice a week
     WEEKLY = "WEEKLY"
     BIWEEKLY = "BIWEEKLY"
+    MONTHLY_3 = "MONTHLY_3"  # three times a month
+    MONTHLY_2 = "MONTHLY_2"  # twice a month
     MONTHLY = "MONTHLY"
     BIMONTHLY = "BIMONTHLY"
     QUARTERLY = "QUARTERLY"
+    ANNUAL_3 = "ANNUAL_3"  # three times a year
     ANNUAL_2 = "ANNUAL_2"
     ANNUAL = "ANNUAL"
     BIENNIAL = "BIENNIAL"
+    TRIENNIAL = "TRIENNIAL"
+    QUADRENNIAL = "QUADRENNIAL"
+    QUINQUENNIAL = "QUINQUENNIAL"
+    DECENNIAL = "DECENNIAL"
     IRREG = "IRREG"
     NEVER = "NEVER"
     UNKNOWN = "UNKNOWN"
@@ -113,6 +122,21 @@ class Temporal:
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """The title, description and keywords of a dataset in another language.
+
+    ``lang`` is a BCP 47 tag as the platform wrote it (``en``, ``en-GB``, ``fr``); a part
+    the platform does not translate is ``None`` (or no keywords) and falls back to the
+    original's.
+    """
+
+    lang: str
+    title: str | None = None
+    description: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """A catalogue entry as the gateway serves it.
 
@@ -143,6 +167,10 @@ class Dataset:
     spatial: str | None = None
     temporal: Temporal | None = None
     also_published_by: tuple[DatasetRef, ...] = field(default=(), compare=False)
+    # The language of title/description/keywords when the platform says (else the source's
+    # configured language applies), and the other languages it publishes them in.
+    language: str | None = None
+    translations: tuple[Translation, ...] = ()
 
     @property
     def formats(self) -> tuple[str, ...]:

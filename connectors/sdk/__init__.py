@@ -21,6 +21,7 @@ from connectors.sdk._errors import (
     FatalError,
     GatewayError,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SourceUnavailable,
 )
@@ -33,6 +34,7 @@ from connectors.sdk._http import (
     read_capped,
 )
 from connectors.sdk._local_index import LocalIndex
+from connectors.sdk._origins import Origins, source_origins
 from connectors.sdk._paginate import (
     Bookmarks,
     CursorPaginator,
@@ -80,10 +82,12 @@ __all__ = [
     "NotSupported",
     "OAuth2ClientCredentials",
     "OffsetPaginator",
+    "Origins",
     "PageNumberPaginator",
     "PageRequest",
     "PageResponse",
     "Paginator",
+    "QueryRejected",
     "RetriableError",
     "RetryPolicy",
     "SearchPage",
@@ -109,4 +113,5 @@ __all__ = [
     "read_capped",
     "read_window",
     "source_deadline",
+    "source_origins",
 ]

@@ -233,6 +233,12 @@ class SourceSettings:
     republishes: tuple[str, ...] = ()
     options: BaseModel = field(default_factory=NoOptions)
     max_response_bytes: int = 16 * 1024 * 1024
+    # Origins other than ``url``'s that links and redirects may lead to: followed, but
+    # never with the source's credentials (``connectors.sdk._origins``).
+    allowed_origins: tuple[str, ...] = ()
+    # The departments this source may speak for; records claiming another are dropped
+    # (and reported). Empty: any department.
+    speaks_for: tuple[str, ...] = ()
 
 
 class Connector(abc.ABC):
@@ -297,6 +303,17 @@ class Connector(abc.ABC):
         except ConnectorError as exc:
             return Health(HealthStatus.DOWN, message=exc.message)
         return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
+
+    async def start(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Begin, in the background, what must be ready before the first query (e.g.
+        loading a whole catalogue); called once when the gateway starts. Must not wait
+        for it: report progress through ``loading``."""
+
+    @property
+    def loading(self) -> bool:
+        """Whether the connector cannot answer yet because its first load is still
+        running; the gateway then reports it as loading, not as timed out or down."""
+        return False
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release what the connector holds (background loads, caches); called at shutdown."""

@@ -7,11 +7,16 @@
         ├── SourceUnavailable      (timeout, refused connection: the platform did not answer)
         ├── RetriableError         (429, 5xx: may succeed if tried again)
         ├── FatalError             (4xx, invalid or oversized body: retrying will not help)
+        │   └── QueryRejected      (the platform refused the caller's query as invalid)
         └── NotSupported           (the connector cannot do what was asked)
 
 Connector authors raise the ``ConnectorError`` subclasses; the federation engine turns
 them into a source status (``TIMEOUT`` for ``SourceUnavailable`` caused by a deadline,
 ``ERROR`` otherwise) and a GraphQL error, and the answer carries the other sources' data.
+
+Two of them say the request, not the platform, is at fault: ``QueryRejected`` and
+``NotSupported``. They never count towards the source's circuit breaker, are never
+cached, and never show the source as unhealthy; every other ``ConnectorError`` does.
 """
 
 from __future__ import annotations
@@ -55,6 +60,22 @@ class RetriableError(ConnectorError):
 
 class FatalError(ConnectorError):
     """A failure retrying will not fix: HTTP 4xx, a malformed or oversized response."""
+
+
+class QueryRejected(FatalError):
+    """The platform refused the query because of what the caller asked: its "bad query"
+    answer (CKAN's 400/409 search errors, Socrata's and OpenDataSoft's 400 bodies, a REST
+    mapping's ``bad_query`` statuses and codes). The platform is well; the caller's
+    input is not, so this never counts against the source.
+
+    Raise it only for an answer to a request that carries the caller's input (a search,
+    a lookup by the caller's id), never for a listing or health probe the connector
+    builds alone: a platform that rejects those is misconfigured or unwell::
+
+        if status == 400 and body.get("error_code") == "ODSQLError":
+            raise QueryRejected(f"OpenDataSoft rejected the query: {message}",
+                                source_id=self.source_id, request=request)
+    """
 
 
 class NotSupported(ConnectorError):

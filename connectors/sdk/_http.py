@@ -1,7 +1,15 @@
-"""HTTP helpers for connectors: bounded reads, retries and status-to-error mapping."""
+"""HTTP helpers for connectors: bounded reads, retries and status-to-error mapping.
+
+httpx logs every request's URL at INFO; a search URL carries the caller's search text
+and filters, which the operator's log at INFO must not keep. ``_HideQueryStrings``
+(installed on the ``httpx`` logger when the SDK is imported) cuts the query string out
+of those records: ``GET http://ckan/api/3/action/package_search?[query hidden]``.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import urllib.parse
 import zlib
 from collections.abc import Mapping
@@ -13,6 +21,7 @@ import orjson
 from cachetools import LRUCache
 
 from connectors.sdk._errors import ConnectorError, FatalError, RetriableError, SourceUnavailable
+from connectors.sdk._origins import Origins
 from connectors.sdk._retry import DEFAULT_RETRY, RetryPolicy, send_with_retry
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -22,6 +31,22 @@ Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 # Parsing a URL is a visible share of a request's CPU when queries carry long filters
 # (bench/gateway.py); the same page of the same query recurs, so parsed URLs are reused.
 _URLS: LRUCache[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = LRUCache(maxsize=1024)
+
+
+class _HideQueryStrings(logging.Filter):
+    """Drops the query string of every URL in the ``httpx`` logger's records."""
+
+    _QUERY = re.compile(r"(https?://[^\s?#\"']*)\?[^\s#\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = self._QUERY.sub(r"\1?[query hidden]", message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideQueryStrings("query strings"))
 
 
 def _param(value: Any) -> str:
@@ -131,6 +156,7 @@ async def get_json(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     deadline: float | None = None,
     auth: httpx.Auth | None = None,
+    origins: Origins | None = None,
 ) -> tuple[int, Any]:
     """GET ``url`` and decode a JSON body, mapping every failure to a ``ConnectorError``.
 
@@ -143,7 +169,9 @@ async def get_json(
 
     Transient failures (429, 502-504, dropped connections) are retried under ``retry``
     (``None``: never), without sleeping past ``deadline`` (a loop time; see
-    ``source_deadline``). ``auth`` is an ``httpx.Auth`` such as ``ApiKeyAuth``.
+    ``source_deadline``). ``auth`` is an ``httpx.Auth`` such as ``ApiKeyAuth``; it (and
+    ``headers``) go only to the source's own origin (``origins``, see ``Origins``): a link
+    or redirect elsewhere is refused unless allowed, and then sent without them.
     """
     answer = await fetch_json(
         client,
@@ -156,6 +184,7 @@ async def get_json(
         retry=retry,
         deadline=deadline,
         auth=auth,
+        origins=origins,
     )
     return answer.status, answer.body
 
@@ -172,6 +201,7 @@ async def fetch_json(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     deadline: float | None = None,
     auth: httpx.Auth | None = None,
+    origins: Origins | None = None,
 ) -> JsonResponse:
     """``get_json`` that also returns the response headers and URL (for ``Link`` paging).
 
@@ -180,7 +210,9 @@ async def fetch_json(
     """
     request = client.build_request("GET", _url(url, params), headers=headers)
     try:
-        response = await send_with_retry(client, request, retry=retry, deadline=deadline, auth=auth)
+        response = await send_with_retry(
+            client, request, retry=retry, deadline=deadline, auth=auth, origins=origins
+        )
     except httpx.TimeoutException as exc:
         raise SourceUnavailable(
             f"timed out: {type(exc).__name__}", source_id=source_id, request=request
@@ -235,7 +267,9 @@ async def fetch_json(
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         kind = response.headers.get("content-type", "unknown content type")
+        # text, not a bytes repr: this message reaches /readyz and the logs
+        start = " ".join(body[:80].decode("utf-8", "replace").split())
         raise FatalError(
-            f"invalid JSON ({kind}): {body[:80]!r}", source_id=source_id, request=request
+            f'invalid JSON ({kind}), starting "{start}"', source_id=source_id, request=request
         ) from exc
     return JsonResponse(status, decoded, response.headers, response.url)

@@ -33,6 +33,8 @@ from typing import Literal
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, retry_if_result
 
+from connectors.sdk._origins import Origins, send_within_origins
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -150,8 +152,12 @@ async def send_with_retry(
     retry: RetryPolicy | None = DEFAULT_RETRY,
     deadline: float | None = None,
     auth: httpx.Auth | None = None,
+    origins: Origins | None = None,
 ) -> httpx.Response:
     """Send ``request`` (streamed), retrying transient failures under ``retry``.
+
+    Redirects are followed here, each hop checked against the source's ``origins`` (see
+    ``connectors.sdk._origins``): credentials never leave the source's own origin.
 
     Returns the last response, which may still be a 503 after the last attempt, or
     raises the last ``httpx`` error; the caller maps either as it would one attempt.
@@ -159,7 +165,7 @@ async def send_with_retry(
     ``source_deadline``; the earlier of the two applies).
     """
     if retry is None or retry.attempts <= 1 or request.method not in IDEMPOTENT_METHODS:
-        return await _send(client, request, auth)
+        return await send_within_origins(client, request, auth=auth, origins=origins)
 
     policy = retry
     scoped = current_deadline()
@@ -229,13 +235,7 @@ async def send_with_retry(
         before_sleep=before_sleep,
         retry_error_callback=last_outcome,
     )
-    response: httpx.Response = await retrying(_send, client, request, auth)
+    response: httpx.Response = await retrying(
+        send_within_origins, client, request, auth=auth, origins=origins
+    )
     return response
-
-
-async def _send(
-    client: httpx.AsyncClient, request: httpx.Request, auth: httpx.Auth | None
-) -> httpx.Response:
-    if auth is None:  # the client's own auth, if it has one
-        return await client.send(request, stream=True)
-    return await client.send(request, stream=True, auth=auth)

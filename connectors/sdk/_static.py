@@ -15,9 +15,10 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,7 @@ from connectors.sdk._contract import (
 from connectors.sdk._errors import ConnectorError, FatalError, RetriableError, SourceUnavailable
 from connectors.sdk._http import read_capped
 from connectors.sdk._local_index import LocalIndex
+from connectors.sdk._origins import Origins, send_within_origins
 from schema.model import Dataset, Department
 
 __all__ = ["StaticCatalogueConnector", "StaticCatalogueOptions"]
@@ -50,6 +52,21 @@ DEFAULT_REFRESH_SECONDS = 300.0
 RETRY_AFTER_FAILURE_SECONDS = 30.0
 # Building the index of a small catalogue is quicker than a hop to a worker thread.
 _BUILD_INLINE_UP_TO = 200
+
+
+def document_url(url: str, default_path: str, suffixes: Iterable[str]) -> str:
+    """The address of a catalogue document from a source ``url``: ``url`` itself when it
+    already names a document (its path ends in one of ``suffixes``, or it has a query),
+    else ``url`` joined with ``default_path``. Every document connector reads its
+    ``url`` this way::
+
+        document_url("http://host/catalog.ttl", "/catalog.ttl", (".ttl",))  # as it is
+        document_url("http://host", "/catalog.ttl", (".ttl",))  # http://host/catalog.ttl
+    """
+    parts = urlsplit(url)
+    if parts.query or parts.path.lower().endswith(tuple(s.lower() for s in suffixes)):
+        return url
+    return url.rstrip("/") + "/" + default_path.lstrip("/")
 
 
 class StaticCatalogueOptions(BaseModel):
@@ -111,10 +128,14 @@ class StaticCatalogueConnector(Connector):
         self.clock: Callable[[], float] = time.monotonic
         #: Why the last refresh failed, ``None`` after a successful one.
         self.last_error: ConnectorError | None = None
+        #: What the last load reported about the catalogue (records skipped or repaired);
+        #: a subclass sets it in ``load()``, and ``check()`` shows it.
+        self.notice: str | None = None
         self._index: LocalIndex | None = None
         self._loaded_at: float | None = None
         self._due_at = 0.0
         self._loading: asyncio.Task[LocalIndex] | None = None
+        self._load_started_at: float | None = None
         self._versions: dict[str, object] = {}
         self._pending_versions: dict[str, object] = {}
 
@@ -176,7 +197,9 @@ class StaticCatalogueConnector(Connector):
             headers["If-Modified-Since"] = known.last_modified
         request = self.client.build_request("GET", url, headers=headers)
         try:
-            response = await self.client.send(request, stream=True)
+            response = await send_within_origins(
+                self.client, request, origins=Origins.of(self.settings)
+            )
         except httpx.TimeoutException as exc:
             raise self._error(
                 SourceUnavailable, f"timed out: {type(exc).__name__}", request
@@ -187,6 +210,9 @@ class StaticCatalogueConnector(Connector):
             ) from exc
         except httpx.HTTPError as exc:  # too many redirects, invalid URL...
             raise self._error(FatalError, f"request failed: {type(exc).__name__}", request) from exc
+        except ConnectorError as exc:  # a redirect to another origin, refused
+            exc.source_id = exc.source_id or self.source_id
+            raise
         try:
             status = response.status_code
             if status == 304:
@@ -230,6 +256,24 @@ class StaticCatalogueConnector(Connector):
 
     # -- the index ------------------------------------------------------------------------
 
+    async def start(self) -> None:
+        """Start loading the catalogue in the background (the gateway calls this at
+        start, so the first query finds it loaded or loading, not yet to fetch)."""
+        if self._index is None:
+            self._start_loading()
+
+    @property
+    def loading(self) -> bool:
+        """True while the first copy of the catalogue is being loaded."""
+        task = self._loading
+        return self._index is None and task is not None and not task.done()
+
+    def loading_message(self) -> str:
+        """What to tell a caller while ``loading``: since when, and what to do."""
+        started = self._load_started_at
+        since = f" (started {self.clock() - started:.1f}s ago)" if started is not None else ""
+        return f"still loading the catalogue{since}; it answers once loaded, try again shortly"
+
     async def index(self) -> LocalIndex:
         """The loaded index; loads it first when there is none (raising why it cannot).
 
@@ -265,6 +309,7 @@ class StaticCatalogueConnector(Connector):
     def _start_loading(self) -> asyncio.Task[LocalIndex]:
         task = self._loading
         if task is None or task.done():
+            self._load_started_at = self.clock()
             task = asyncio.create_task(self._reload(), name=f"load-catalogue-{self.source_id}")
             task.add_done_callback(self._loaded)
             self._loading = task
@@ -341,7 +386,10 @@ class StaticCatalogueConnector(Connector):
 
     async def check(self) -> Health:
         """Refresh now (a conditional request): DOWN with the reason when that fails,
-        even while queries are still answered from the copy loaded earlier."""
+        even while queries are still answered from the copy loaded earlier; DOWN at once
+        while the first copy is still loading."""
+        if self.loading:  # the first load is under way: say so, do not wait for it
+            return Health(HealthStatus.DOWN, message=self.loading_message())
         started = time.perf_counter()
         try:
             await self.refresh()
@@ -353,4 +401,8 @@ class StaticCatalogueConnector(Connector):
             return Health(HealthStatus.DOWN, message=message)
         except Exception as exc:  # a health probe reports, it never raises
             return Health(HealthStatus.DOWN, message=f"check failed: {type(exc).__name__}")
-        return Health(HealthStatus.UP, latency_ms=(time.perf_counter() - started) * 1000)
+        return Health(
+            HealthStatus.UP,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            message=self.notice,
+        )

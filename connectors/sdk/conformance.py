@@ -75,6 +75,7 @@ from connectors.sdk._conformance_checks import (
     secret_values,
     sent_requests,
 )
+from connectors.sdk._conformance_rejections import RejectedQueryChecks
 from connectors.sdk._recorded_platform import (
     FAULTS,
     Exchange,
@@ -114,12 +115,14 @@ __all__ = [
 # -- the kit ----------------------------------------------------------------------------
 
 
-class ConnectorConformance:
+class ConnectorConformance(RejectedQueryChecks):
     """The standard checks of a connector; subclass it as ``Test<YourPlatform>``.
 
     Set ``connector_class`` and ``recordings`` (a folder, see the module docstring);
-    optionally ``options`` (validated with the connector's ``options_model``; put a key
-    in a ``SecretStr`` option to have the kit check it never leaks), ``page_size`` (the
+    optionally ``bad_query_answers`` (the platform's answers to a query it refuses as
+    invalid: the kit checks they raise ``QueryRejected``), ``options`` (validated with
+    the connector's ``options_model``; put a key in a ``SecretStr`` option to have the
+    kit check it never leaks), ``page_size`` (the
     recordings must span at least two pages of it), ``url``, ``department``,
     ``defaults``, ``unknown_id`` (an id ``get`` must answer ``None`` for; record that
     answer), ``filter_examples`` and ``any_of_example`` (otherwise derived from the
@@ -186,6 +189,9 @@ class ConnectorConformance:
         set them per instance (the REST connector derives them from its mapping)."""
         unused = cast(httpx.AsyncClient, object())  # building a connector sends nothing
         return self.make_connector(self.make_settings(), unused).capabilities
+
+    def _get_by_id(self) -> bool:
+        return self.declared_capabilities().get_by_id
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "declared_filter" in metafunc.fixturenames:

@@ -103,8 +103,8 @@ class Authenticator:
         ``headers`` is case-insensitive (starlette's ``Headers``) or has lower-case names.
         Raises ``AuthError``.
         """
-        api_key = headers.get("x-api-key")
-        authorization = headers.get("authorization")
+        api_key = _single(headers, "x-api-key", "X-API-Key", "ApiKey")
+        authorization = _single(headers, "authorization", "Authorization", "Bearer")
         if api_key is not None and authorization is not None:
             raise AuthError(
                 "send one credential: X-API-Key or Authorization, not both", scheme="ApiKey"
@@ -164,6 +164,16 @@ class Authenticator:
         return await key_set.find(kid, settings)
 
 
+def _single(headers: Mapping[str, str], name: str, shown: str, scheme: str) -> str | None:
+    """The one value of header ``name``; two (even equal) are refused, since proxies and
+    frameworks disagree on which one counts."""
+    getlist = getattr(headers, "getlist", None)
+    values = getlist(name) if getlist is not None else []
+    if len(values) > 1:
+        raise AuthError(f"send one {shown} header, not {len(values)}", scheme=scheme)
+    return headers.get(name)
+
+
 def _decode(
     token: str, candidates: list[VerificationKey], algorithm: str, settings: JwtSettings
 ) -> dict[str, Any]:
@@ -185,8 +195,18 @@ def _decode(
             continue  # another candidate (same kid, or none given) may have signed it
         except jwt_errors.PyJWTError as exc:
             raise AuthError(_describe(exc)) from None
+        _check_numeric_dates(claims)
         return claims
     raise AuthError("the token's signature does not verify")
+
+
+def _check_numeric_dates(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 NumericDate: a JSON number. PyJWT reads ``"exp": "1999999999"`` as a
+    number too; such a token is not one this gateway's issuer signed as meant."""
+    for claim in ("exp", "nbf", "iat"):
+        value = claims.get(claim)
+        if claim in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise AuthError(f"the token's {claim} claim must be a number (a NumericDate)")
 
 
 def _describe(exc: jwt_errors.PyJWTError) -> str:

@@ -12,18 +12,19 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -31,7 +32,7 @@ from pydantic import (
 from connectors.sdk import DatasetFilter
 from gateway.access.jwt_settings import JwtSettings
 from gateway.access.workflow_settings import WorkflowSettings
-from gateway.problems import ConfigError, Problem, pydantic_problems
+from gateway.problems import ConfigError, Problem, pydantic_problems, read_yaml
 from schema.model import Dataset, OpenType, Sensitivity, ShareType
 
 
@@ -67,22 +68,23 @@ class PublicScope(_Strict):
         return value
 
 
+def _hashed_key(key: str) -> str:
+    if not (key.startswith("sha256:") and len(key) == 71 and _is_hex(key[7:])):
+        raise ValueError(
+            "api_keys must be stored hashed as 'sha256:<64 hex digits>' "
+            "(catalogue-gateway hash-key prints it); never the key in clear"
+        )
+    return key
+
+
+HashedKey = Annotated[str, AfterValidator(_hashed_key)]
+
+
 class CallerConfig(_Strict):
     id: str = Field(min_length=1)
     department: str | None = None
     roles: tuple[str, ...] = ()
-    api_keys: tuple[str, ...] = Field(default=(), description="sha256:<hex> of each key")
-
-    @field_validator("api_keys")
-    @classmethod
-    def _hashed_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
-        for key in keys:
-            if not (key.startswith("sha256:") and len(key) == 71 and _is_hex(key[7:])):
-                raise ValueError(
-                    "api_keys must be stored hashed as 'sha256:<64 hex digits>' "
-                    "(catalogue-gateway hash-key prints it); never the key in clear"
-                )
-        return keys
+    api_keys: tuple[HashedKey, ...] = Field(default=(), description="sha256:<hex> of each key")
 
 
 def _is_hex(text: str) -> bool:
@@ -132,16 +134,23 @@ class GrantConfig(_Strict):
     privilege: Privilege = Privilege.DISCOVER
     mask: tuple[str, ...] = ()
 
-    @model_validator(mode="after")
-    def _check(self) -> GrantConfig:
-        unknown = sorted(set(self.mask) - MASKABLE_FIELDS)
+    @field_validator("mask")
+    @classmethod
+    def _maskable(cls, mask: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(mask) - MASKABLE_FIELDS)
         if unknown:
             raise ValueError(
                 f"cannot mask {', '.join(unknown)}; maskable: {', '.join(sorted(MASKABLE_FIELDS))}"
             )
-        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValueError("valid_until must be after valid_from")
-        return self
+        return mask
+
+    @field_validator("valid_until")
+    @classmethod
+    def _after_valid_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+        valid_from = info.data.get("valid_from")
+        if value is not None and valid_from is not None and value <= valid_from:
+            raise ValueError(f"must be after valid_from ({valid_from.isoformat()})")
+        return value
 
 
 class PolicyFile(_Strict):
@@ -273,26 +282,28 @@ class Policy:
             raw = {}
         if not isinstance(raw, dict):
             raise ConfigError(source_name, [Problem("", "the policy must be a YAML mapping")])
+        problems = _cross_check(raw)  # on the raw file, so one run reports everything
         try:
             document = PolicyFile.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(source_name, pydantic_problems(exc)) from None
-        problems = _cross_check(document)
+            raise ConfigError(source_name, [*pydantic_problems(exc), *problems]) from None
         if problems:
             raise ConfigError(source_name, problems)
         return cls(document)
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
+        """Read and validate a policy file; ``ConfigError`` lists every problem.
+
+        An empty file is refused: read halfway through being written, it would otherwise
+        take every caller's access away (or, for a file of defaults, set them).
+        """
+        raw = read_yaml(path)
+        if raw is None:
             raise ConfigError(
-                str(path), [Problem("", f"cannot read file: {exc.strerror}")]
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(str(path), [Problem("", f"invalid YAML: {exc}")]) from None
+                str(path),
+                [Problem("", "the policy file is empty; an empty file is never taken as a policy")],
+            )
         return cls.parse(raw, source_name=str(path))
 
     def caller_for_api_key(self, api_key: str) -> Caller | None:
@@ -364,30 +375,55 @@ def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: dat
     return not (grant.valid_until and today >= grant.valid_until)
 
 
-def _cross_check(document: PolicyFile) -> list[Problem]:
+def _cross_check(raw: Mapping[str, Any]) -> list[Problem]:
+    """What one entry cannot check alone: unique ids, keys, known callers.
+
+    Works on the raw file (skipping what is malformed: the schema reports that), so these
+    problems are reported in the same run as the schema's.
+    """
+    callers = _entries(raw.get("callers"))
+    grants = _entries(raw.get("grants"))
     problems: list[Problem] = []
-    problems += _duplicates((c.id for c in document.callers), "callers", "id")
-    problems += _duplicates((g.id for g in document.grants), "grants", "id")
-    seen_keys: dict[str, str] = {}
-    for index, caller in enumerate(document.callers):
-        for key in caller.api_keys:
-            if key in seen_keys and seen_keys[key] != caller.id:
+    problems += _duplicates(((i, c.get("id")) for i, c in callers), "callers", "id")
+    problems += _duplicates(((i, g.get("id")) for i, g in grants), "grants", "id")
+    seen_keys: dict[str, Any] = {}
+    for index, caller in callers:
+        keys = caller.get("api_keys")
+        for position, key in enumerate(keys if isinstance(keys, list) else ()):
+            if not isinstance(key, str):
+                continue
+            if key in seen_keys and seen_keys[key] != caller.get("id"):
                 problems.append(
-                    Problem(f"callers[{index}].api_keys", f"key also used by {seen_keys[key]!r}")
+                    Problem(
+                        f"callers[{index}].api_keys[{position}]",
+                        f"key also used by {seen_keys[key]!r}",
+                    )
                 )
-            seen_keys[key] = caller.id
-    known_callers = {c.id for c in document.callers}
-    for index, grant in enumerate(document.grants):
-        for name in grant.to.callers:
-            if name not in known_callers:
-                problems.append(Problem(f"grants[{index}].to.callers", f"unknown caller {name!r}"))
+            seen_keys[key] = caller.get("id")
+    known_callers = {c.get("id") for _, c in callers}
+    for index, grant in grants:
+        to = grant.get("to")
+        named = to.get("callers") if isinstance(to, dict) else None
+        for position, name in enumerate(named if isinstance(named, list) else ()):
+            if isinstance(name, str) and name not in known_callers:
+                problems.append(
+                    Problem(f"grants[{index}].to.callers[{position}]", f"unknown caller {name!r}")
+                )
     return problems
 
 
-def _duplicates(ids: Iterable[str], section: str, key: str) -> list[Problem]:
+def _entries(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    if not isinstance(value, list):
+        return []
+    return [(index, entry) for index, entry in enumerate(value) if isinstance(entry, dict)]
+
+
+def _duplicates(ids: Iterable[tuple[int, Any]], section: str, key: str) -> list[Problem]:
     seen: dict[str, int] = {}
     problems = []
-    for index, value in enumerate(ids):
+    for index, value in ids:
+        if not isinstance(value, str):
+            continue
         if value in seen:
             problems.append(
                 Problem(

@@ -9,6 +9,12 @@ logged, and the policy already in force stays::
     async with holder.watching(interval=2.0):   # polls the file; SIGHUP reloads at once
         ...
         policy = holder.current                 # read once per request
+
+A poll may read a file halfway through being written. So a poll reloads only a file that
+has stayed the same since the previous poll (it has *settled*), refuses an empty file like
+any invalid one, and never widens a grant already in force or the public scope (see
+``policy_widening``): such a file is refused until an operator confirms it with SIGHUP
+(``reload()``), or the gateway restarts.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from gateway.access.policy import Policy
+from gateway.access.policy_widening import widenings
 from gateway.problems import ConfigError
 
 log = logging.getLogger("gateway.policy")
@@ -29,6 +36,12 @@ log = logging.getLogger("gateway.policy")
 # What identifies one version of the file: editors that save by renaming change the inode,
 # in-place writes change the mtime or the size.
 _FileStamp = tuple[int, int, int]
+
+_WIDENING_REFUSED = (
+    "policy not reloaded: it widens access in force, which an automatic reload never does "
+    "(a file read while it is being written looks like this). When the file is complete, "
+    "send SIGHUP (kill -HUP <pid>) or restart to apply it; the previous policy stays in force."
+)
 
 
 class PolicyHolder:
@@ -44,6 +57,7 @@ class PolicyHolder:
         self.generation = 0
         self.last_error: ConfigError | None = None
         self._stamp = self._read_stamp()
+        self._settling: _FileStamp | None = None
         self._listeners: list[Callable[[Policy], None]] = []
 
     @classmethod
@@ -59,16 +73,22 @@ class PolicyHolder:
         """Call ``listener(policy)`` after each successful replacement."""
         self._listeners.append(listener)
 
-    def reload(self) -> bool:
-        """Read and validate the file now; swap it in if valid. True when it was swapped."""
+    def reload(self, *, allow_widening: bool = True) -> bool:
+        """Read and validate the file now; swap it in if valid. True when it was swapped.
+
+        With ``allow_widening=False`` (the poll), a file that widens a grant in force or
+        the public scope is refused too; SIGHUP calls this with the default, ``True``: an
+        operator's signal says the file is complete.
+        """
         path = self._path()
         self._stamp = self._read_stamp()
         try:
             policy = Policy.load(path)
         except ConfigError as exc:
-            self.last_error = exc
-            log.error("policy not reloaded; the previous policy stays in force.\n%s", exc)
-            return False
+            return self._refuse(exc, "policy not reloaded; the previous policy stays in force.")
+        widened = [] if allow_widening else widenings(self._policy.document, policy.document)
+        if widened:
+            return self._refuse(ConfigError(str(path), widened), _WIDENING_REFUSED)
         self._policy = policy
         self.last_error = None
         self.generation += 1
@@ -77,14 +97,28 @@ class PolicyHolder:
             listener(policy)
         return True
 
-    def check(self) -> bool:
-        """Reload if the file changed since it was last read. True when a new policy is in force.
+    def _refuse(self, error: ConfigError, why: str) -> bool:
+        self.last_error = error
+        log.error("%s\n%s", why, error)
+        return False
 
-        A broken file is tried once per change, not on every poll.
+    def check(self) -> bool:
+        """Reload if the file changed and has settled (the same on two polls in a row).
+
+        True when a new policy is in force. A broken or widening file is tried once per
+        change, not on every poll.
         """
-        if self.path is None or self._read_stamp() == self._stamp:
+        if self.path is None:
             return False
-        return self.reload()
+        stamp = self._read_stamp()
+        if stamp == self._stamp:
+            self._settling = None
+            return False
+        if stamp != self._settling:
+            self._settling = stamp  # still being written, maybe: look again next poll
+            return False
+        self._settling = None
+        return self.reload(allow_widening=False)
 
     async def watch(self, interval: float = 2.0) -> None:
         """Poll the file every ``interval`` seconds, forever (run it as a task)."""

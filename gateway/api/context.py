@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 
 from gateway.access import Caller as CallerModel
 from gateway.access import GrantSet, Privilege, RateDecision, WorkflowSettings
+from gateway.api.arguments import local_id_is_valid
 from gateway.audit import AuditLog
 from gateway.federation import FederatedSearch, SourceReport, SourceStatus
 from gateway.store import Store
@@ -25,6 +26,7 @@ from schema.ids import decode_id
 class SourceInfo:
     id: str
     connector: str
+    language: str | None = None  # what its records are written in, when they do not say
 
 
 # A by-id lookup's answer, and the report of the (batched) call that gave it.
@@ -42,6 +44,8 @@ class RequestContext:
     now: datetime
     sources: tuple[SourceInfo, ...]
     max_first: int = 100
+    # Accept-Language, most wanted first (schema.lang.preferences)
+    languages: tuple[str, ...] = ()
     # The workflows' services. store is None when the gateway keeps no state (a config
     # parsed without a file and without store.url): workflow resolvers then answer an error.
     store: Store | None = None
@@ -64,6 +68,9 @@ class RequestContext:
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
 
+    def source_language(self, source_id: str) -> str | None:
+        return next((s.language for s in self.sources if s.id == source_id), None)
+
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``
         and ``DatasetCopy.dataset``). An unknown, malformed, foreign or invisible id all
@@ -72,8 +79,8 @@ class RequestContext:
         if decoded is None or decoded[0] != "Dataset":
             return None
         _, source_id, local_id = decoded
-        if self.engine.connector(source_id) is None:
-            return None
+        if self.engine.connector(source_id) is None or not local_id_is_valid(local_id):
+            return None  # never sent to a platform: no dataset has such an id
         dataset, report = await self.load_dataset(source_id, local_id)
         if (id(report), path) not in self._reported:  # one batched call answers several ids
             self._reported.add((id(report), path))
@@ -106,8 +113,12 @@ class RequestContext:
         for report in reports:
             if not report.failed:
                 continue
-            code = "SOURCE_TIMEOUT" if report.status is SourceStatus.TIMEOUT else "SOURCE_ERROR"
-            verb = "did not answer in time" if code == "SOURCE_TIMEOUT" else "failed"
+            if report.rejected:  # the caller's query, not the platform, is at fault
+                code, verb = "BAD_USER_INPUT", "could not run the query"
+            elif report.status is SourceStatus.TIMEOUT:
+                code, verb = "SOURCE_TIMEOUT", "did not answer in time"
+            else:
+                code, verb = "SOURCE_ERROR", "failed"
             self.source_errors.append(
                 {
                     "message": f"source {report.source_id} {verb}: {report.message}",
@@ -125,4 +136,10 @@ def visible_dataset(ctx: RequestContext, dataset: model.Dataset | None) -> gql.D
         ctx.withheld += 1
         return None
     ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-    return gql.dataset_type(dataset, use=access.privilege is Privilege.USE, mask=access.mask)
+    return gql.dataset_type(
+        dataset,
+        use=access.privilege is Privilege.USE,
+        mask=access.mask,
+        wanted=ctx.languages,
+        source_language=ctx.source_language(dataset.source_id),
+    )

@@ -19,10 +19,11 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Privilege
+from gateway.api.arguments import ArgumentProblem, datasets_problems
 from gateway.api.context import RequestContext
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
@@ -32,6 +33,16 @@ from schema import graphql_types as gql
 from schema.ids import decode_id
 
 log = logging.getLogger("gateway.api")
+
+
+def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
+    """One error for every problem with the arguments, naming each argument."""
+    return PublicError(
+        "invalid arguments: " + "; ".join(f"{p.argument} {p.message}" for p in problems),
+        "BAD_USER_INPUT",
+        argument=problems[0].argument,
+        problems=[{"argument": p.argument, "message": p.message} for p in problems],
+    )
 
 
 def _context(info: Info[RequestContext, None]) -> RequestContext:
@@ -102,12 +113,11 @@ class Query:
         ctx = _context(info)
         first = 20 if first is None else first
         sort = sort or gql.DatasetSort.RELEVANCE
-        if not 0 <= first <= ctx.max_first:
-            raise PublicError(
-                f"first must be between 0 and {ctx.max_first}", "BAD_USER_INPUT", argument="first"
-            )
-        if search is not None and len(search) > 500:
-            raise PublicError("search is longer than 500 characters", "BAD_USER_INPUT")
+        problems = datasets_problems(
+            search=search, filter=filter, first=first, max_first=ctx.max_first, after=after
+        )
+        if problems:  # before any platform is asked
+            raise bad_user_input(problems)
         dataset_filter, sources = _to_filter(filter)
         request = SearchRequest(
             text=(search or "").strip() or None,
@@ -132,6 +142,8 @@ class Query:
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
+                wanted=ctx.languages,
+                source_language=ctx.source_language(edge.dataset.source_id),
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
@@ -232,6 +244,19 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
+class _Schema(strawberry.Schema):
+    """strawberry logs every GraphQL error with a traceback; most are the caller's (a bad
+    argument, a query that does not validate) and say nothing about the gateway. Those go
+    to the debug log; an unexpected error is logged in full by ``_should_mask``."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if error.original_error is None or isinstance(error.original_error, GraphQLError):
+                log.debug("caller error: %s", error.message)
+
+
 # Built once: ValidationCache keys on the validation rule classes, which QueryLimits
 # creates once (a limiter built per request would make every lookup a miss).
 _DEFAULT_LIMITS = QueryLimits()
@@ -252,7 +277,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return _Schema(
         query=merge_types("Query", (Query, DemandQuery)),
         mutation=merge_types("Mutation", (DemandMutation,)),
         types=[gql.Dataset],

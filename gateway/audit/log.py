@@ -295,6 +295,8 @@ class _ChainFile:
             _fsync_dir(self.path.parent)
 
     def append(self, batch: Sequence[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+        if self.fd is not None:
+            self._follow_path()
         if self.fd is None:
             self.open()
         assert self.fd is not None
@@ -324,6 +326,60 @@ class _ChainFile:
         self.size += len(data)
         self.seq, self.prev = seq, prev
         return records
+
+    def _follow_path(self) -> None:
+        """Notice that ``audit.log`` was renamed, deleted, replaced or truncated by someone
+        else (logrotate, an operator) since the last write, instead of writing on into a
+        file nobody will read.
+
+        Renamed or deleted: a new ``audit.log`` is started; its first record chains to the
+        last one written, so the chain is unbroken across the moved file. Replaced by a
+        file that does not end with that record: ``AuditUnavailable`` (fail closed) until
+        an operator sorts it out. Every case is logged.
+        """
+        assert self.fd is not None
+        held = os.fstat(self.fd)
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            named = None
+        if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+            if held.st_size < self.size:
+                log.warning(
+                    "%s was truncated by another program (from %d to %d bytes); records "
+                    "up to seq %d were in the cut part. Let the gateway rotate "
+                    "(audit.rotate_mb) rather than truncating (logrotate copytruncate)",
+                    self.path,
+                    self.size,
+                    held.st_size,
+                    self.seq,
+                )
+                self.size = held.st_size
+            return
+        if named is not None and named.st_size > 0:
+            line, _end, _size = _read_tail(self.path)
+            record, _problem = parse_record(line) if line is not None else (None, None)
+            if record is None or record.get("hash") != self.prev:
+                raise AuditUnavailable(
+                    f"{self.path} was replaced by a file that does not continue the chain "
+                    f"(last record written: seq {self.seq}); move it aside to let the "
+                    "gateway start a new audit.log"
+                )  # the old file stays open: the chain's head is kept for the next try
+        self.close()
+        log.warning(
+            "%s was %s while the gateway was writing it; a new %s begins, its first record "
+            "chaining to seq %d (hash %s). Keep the moved file with the others",
+            self.path,
+            "replaced" if named is not None else "renamed or deleted",
+            self.path.name,
+            self.seq,
+            self.prev,
+        )
+        created = named is None
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self.size = os.fstat(self.fd).st_size
+        if created and self.fsync != "never":
+            _fsync_dir(self.path.parent)
 
     def _write(self, data: bytes) -> None:
         assert self.fd is not None

@@ -6,7 +6,7 @@ import importlib.resources
 import logging
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from gateway.audit import AuditLog
 from gateway.config import GatewayConfig, parse_config
 from gateway.demo.demands import seed_demands
 from gateway.federation import TransportName
+from gateway.http import bounded_http_protocol
 from gateway.store import open_store
 from gateway.workflows import WorkingCalendar
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
@@ -117,6 +118,8 @@ def source_entry(
         "timeout_seconds": 2.0,
         # Short, so a fault switched on in a simulator shows within seconds.
         "upstream": {"cache_ttl_seconds": 5},
+        # The city writes in Chinese; English titles come as translations (lang: "en").
+        "language": "zh",
     }
     if platform_id in SOURCE_SETTINGS:
         return entry | SOURCE_SETTINGS[platform_id]
@@ -131,6 +134,8 @@ def source_entry(
         },
         "department": {"id": department.id, "name": department.name_zh},
         "authoritative_for": [department.id],
+        # One department's platform speaks for that department only (issue 10).
+        "speaks_for": [department.id],
         "options": kind_options(kind, catalogue),
     }
     return entry
@@ -163,9 +168,24 @@ def kind_options(kind: str, catalogue: PlatformCatalogue) -> dict[str, Any]:
     return {}
 
 
-def demo_policy() -> Policy:
+# Grants of the demo policy that have a period, as days relative to the day the demo starts
+# (valid_from, valid_until): fixed dates would make the demo, the README's examples and the
+# tests that follow them stop working the day the period ends.
+DEMO_PERIODS: dict[str, tuple[int, int]] = {"operator-traffic": (-30, 335)}
+
+
+def demo_policy(today: date | None = None) -> Policy:
+    """The demo policy, its dated grants in force from 30 days before ``today`` (default:
+    today, UTC) to 335 days after."""
     text = importlib.resources.files("gateway.demo").joinpath("policy.yaml").read_text("utf-8")
-    return Policy.parse(yaml.safe_load(text), source_name="gateway/demo/policy.yaml")
+    raw = yaml.safe_load(text)
+    today = today or datetime.now(UTC).date()
+    for grant in raw.get("grants", ()):
+        period = DEMO_PERIODS.get(grant.get("id"))
+        if period is not None:
+            grant["valid_from"] = (today + timedelta(days=period[0])).isoformat()
+            grant["valid_until"] = (today + timedelta(days=period[1])).isoformat()
+    return Policy.parse(raw, source_name="gateway/demo/policy.yaml")
 
 
 def demo_config(
@@ -206,7 +226,7 @@ def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None 
     if audit_path:
         lines += [
             "",
-            f"  Audit log: {audit_path}",
+            f"  Audit log: {audit_path}   (removed when the demo stops)",
             f"    check it: catalogue-gateway audit verify {audit_path}",
         ]
     lines += ["", "  Demo callers (send the key in the X-API-Key header):"]
@@ -249,7 +269,14 @@ async def run_demo(
     seed: int = 2026,
     transport: TransportName = "aiohttp",
 ) -> None:
-    audit_dir = tempfile.mkdtemp(prefix="catalogue-gateway-demo-")
+    # The demo's files (audit log) live as long as the demo: removed when it stops.
+    with tempfile.TemporaryDirectory(prefix="catalogue-gateway-demo-") as audit_dir:
+        await _run(audit_dir, host=host, port=port, seed=seed, transport=transport)
+
+
+async def _run(
+    audit_dir: str, *, host: str, port: int, seed: int, transport: TransportName
+) -> None:
     audit_path = os.path.join(audit_dir, "audit.log")
     # The demo's state (workflows, outbox) lives in a SQLite file beside its audit log.
     store_path = os.path.join(audit_dir, "gateway.db")
@@ -267,7 +294,12 @@ async def run_demo(
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(gateway), host=host, port=port, log_level="warning", access_log=False
+                create_app(gateway),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                http=bounded_http_protocol(config.server.header_timeout_seconds),
             )
         )
         url = f"http://{host}:{port}"

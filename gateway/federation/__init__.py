@@ -7,6 +7,7 @@ from gateway.federation.cursor import CursorCodec, CursorError
 from gateway.federation.http_client import TransportName, build_client
 from gateway.federation.search import Edge, FederatedSearch, SearchRequest
 from gateway.federation.sources import SourceReport, SourceStatus, request_deadline
+from gateway.federation.tracing import TracedTransport, request_id
 from gateway.federation.upstream import GuardConfig, GuardState, SourceGuard
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "SourceGuard",
     "SourceReport",
     "SourceStatus",
+    "TracedTransport",
     "TransportName",
     "build_client",
     "request_deadline",
+    "request_id",
 ]

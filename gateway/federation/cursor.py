@@ -2,10 +2,10 @@
 
 A cursor carries each source's own upstream position (an offset, and for platforms that
 page by token or link, the token that fetches the page it falls in), which sources are
-exhausted and how many datasets earlier pages returned, bound to the query it came from.
-It is sealed with the gateway's secret (AES-GCM): a client can neither forge positions,
-nor replay a cursor on another query, nor read what is inside (a platform's page token or
-next link may name internal hosts).
+exhausted, how many datasets earlier pages returned and the count they reported, bound
+to the query it came from. It is sealed with the gateway's secret (AES-GCM): a client can
+neither forge positions, nor replay a cursor on another query, nor read what is inside (a
+platform's page token or next link may name internal hosts).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class CursorState:
     returned: int = 0
     # Per source: a page start at or before its position, and the platform's token for it.
     resume: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    # The lowest total count earlier pages reported: a count that is not exact never
+    # shrinks while the client pages on.
+    counted: int = 0
 
 
 class CursorCodec:
@@ -50,6 +53,7 @@ class CursorCodec:
                 "x": sorted(state.exhausted),
                 "n": state.returned,
                 "r": {k: list(v) for k, v in sorted(state.resume.items())},
+                "c": state.counted,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -81,4 +85,5 @@ class CursorCodec:
             exhausted=frozenset(data["x"]),
             returned=int(data["n"]),
             resume={str(k): (int(v[0]), str(v[1])) for k, v in data.get("r", {}).items()},
+            counted=int(data.get("c", 0)),
         )

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Literal
 
 import httpx
+from opentelemetry import trace
+
+from gateway.federation.tracing import TracedTransport
 
 TransportName = Literal["aiohttp", "httpx"]
 
@@ -21,8 +24,14 @@ def build_client(
     *,
     max_connections: int = 200,
     timeout_seconds: float = 30.0,
+    tracer: trace.Tracer | None = None,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` with the chosen transport; per-source deadlines sit on top."""
+    """An ``httpx.AsyncClient`` with the chosen transport; per-source deadlines sit on top.
+
+    Every call goes through :class:`TracedTransport` (a span when ``tracer`` records, and
+    always the caller's ``traceparent`` and ``X-Request-Id`` forwarded to the platform).
+    """
+    tracer = tracer or trace.NoOpTracer()
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=100)
     timeout = httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds))
     # Only encodings read_capped can inflate within the response cap.
@@ -35,7 +44,7 @@ def build_client(
         from httpx_aiohttp import AiohttpTransport
 
         return httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits, trust_env=False),
+            transport=TracedTransport(AiohttpTransport(limits=limits, trust_env=False), tracer),
             timeout=timeout,
             headers=headers,
             follow_redirects=True,
@@ -43,7 +52,7 @@ def build_client(
             trust_env=False,
         )
     return httpx.AsyncClient(
-        limits=limits,
+        transport=TracedTransport(httpx.AsyncHTTPTransport(limits=limits, trust_env=False), tracer),
         timeout=timeout,
         headers=headers,
         follow_redirects=True,

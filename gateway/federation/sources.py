@@ -16,7 +16,6 @@ import contextvars
 import enum
 import functools
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,10 +24,19 @@ from typing import TypeVar
 from connectors.sdk import (
     Connector,
     ConnectorError,
+    Health,
+    HealthStatus,
     NotSupported,
+    Origins,
+    QueryRejected,
+    SearchPage,
+    SearchQuery,
     SourceUnavailable,
     source_deadline,
+    source_origins,
 )
+from gateway.federation.reasons import reason, safe_details
+from gateway.federation.screening import RecordScreen
 from gateway.federation.upstream import CircuitOpen, SourceGuard
 from schema.model import Dataset, Department
 
@@ -70,6 +78,7 @@ class SourceReport:
     matched: int | None = None
     message: str | None = None
     stale: bool = False  # answered from the cache because the platform failed
+    rejected: bool = False  # the platform refused the caller's query (QueryRejected)
 
     @property
     def failed(self) -> bool:
@@ -89,6 +98,9 @@ class SourceAccess:
         self.connectors = tuple(connectors)
         self._guards: dict[str, SourceGuard] = dict(guards or {})
         self._by_id = {c.source_id: c for c in self.connectors}
+        self._screens = {c.source_id: RecordScreen(c.settings) for c in self.connectors}
+        # Where each source's requests may go (its credentials only to its own origin).
+        self._origins = {c.source_id: Origins.of(c.settings) for c in self.connectors}
         self._clock = clock
 
     def connector(self, source_id: str) -> Connector | None:
@@ -99,6 +111,25 @@ class SourceAccess:
         own = asyncio.get_running_loop().time() + connector.settings.timeout_seconds
         overall = REQUEST_DEADLINE.get()
         return own if overall is None else min(own, overall)
+
+    # What a connector answers is screened (screening.py) inside the guard: what is cached
+    # is already clean.
+
+    async def _search(self, connector: Connector, query: SearchQuery) -> SearchPage:
+        return self._screens[connector.source_id].page(await connector.search(query))
+
+    async def _get(self, connector: Connector, local_id: str) -> Dataset | None:
+        return self._screens[connector.source_id].dataset(await connector.get(local_id))
+
+    async def _get_many(
+        self, connector: Connector, local_ids: Sequence[str]
+    ) -> dict[str, Dataset | None]:
+        found = await connector.get_many(local_ids)
+        return self._screens[connector.source_id].datasets(found)
+
+    def _origins_of(self, connector: Connector) -> Origins:
+        found = self._origins.get(connector.source_id)
+        return found if found is not None else Origins.of(connector.settings)
 
     def guard(self, source_id: str) -> SourceGuard:
         guard = self._guards.get(source_id)
@@ -138,13 +169,20 @@ class SourceAccess:
         try:
             # The deadline is enforced here; source_deadline lets retries inside the
             # connector know it, so they never plan a sleep past it.
-            with source_deadline(deadline_at):
+            with source_deadline(deadline_at), source_origins(self._origins_of(connector)):
                 async with asyncio.timeout_at(deadline_at):
                     result = await guard.run(key, make_call)
         except TimeoutError as exc:
-            guard.timed_out(exc)
-            failure, message = SourceStatus.TIMEOUT, f"no answer within the {deadline:g}s deadline"
-            log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
+            if connector.loading:
+                # Its first load is still running (e.g. right after start): not the
+                # platform's failure, so the breaker does not count it.
+                failure, message = SourceStatus.ERROR, _STILL_LOADING
+                log.info("source %s: still loading at the deadline", connector.source_id)
+            else:
+                guard.timed_out(exc)
+                failure = SourceStatus.TIMEOUT
+                message = f"no answer within the {deadline:g}s deadline"
+                log.warning("source %s: timed out after %.1fs", connector.source_id, deadline)
         except CircuitOpen as exc:
             failure, message = SourceStatus.CIRCUIT_OPEN, exc.message
         except SourceUnavailable as exc:
@@ -152,6 +190,12 @@ class SourceAccess:
             failure = SourceStatus.TIMEOUT if timed_out else SourceStatus.ERROR
             message = _public("the platform did not answer", exc.message)
             log.warning("source %s: unavailable: %s", connector.source_id, exc.message)
+        except QueryRejected as exc:
+            # The caller's error, not the platform's: no stale answer stands in for it.
+            report.rejected = True
+            failure = SourceStatus.ERROR
+            message = "the platform rejected the query as invalid"
+            log.debug("source %s: rejected the query: %s", connector.source_id, exc.message)
         except NotSupported as exc:
             failure = SourceStatus.ERROR
             message = _public("the platform cannot answer this query", exc.message)
@@ -169,7 +213,7 @@ class SourceAccess:
                 elapsed if report.latency_ms is None else report.latency_ms + elapsed
             )
         if failure is not None:
-            stale: T | None = guard.stale(key) if key is not None else None
+            stale: T | None = guard.stale(key) if key is not None and not report.rejected else None
             if stale is None:
                 report.status, report.message = failure, message
                 return None
@@ -180,6 +224,27 @@ class SourceAccess:
             report.status = SourceStatus.OK
         return result
 
+    async def check(self, connector: Connector) -> Health:
+        """Probe one platform (``/readyz``) before its deadline, as anyone may read it: a
+        classified message, never the platform's own text (the log has that)."""
+        try:
+            with source_origins(self._origins_of(connector)):
+                async with asyncio.timeout(connector.settings.timeout_seconds):
+                    health = await connector.check()
+        except TimeoutError:
+            log.warning("source %s: health check timed out", connector.source_id)
+            return Health(HealthStatus.DOWN, message=_probe_timeout(connector))
+        except Exception:
+            log.exception("source %s: health check crashed", connector.source_id)
+            return Health(HealthStatus.DOWN, message=reason(RuntimeError()))
+        if health.message is None:
+            return health
+        if connector.loading:
+            return replace(health, message="still loading the catalogue")
+        if health.status is HealthStatus.DOWN:
+            log.warning("source %s: health check: %s", connector.source_id, health.message)
+        return replace(health, message=reason(health.message))
+
     async def get(self, source_id: str, local_id: str) -> tuple[Dataset | None, SourceReport]:
         """One dataset from its source (the caller's grants are applied by the caller)."""
         report = SourceReport(source_id)
@@ -187,7 +252,7 @@ class SourceAccess:
         if connector is None:
             return None, report
         dataset = await self._call(
-            connector, report, ("get", local_id), functools.partial(connector.get, local_id)
+            connector, report, ("get", local_id), functools.partial(self._get, connector, local_id)
         )
         if dataset is not None and dataset.source_id != source_id:
             dataset = replace(dataset, source_id=source_id)
@@ -224,7 +289,7 @@ class SourceAccess:
                 connector,
                 report,
                 ("get_many", tuple(sorted(missing))),
-                functools.partial(connector.get_many, missing),
+                functools.partial(self._get_many, connector, missing),
             )
             for local_id in missing:
                 dataset = answered.get(local_id) if answered is not None else None
@@ -254,17 +319,16 @@ class SourceAccess:
         return sorted(merged.values(), key=lambda d: d.id), reports
 
 
-_SAFE_DETAILS = re.compile(
-    r"HTTP \d{3}|invalid JSON|timed out|connection failed|exceeds the \d+-byte cap"
-    r"|redirect|does not decompress|rejected the query|not supported|refused"
-    r"|malformed (?:Turtle|RDF/XML|JSON-LD|N3|RDF|JSON)|not RDF|first \d+ matches"
-    r"|narrow the query"
-)
+_STILL_LOADING = "still loading its catalogue (it answers once loaded); try again shortly"
+
+
+def _probe_timeout(connector: Connector) -> str:
+    return "still loading the catalogue" if connector.loading else "timed out"
 
 
 def _public(kind: str, message: str) -> str:
     """What a client may read of a connector's error: its kind and a few known, safe
     details (status code, "invalid JSON"...), never the free text, which may quote an
     upstream body or name a record the caller may not see. The log has it all."""
-    details = list(dict.fromkeys(m.group(0) for m in _SAFE_DETAILS.finditer(message)))
+    details = safe_details(message)
     return f"{kind} ({', '.join(details)})" if details else kind

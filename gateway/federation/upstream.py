@@ -12,6 +12,12 @@
   called for ``reset_seconds`` (status CIRCUIT_OPEN), then one probe call decides;
 - and, when the platform fails, from a stale cache entry if one is still held
   (serve-stale-on-error), saying so.
+
+Only what says the platform is unwell counts as a failure (timeouts, 5xx, refused
+connections, unusable bodies). An answer that blames the request (``QueryRejected``: the
+platform refused the caller's query; ``NotSupported``) leaves the breaker, the failure
+count and ``last_error`` as they were and is never cached: a caller's bad input never
+counts against the platform.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from typing import Any, TypeVar
 from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.sdk import ConnectorError, GatewayError, NotSupported
+from connectors.sdk import GatewayError, NotSupported, QueryRejected
+from gateway.federation.reasons import reason
 
 T = TypeVar("T")
 
@@ -143,9 +150,16 @@ class SourceGuard:
         self._probing = False
         self._latencies.append(elapsed * 1000)
 
+    def _blamed_the_request(self) -> None:
+        """The platform answered, but refused what was asked: no failure, no success. A
+        half-open probe that got such an answer frees the probe slot (else the breaker
+        would never close); the next call probes again."""
+        self._probing = False
+
     def _failed(self, error: BaseException) -> None:
         self._failures += 1
-        self._last_error = getattr(error, "message", None) or type(error).__name__
+        # Shown to anyone (sources { lastError }, /readyz): the reason, never the details.
+        self._last_error = reason(error)
         if self._probing or self._failures >= self.config.breaker_failures:
             self._opened_at = self._clock()
         self._probing = False
@@ -205,10 +219,8 @@ class SourceGuard:
             self.upstream_calls += 1
             try:
                 result = await call()
-            except NotSupported:
-                raise  # the request, not the platform, is at fault
-            except (ConnectorError, TimeoutError, OSError) as exc:
-                self._failed(exc)
+            except (QueryRejected, NotSupported):
+                self._blamed_the_request()  # the request, not the platform, is at fault
                 raise
             except Exception as exc:
                 self._failed(exc)

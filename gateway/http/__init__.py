@@ -1,4 +1,5 @@
-"""The HTTP side of the app: GraphQL over HTTP, GraphiQL and its assets, query limits, metrics."""
+"""The HTTP side of the app: GraphQL over HTTP, GraphiQL and its assets, query limits, metrics,
+middleware (request ids, tracing, access log, CORS, compression) and logging."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ from gateway.http.graphiql import (
 )
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.http.middleware import CompressionConfig, CorsConfig, build_middleware
+from gateway.http.slow_clients import bounded_http_protocol
+from gateway.http.telemetry import (
+    LoggingConfig,
+    RequestTelemetry,
+    TracingConfig,
+    build_tracer_provider,
+    configure_logging,
+    tracer_of,
+)
 from gateway.http.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -23,19 +34,29 @@ from gateway.http.webhooks import (
 
 __all__ = [
     "CONTENT_TYPE",
+    "CompressionConfig",
+    "CorsConfig",
     "DELIVERY_HEADER",
     "EVENT_HEADER",
     "GRAPHIQL_ASSET_PREFIX",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
     "GatewayMetrics",
     "LimitsConfig",
+    "LoggingConfig",
     "QueryLimits",
+    "RequestTelemetry",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "TracingConfig",
     "Webhook",
     "WebhookDispatcher",
+    "bounded_http_protocol",
+    "build_middleware",
+    "build_tracer_provider",
+    "configure_logging",
     "graphiql_page",
     "graphiql_static_app",
     "sign",
+    "tracer_of",
     "verify_signature",
     "wants_graphiql",
 ]

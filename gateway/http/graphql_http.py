@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,8 @@ from starlette.responses import Response
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1024 * 1024
+# GraphQL variables are shallow; deeper JSON is refused before it reaches anything recursive.
+MAX_JSON_DEPTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +107,40 @@ def error_payload(message: str, code: str | None = None) -> dict[str, Any]:
     return {"errors": [error]}
 
 
+def _parse_json(text: str | bytes | bytearray, what: str) -> Any:
+    """Parse JSON, refusing documents nested deeper than ``MAX_JSON_DEPTH`` with a 400."""
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise RequestError(
+            400, f"{what} is nested more than {MAX_JSON_DEPTH} levels deep; flatten it"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise RequestError(400, f"{what} is not valid JSON") from None
+
+
+def _nesting(text: str | bytes | bytearray) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets in strings skipped).
+
+    Done before parsing, in C-speed passes (``json.loads`` would recurse once per level).
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if b"[" not in data and b"{" not in data:
+        return 0
+    brackets = _STRING.sub(b"", data).translate(_BRACKETS_ONLY, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKETS_ONLY = bytes(range(256))
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
 def _parse_json_param(value: str | None, name: str) -> Any:
     if value is None or value == "":
         return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise RequestError(400, f"the {name} parameter is not valid JSON") from None
+    return _parse_json(value, f"the {name} parameter")
 
 
 def _validated(raw: Any) -> GraphQLParams:
@@ -129,8 +161,12 @@ def _validated(raw: Any) -> GraphQLParams:
     return GraphQLParams(query, variables, operation_name)
 
 
-async def read_params(request: Request) -> GraphQLParams:
-    """Extract the GraphQL parameters, or raise ``RequestError`` with the right status."""
+async def read_params(request: Request, *, body_timeout: float = 30.0) -> GraphQLParams:
+    """Extract the GraphQL parameters, or raise ``RequestError`` with the right status.
+
+    A body that has not fully arrived ``body_timeout`` seconds after reading began is a
+    408: a client sending a byte at a time must not hold the request open for ever.
+    """
     if request.method == "GET":
         params = request.query_params
         return _validated(
@@ -153,15 +189,19 @@ async def read_params(request: Request) -> GraphQLParams:
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        raw = json.loads(body)
-    except ValueError:
-        raise RequestError(400, "the request body is not valid JSON") from None
-    return _validated(raw)
+        async with asyncio.timeout(body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise RequestError(413, f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    except TimeoutError:
+        raise RequestError(
+            408,
+            f"the request body did not arrive within {body_timeout:g} s; send it at once",
+            {"Connection": "close"},
+        ) from None
+    return _validated(_parse_json(body, "the request body"))
 
 
 # Documents repeat (a front-end sends the same few): their operation types are kept,

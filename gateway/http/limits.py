@@ -58,7 +58,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
 
@@ -111,7 +110,7 @@ class QueryLimits:
         self.config = config or QueryLimitsConfig()
         self.max_first = max_first
         self.validation_rules: tuple[type[ASTValidationRule], ...] = (
-            *QueryDepthLimiter(max_depth=self.config.max_depth).validation_rules,
+            _depth_rule(self.config.max_depth),
             _alias_rule(self.config.max_aliases),
         )
 
@@ -143,7 +142,7 @@ class QueryLimits:
         estimator = _CostEstimator(
             schema, document, operation, dict(variables or {}), self.config.list_size, self
         )
-        return estimator.cost(operation.selection_set, root, 1, None, frozenset())
+        return estimator.cost(operation.selection_set, root, 1, None)
 
     def check(
         self,
@@ -182,6 +181,9 @@ class _CostLimiter(SchemaExtension):
 
 
 class _CostEstimator:
+    """Costs each fragment once per page size it is spread under (memoised), so the work
+    is linear in the document however often fragments spread one another."""
+
     def __init__(
         self,
         schema: GraphQLSchema,
@@ -192,15 +194,14 @@ class _CostEstimator:
         limits: QueryLimits,
     ) -> None:
         self.schema = schema
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        self.fragments = _fragments(document)
         self.variables = variables
         self.defaults = {
             d.variable.name.value: d.default_value for d in operation.variable_definitions or ()
         }
         self.list_size = list_size
         self.limits = limits
+        self._fragment_costs: dict[tuple[str, int | None], int] = {}
 
     def cost(
         self,
@@ -208,39 +209,41 @@ class _CostEstimator:
         parent: GraphQLNamedType,
         count: int,
         page: int | None,
-        fragments_in_use: frozenset[str],
     ) -> int:
+        return _saturated(count * self._unit(selection_set, parent, page))
+
+    def _unit(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType, page: int | None
+    ) -> int:
+        """The cost of ``selection_set`` for one ``parent`` object."""
         total = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                total += self._field(selection, parent, count, page, fragments_in_use)
+                total += self._field(selection, parent, page)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
                 if target is not None:
-                    total += self.cost(
-                        selection.selection_set, target, count, page, fragments_in_use
-                    )
+                    total += self._unit(selection.selection_set, target, page)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in fragments_in_use:
-                    continue
-                target = self.schema.get_type(fragment.type_condition.name.value)
-                if target is not None:
-                    total += self.cost(
-                        fragment.selection_set, target, count, page, fragments_in_use | {name}
-                    )
-        return total
+                total += self._fragment(selection.name.value, page)
+        return _saturated(total)
 
-    def _field(
-        self,
-        node: FieldNode,
-        parent: GraphQLNamedType,
-        count: int,
-        page: int | None,
-        fragments_in_use: frozenset[str],
-    ) -> int:
+    def _fragment(self, name: str, page: int | None) -> int:
+        key = (name, page)
+        known = self._fragment_costs.get(key)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0
+        self._fragment_costs[key] = 0  # a cycle (refused by validation anyway) costs nothing
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        cost = self._unit(fragment.selection_set, target, page) if target is not None else 0
+        self._fragment_costs[key] = cost
+        return cost
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None) -> int:
         name = node.name.value
         if name.startswith("__") or not isinstance(
             parent, GraphQLObjectType | GraphQLInterfaceType
@@ -261,10 +264,9 @@ class _CostEstimator:
             size = page
         else:
             size = self.list_size
-        total = count * size
-        if node.selection_set is not None:
-            total += self.cost(node.selection_set, named, total, first, fragments_in_use)
-        return total
+        if node.selection_set is None:
+            return size
+        return _saturated(size * (1 + self._unit(node.selection_set, named, first)))
 
     def _first(self, node: FieldNode, definition: GraphQLField) -> int | None:
         """The page size this field asks for, or None if it takes no ``first``."""
@@ -286,10 +288,84 @@ class _CostEstimator:
         return self.limits.page_size(value)
 
 
+# Counts stop growing here: a document of fragments that spread each other twice can
+# describe astronomically many fields, and the figure only has to say "too many".
+_CEILING = 2**53 - 1
+
+
+def _saturated(value: int) -> int:
+    return min(value, _CEILING)
+
+
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
 def _is_list(output_type: GraphQLOutputType) -> bool:
     if isinstance(output_type, GraphQLNonNull):
         output_type = output_type.of_type
     return isinstance(output_type, GraphQLList)
+
+
+class _DocumentShape:
+    """Aliases and depth of a document's operations, each fragment walked once.
+
+    A fragment's alias count and depth are the same wherever it is spread, so they are
+    memoised by name: the work is linear in the document even when every fragment spreads
+    the next one twice (a 900-byte document can describe millions of fields).
+    """
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.fragments = _fragments(document)
+        self._aliases: dict[str, int] = {}
+        self._depths: dict[str, int] = {}
+
+    def aliases(self, selection_set: SelectionSetNode) -> int:
+        """Aliased fields in ``selection_set``, each fragment counted once per spread."""
+        count = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                count += selection.alias is not None
+                if selection.selection_set is not None:
+                    count += self.aliases(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                count += self.aliases(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                count += self._memo(selection.name.value, self._aliases, self.aliases)
+        return _saturated(count)
+
+    def depth(self, selection_set: SelectionSetNode) -> int:
+        """Nesting depth: a field with a selection is one level more than its deepest
+        child; leaves and introspection fields (``__schema``...) add nothing."""
+        deepest = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if selection.selection_set is None or selection.name.value.startswith("__"):
+                    continue
+                deepest = max(deepest, 1 + self.depth(selection.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                deepest = max(deepest, self._memo(name, self._depths, self.depth))
+        return deepest
+
+    def _memo(
+        self, name: str, memo: dict[str, int], measure: Callable[[SelectionSetNode], int]
+    ) -> int:
+        known = memo.get(name)
+        if known is not None:
+            return known
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            return 0
+        memo[name] = 0  # a cycle (refused by validation anyway) adds nothing
+        memo[name] = measure(fragment.selection_set)
+        return memo[name]
+
+
+def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 
 
 def _alias_rule(max_aliases: int) -> type[ValidationRule]:
@@ -299,21 +375,13 @@ def _alias_rule(max_aliases: int) -> type[ValidationRule]:
 
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            document = context.document
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            count = sum(
-                _aliases(d.selection_set, fragments, frozenset())
-                for d in document.definitions
-                if isinstance(d, OperationDefinitionNode)
-            )
+            shape = _DocumentShape(context.document)
+            count = sum(shape.aliases(o.selection_set) for o in _operations(context.document))
             if count > max_aliases:
+                shown = f"{count:,}" if count < _CEILING else "more than 9 quadrillion"
                 context.report_error(
                     GraphQLError(
-                        f"the document has {count} aliased fields, above the limit of "
+                        f"the document has {shown} aliased fields, above the limit of "
                         f"{max_aliases}; split it into several requests",
                         extensions={"code": "TOO_MANY_ALIASES"},
                     )
@@ -322,22 +390,22 @@ def _alias_rule(max_aliases: int) -> type[ValidationRule]:
     return MaxAliases
 
 
-def _aliases(
-    selection_set: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    in_use: frozenset[str],
-) -> int:
-    count = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            count += selection.alias is not None
-            if selection.selection_set is not None:
-                count += _aliases(selection.selection_set, fragments, in_use)
-        elif isinstance(selection, InlineFragmentNode):
-            count += _aliases(selection.selection_set, fragments, in_use)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in in_use:
-                count += _aliases(fragment.selection_set, fragments, in_use | {name})
-    return count
+def _depth_rule(max_depth: int) -> type[ValidationRule]:
+    class MaxDepth(ValidationRule):
+        """Refuses operations nested deeper than ``max_depth`` (fragments included)."""
+
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            shape = _DocumentShape(context.document)
+            for operation in _operations(context.document):
+                if shape.depth(operation.selection_set) > max_depth:
+                    name = operation.name.value if operation.name else "anonymous"
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}",
+                            [operation],
+                            extensions={"code": "QUERY_TOO_DEEP"},
+                        )
+                    )
+
+    return MaxDepth

@@ -1,14 +1,23 @@
-"""Prometheus metrics for ``/metrics``: requests, sources, the upstream guard.
+"""Prometheus metrics for ``/metrics``: requests, sources, the upstream guard, the process.
 
-Each ``Gateway`` owns its registry (tests build many gateways in one process).
+Each ``Gateway`` owns its registry (tests build many gateways in one process). Counters are
+exposed as counters (``_total``), latencies as histograms (``_seconds``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.federation import GuardState, SourceGuard
@@ -22,7 +31,7 @@ class _GuardCollector(Collector):
     def __init__(self, guards: Callable[[], Iterable[SourceGuard]]) -> None:
         self._guards = guards
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
+    def collect(self) -> Iterable[Metric]:
         state = GaugeMetricFamily(
             "catalogue_source_state",
             "1 for the state each source is in (UP, DEGRADED, CIRCUIT_OPEN)",
@@ -31,7 +40,7 @@ class _GuardCollector(Collector):
         cached = GaugeMetricFamily(
             "catalogue_source_cached_answers", "Upstream answers held", labels=["source"]
         )
-        calls = GaugeMetricFamily(
+        calls = CounterMetricFamily(
             "catalogue_source_upstream_calls", "Calls made to the platform", labels=["source"]
         )
         for guard in self._guards():
@@ -66,7 +75,18 @@ class GatewayMetrics:
             ["source", "status"],
             registry=self.registry,
         )
+        self.source_latency = Histogram(
+            "catalogue_source_request_seconds",
+            "Time each source took to answer its part of a GraphQL request",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_GuardCollector(guards))
+        # process_* (CPU, memory, open files), python_info and python_gc_*: the default
+        # registry's collectors, shared read-only by every gateway of the process.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
 
     def observe_request(self, status: int, seconds: float) -> None:
         self.requests.labels(str(status)).inc()
@@ -74,6 +94,9 @@ class GatewayMetrics:
 
     def observe_source(self, source_id: str, status: str) -> None:
         self.source_calls.labels(source_id, status).inc()
+
+    def observe_source_latency(self, source_id: str, seconds: float) -> None:
+        self.source_latency.labels(source_id).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,6 +23,7 @@ from connectors.sdk import (
     FatalError,
     FilterName,
     HealthStatus,
+    QueryRejected,
     RetriableError,
     SearchQuery,
     Sort,
@@ -218,12 +219,12 @@ async def test_package_without_organization_or_extras_gets_source_department_and
     assert air.license == "License not specified"
 
 
-async def test_unrecognised_extras_fall_back_to_defaults_and_dates_parse_in_every_form(
+async def test_unrecognised_extras_get_the_least_open_class_and_dates_parse_in_every_form(
     router: respx.MockRouter, connector: CkanConnector
 ) -> None:
     mock_search(router)
     incidents = (await connector.search(SearchQuery())).datasets[2]
-    assert incidents.open_type is OpenType.NOT_OPEN  # "maybe later" -> source default
+    assert incidents.open_type is OpenType.NOT_OPEN  # "maybe later" -> the least open
     assert incidents.share_type is ShareType.NOT_SHARED  # "not_shared"
     assert incidents.sensitivity is Sensitivity.L1  # "L1"
     assert incidents.update_frequency is UpdateFrequency.UNKNOWN  # "whenever"
@@ -662,20 +663,50 @@ async def test_server_errors_and_rate_limits_are_retriable(
         await connector.search(SearchQuery())
 
 
-@pytest.mark.parametrize(
-    ("fixture", "message"),
-    [
-        ("package_search_409.json", "Search Error: Search error: ('SOLR returned an error"),
-        ("package_search_409_validation.json", "rows: Must be less than or equal to 1000"),
-    ],
-)
-async def test_ckan_409_is_fatal_with_ckans_message(
-    router: respx.MockRouter, connector: CkanConnector, fixture: str, message: str
+# CKAN's "bad query" answers (ckan/views/api.py): SearchQueryError -> 400 "Search Query
+# Error", SearchError (Solr refused the q or fq) -> 409 "Search Error", ValidationError ->
+# 409 "Validation Error"; the 400 fixture's message is the one the issue-16 date caused.
+CKAN_BAD_QUERIES = [
+    ("package_search_400_query.json", 400, "Search Query is invalid: ('Invalid date string"),
+    ("package_search_409.json", 409, "Search Error: Search error: ('SOLR returned an error"),
+    ("package_search_409_validation.json", 409, "rows: Must be less than or equal to 1000"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_ckans_bad_query_answers_are_query_rejected_with_ckans_message(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
 ) -> None:
-    mock_search(router, load(fixture), status=409)
-    with pytest.raises(FatalError, match="CKAN rejected the query") as caught:
+    mock_search(router, load(fixture), status=status)
+    with pytest.raises(QueryRejected, match="CKAN rejected the query") as caught:
         await connector.search(SearchQuery())
     assert message in caught.value.message
+    assert caught.value.source_id == connector.source_id
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_a_bad_query_answer_to_a_by_id_lookup_is_query_rejected(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
+) -> None:
+    router.get(f"{API}/package_show").mock(return_value=httpx.Response(status, json=load(fixture)))
+    with pytest.raises(QueryRejected):
+        await connector.get("some-id")
+    mock_search(router, load(fixture), status=status)
+    with pytest.raises(QueryRejected):
+        await connector.get_many(["a", "b"])
+
+
+@pytest.mark.parametrize(("fixture", "status", "message"), CKAN_BAD_QUERIES)
+async def test_the_same_answer_to_the_department_listing_is_the_sources_failure(
+    router: respx.MockRouter, connector: CkanConnector, fixture: str, status: int, message: str
+) -> None:
+    # organization_list carries no caller input: CKAN refusing it is not the caller's fault.
+    router.get(f"{API}/organization_list").mock(
+        return_value=httpx.Response(status, json=load(fixture))
+    )
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()
+    assert not isinstance(caught.value, QueryRejected)
 
 
 @pytest.mark.parametrize(
@@ -1064,3 +1095,23 @@ async def test_get_many_asks_one_package_search_by_id_or_name(
     with_private = make_connector(options=CkanOptions(include_private=True))
     await with_private.get_many(["x", "y"])
     assert sent(route)["include_private"] == "true"
+
+
+async def test_unknown_class_spellings_are_the_least_open_never_the_open_default(
+    router: respx.MockRouter, make_connector: Callable[..., CkanConnector]
+) -> None:
+    # Issue 10: 不共享 / 不开放 / L5 fell back to the source defaults (here the most open).
+    package = load("package_search.json")["result"]["results"][0]
+    package["extras"] = [
+        {"key": "share_type", "value": "不共享"},
+        {"key": "open_type", "value": "不开放"},
+        {"key": "sensitivity", "value": "L5"},
+    ]
+    mock_search(router, search_envelope([package]))
+    most_open = SourceDefaults(ShareType.UNCONDITIONAL, OpenType.OPEN, Sensitivity.L1)
+    [dataset] = (await make_connector(defaults=most_open).search(SearchQuery())).datasets
+    assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
+        ShareType.NOT_SHARED,
+        OpenType.NOT_OPEN,
+        Sensitivity.L4,
+    )

@@ -9,6 +9,7 @@ passes a broken connector proves nothing); ``TestCkanConformance`` is their cont
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import pytest
 from connectors.ckan import CkanConnector
 from connectors.sdk import (
     ConnectorError,
+    FatalError,
     FilterName,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     SourceDefaults,
@@ -35,6 +38,7 @@ from connectors.sdk.conformance import (
 from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
 
 TOKEN = "ckan-conformance-token-5ecret"
+FIXTURES = Path(__file__).parent / "fixtures" / "ckan"
 
 
 class TestCkanConformance(ConnectorConformance):
@@ -54,6 +58,16 @@ class TestCkanConformance(ConnectorConformance):
     department = Department("city-data", "市大数据中心")
     defaults = SourceDefaults(ShareType.CONDITIONAL, OpenType.NOT_OPEN, Sensitivity.L2)
     page_size = 2
+    # CKAN's answers to a query Solr or the action's schema refuses (tests/connectors/
+    # test_ckan.py says where each comes from).
+    bad_query_answers = [
+        {"status": status, "body": json.loads((FIXTURES / name).read_text(encoding="utf-8"))}
+        for name, status in (
+            ("package_search_400_query.json", 400),
+            ("package_search_409.json", 409),
+            ("package_search_409_validation.json", 409),
+        )
+    ]
 
 
 # -- the kit fails broken connectors ----------------------------------------------------
@@ -124,6 +138,30 @@ class AnswersUnknownIds(CkanConnector):
         return await super().get(local_id) or Dataset(self.source_id, local_id, "placeholder")
 
 
+class BlamesTheCallerForEverything(CkanConnector):
+    async def search(self, query: SearchQuery) -> SearchPage:
+        try:
+            return await super().search(query)
+        except ConnectorError as exc:
+            raise QueryRejected(exc.message, source_id=self.source_id) from exc
+
+
+class NeverBlamesTheCaller(CkanConnector):
+    async def search(self, query: SearchQuery) -> SearchPage:
+        try:
+            return await super().search(query)
+        except QueryRejected as exc:
+            raise FatalError(exc.message, source_id=self.source_id) from exc
+
+
+class BlamesTheCallerForItsListing(CkanConnector):
+    async def departments(self) -> list[Department]:
+        try:
+            return await super().departments()
+        except FatalError as exc:
+            raise QueryRejected(exc.message, source_id=self.source_id) from exc
+
+
 def kit_for(connector: type[CkanConnector], **changes: Any) -> TestCkanConformance:
     """The CKAN kit class over another connector (and other settings), as an instance."""
     attributes = {"connector_class": connector, **changes}
@@ -192,6 +230,24 @@ BROKEN = [
         "network calls outside the injected client",
     ),
     (AnswersUnknownIds, "test_get_of_an_unknown_id_is_none", (), "answered Dataset"),
+    (
+        BlamesTheCallerForEverything,
+        "test_a_failing_platform_never_raises_query_rejected",
+        ("search",),
+        "raised QueryRejected when the platform answered 503",
+    ),
+    (
+        NeverBlamesTheCaller,
+        "test_the_platforms_bad_query_answer_raises_query_rejected",
+        ("search",),
+        r"raised FatalError.* when the platform answered bad_query_answers\[0\]",
+    ),
+    (
+        BlamesTheCallerForItsListing,
+        "test_a_bad_query_answer_to_a_listing_the_connector_builds_is_not_query_rejected",
+        (),
+        "departments\\(\\) raised QueryRejected",
+    ),
 ]
 
 

@@ -49,6 +49,14 @@ class TestRestConformance(ConnectorConformance):
     # An anonymous caller's visibility: one clause, which the mapping can push down (the
     # kit's default adds the source's own department, which is left to the gateway).
     any_of_example = (DatasetFilter(open_types=(OpenType.OPEN,), max_sensitivity=Sensitivity.L1),)
+    # The simulated platform's 参数错误 (HTTP 200, code 4001), mapped under bad_query.
+    bad_query_answers = [
+        {
+            "status": 200,
+            "body": {"code": 4001, "msg": "参数错误：updateTimeEnd格式应为yyyy-MM-dd HH:mm:ss"},
+        },
+        {"status": 400, "body": {"code": 400, "msg": "Bad Request"}},
+    ]
 
 
 def test_the_kit_checks_every_filter_the_demo_mapping_pushes_down() -> None:

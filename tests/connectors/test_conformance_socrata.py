@@ -11,12 +11,15 @@ replay expects.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from connectors.sdk import DatasetFilter, FilterName, SourceDefaults
 from connectors.sdk.conformance import ConnectorConformance
 from connectors.socrata import SocrataConnector
 from schema.model import Department, OpenType, Sensitivity, ShareType
+
+FIXTURES = Path(__file__).parent / "fixtures" / "socrata"
 
 
 class TestSocrataConformance(ConnectorConformance):
@@ -45,3 +48,8 @@ class TestSocrataConformance(ConnectorConformance):
     # without an attribution belong to it and the API cannot ask for "no attribution"
     # (see connectors/socrata.py). Another department's records are.
     filter_examples = {FilterName.DEPARTMENTS: DatasetFilter(departments=("transport",))}
+    # The Discovery API's 400 bodies for parameters it refuses.
+    bad_query_answers = [
+        {"status": 400, "body": json.loads((FIXTURES / name).read_text(encoding="utf-8"))}
+        for name in ("catalog_400_order.json", "catalog_400_paging.json")
+    ]

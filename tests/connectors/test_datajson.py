@@ -15,7 +15,8 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from connectors._datajson_values import format_name, parse_date, parse_frequency, parse_temporal
+from connectors._datajson_values import parse_date, parse_frequency, parse_temporal
+from connectors._formats import format_name
 from connectors.datajson import (
     DataJsonConnector,
     DataJsonKeys,
@@ -302,7 +303,7 @@ def test_dates_in_the_shapes_real_files_use(text: object, expected: datetime | N
         ("R/P12M", UpdateFrequency.ANNUAL),
         ("R/P1Y", UpdateFrequency.ANNUAL),
         ("R/P2Y", UpdateFrequency.BIENNIAL),
-        ("R/P10Y", UpdateFrequency.UNKNOWN),
+        ("R/P10Y", UpdateFrequency.DECENNIAL),
         ("irregular", UpdateFrequency.IRREG),
         ("每月", UpdateFrequency.MONTHLY),
         ("annually", UpdateFrequency.ANNUAL),
@@ -641,3 +642,15 @@ async def test_closing_stops_a_load_in_flight(
     await connector.aclose()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+def test_the_records_language_is_the_datasets_language() -> None:
+    """data.json v1.1 `language` (["en-US"]) says what title and description are in."""
+    records = mapped(
+        [
+            {"identifier": "en", "title": "Parks", "accessLevel": "public", "language": ["en-US"]},
+            {"identifier": "none", "title": "公园", "accessLevel": "public"},
+        ]
+    )
+    assert records["en"].language == "en-US"
+    assert records["none"].language is None

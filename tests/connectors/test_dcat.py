@@ -36,6 +36,7 @@ from schema.model import (
     Sensitivity,
     ShareType,
     Temporal,
+    Translation,
     UpdateFrequency,
 )
 
@@ -61,6 +62,7 @@ PREFIXES = """
 @prefix hydra: <http://www.w3.org/ns/hydra/core#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix cgw: <https://catalogue-gateway.example/ns#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix eu: <http://publications.europa.eu/resource/authority/> .
 """
 
@@ -132,6 +134,18 @@ BUS_ROUTES = Dataset(
     ),
     spatial="河西市",
     temporal=Temporal(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 12, 31, tzinfo=UTC)),
+    # the other languages the literals carry, for clients asking with lang/Accept-Language
+    language="zh-CN",
+    translations=(
+        Translation("de", title="Busrouten"),
+        Translation(
+            "en",
+            title="Bus routes",
+            description="Bus routes of Hexi, with stops.",
+            keywords=("bus",),
+        ),
+        Translation("fr", description="Routes de bus"),
+    ),
 )
 
 AIR_QUALITY = Dataset(
@@ -147,6 +161,7 @@ AIR_QUALITY = Dataset(
     distributions=(
         Distribution(format="JSON", access_url="http://data.hexi.example/api/air", byte_size=1024),
     ),
+    translations=(Translation("ja", title="大気質"),),
 )
 
 
@@ -200,6 +215,22 @@ def test_the_language_preference_is_configurable() -> None:
     body = f'<{BASE}/d> a dcat:Dataset ; dct:title "公交线路"@zh , "Bus routes"@en .'
     dataset = one(body, options=DcatOptions(languages=("en", "zh")))
     assert dataset.title == "Bus routes"
+
+
+def test_other_languages_become_translations_of_title_description_and_keywords() -> None:
+    body = f"""<{BASE}/d> a dcat:Dataset ; dct:title "公交线路"@zh , "Bus routes"@en ;
+      dct:description "全市公交线路。"@zh , "The city's bus routes."@en ;
+      dcat:keyword "公交"@zh , "bus"@en , "route"@en ."""
+    dataset = one(body)
+    assert dataset.title == "公交线路" and dataset.language == "zh"
+    assert dataset.translations == (
+        Translation("en", "Bus routes", "The city's bus routes.", ("bus", "route")),
+    )
+
+
+def test_an_untagged_title_has_no_language() -> None:
+    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "Bus" .')
+    assert dataset.language is None and dataset.translations == ()
 
 
 def test_keywords_keep_every_language_preferred_ones_first() -> None:
@@ -286,8 +317,30 @@ def test_file_types_and_iana_media_types_are_read_from_their_uris() -> None:
     dists = one(body).distributions
     assert [(d.title, d.format, d.media_type) for d in dists] == [
         ("a", "GEOJSON", "application/geo+json"),
-        ("b", None, "text/csv"),
+        ("b", "CSV", "text/csv"),  # format derived from the media type
         ("c", "XLSX", None),
+    ]
+
+
+def test_media_types_and_described_format_nodes_fill_both_fields() -> None:
+    body = f"""<{BASE}/d> a dcat:Dataset ; dct:title "T" ;
+      dcat:distribution
+        [ dct:title "a" ; dcat:mediaType "text/csv" ] ,
+        [ dct:title "b" ; dct:format "application/vnd.ms-excel" ] ,
+        [ dct:title "c" ; dct:format <{BASE}/dist/c/format> ] ,
+        [ dct:title "d" ; dct:format <{BASE}/dist/d/format> ] ,
+        [ dct:title "e" ; dcat:downloadURL <{BASE}/files/e.json> ] ,
+        [ dct:title "f" ; dct:format [ rdf:value "application/pdf" ] ] .
+      <{BASE}/dist/c/format> a dct:IMT ; rdfs:label "ODS" ;
+        rdf:value "application/vnd.oasis.opendocument.spreadsheet" ."""
+    dists = one(body).distributions
+    assert [(d.title, d.format, d.media_type) for d in dists] == [
+        ("a", "CSV", "text/csv"),  # only a media type: the format it names
+        ("b", "XLS", "application/vnd.ms-excel"),  # a media type in dct:format
+        ("c", "ODS", "application/vnd.oasis.opendocument.spreadsheet"),  # a described URI
+        ("d", None, None),  # an undescribed platform URI says nothing (not "FORMAT")
+        ("e", "JSON", None),  # the download URL's extension
+        ("f", "PDF", "application/pdf"),
     ]
 
 
@@ -318,12 +371,28 @@ def test_class_predicates_are_configurable() -> None:
 
 
 def test_records_that_state_no_class_get_the_source_defaults() -> None:
-    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "T" ; cgw:shareType "maybe" .')
+    dataset = one(f'<{BASE}/d> a dcat:Dataset ; dct:title "T" .')
     assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
         DEFAULTS.share_type,
         DEFAULTS.open_type,
         DEFAULTS.sensitivity,
     )
+
+
+def test_an_unknown_class_spelling_is_the_least_open_class_not_the_default(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dataset = one(
+        f'<{BASE}/d> a dcat:Dataset ; dct:title "T" ; cgw:shareType "maybe" ; '
+        f'cgw:sensitivity "L5" .'
+    )
+    assert DEFAULTS.share_type is not ShareType.NOT_SHARED
+    assert (dataset.share_type, dataset.open_type, dataset.sensitivity) == (
+        ShareType.NOT_SHARED,
+        DEFAULTS.open_type,
+        Sensitivity.L4,
+    )
+    assert "unrecognised share_type 'maybe'" in caplog.text
 
 
 # -- missing and odd fields --------------------------------------------------------------

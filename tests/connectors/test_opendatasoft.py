@@ -29,6 +29,7 @@ from connectors.sdk import (
     FilterName,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SearchQuery,
     Sort,
@@ -185,6 +186,7 @@ async def test_search_maps_every_field_of_a_full_dataset(
         ),
         spatial="河西市滨江区",
         temporal=Temporal(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC)),
+        language="zh",  # metas.default.language
     )
     assert page.total == 3 and page.sorted
 
@@ -204,6 +206,7 @@ async def test_dataset_with_null_metas_and_no_templates_gets_source_department_a
         open_type=DEFAULTS.open_type,
         sensitivity=DEFAULTS.sensitivity,
         landing_page=f"{BASE}/explore/dataset/air-quality-stations/",
+        language="en",
     )
     assert air.distributions == ()  # has_records false: no exports
 
@@ -226,6 +229,23 @@ async def test_english_class_values_and_dcat_frequency_map_to_canonical_values(
     )
     assert market.contact_point == ContactPoint(email="open-data@market.example.gov.cn")
     assert [d.format for d in market.distributions] == ["CSV", "JSON"]  # no geo feature
+
+
+async def test_html_descriptions_keep_their_link_targets(
+    router: respx.MockRouter, connector: OpenDataSoftConnector
+) -> None:
+    body = load("catalog_datasets.json")
+    body["results"][0]["metas"]["default"]["description"] = (
+        '<p>Timetables: see <a href="https://bus.example.gov.cn/timetables">the bus site</a>'
+        ' or <a href="mailto:open@jt.example.gov.cn">write to us</a>.</p>'
+        '<p><a href="#top">Top</a> <a href="javascript:void(0)">Print</a></p>'
+    )
+    mock_search(router, body)
+    [first, *_] = (await connector.search(SearchQuery())).datasets
+    assert first.description == (
+        "Timetables: see the bus site (https://bus.example.gov.cn/timetables)"
+        " or write to us (open@jt.example.gov.cn).\n\nTop Print"
+    )
 
 
 @pytest.mark.parametrize("defaults", [SourceDefaults(), DEFAULTS], ids=["sdk-defaults", "custom"])
@@ -736,14 +756,29 @@ async def test_a_failing_search_does_not_leave_the_facets_call_running(
         ),
     ],
 )
-async def test_a_400_is_fatal_with_the_platforms_error_code_and_message(
+async def test_a_400_is_query_rejected_with_the_platforms_error_code_and_message(
     router: respx.MockRouter, connector: OpenDataSoftConnector, fixture: str, message: str
 ) -> None:
     mock_search(router, load(fixture), status=400)
-    with pytest.raises(FatalError, match="OpenDataSoft rejected the request") as caught:
+    with pytest.raises(QueryRejected, match="OpenDataSoft rejected the request") as caught:
         await connector.search(SearchQuery())
     assert message in caught.value.message
+    assert caught.value.source_id == connector.source_id
     assert caught.value.request is not None and "catalog/datasets" in str(caught.value.request.url)
+
+
+async def test_a_400_to_a_lookup_is_query_rejected_and_to_the_listing_the_sources_failure(
+    router: respx.MockRouter, connector: OpenDataSoftConnector
+) -> None:
+    router.get(url__regex=r".*/catalog/datasets/.+").mock(
+        return_value=httpx.Response(400, json=load("error_400_odsql.json"))
+    )
+    with pytest.raises(QueryRejected):
+        await connector.get("some-dataset")
+    router.get(FACETS).mock(return_value=httpx.Response(400, json=load("error_400_odsql.json")))
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()  # catalog/facets?facet=publisher: no caller input
+    assert not isinstance(caught.value, QueryRejected)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
@@ -1010,3 +1045,8 @@ class TestOpenDataSoftConformance(ConnectorConformance):
     department = OWN_DEPARTMENT
     defaults = DEFAULTS
     page_size = 2
+    # The Explore API's 400 bodies: ODSQL it cannot parse, a parameter out of range.
+    bad_query_answers = [
+        {"status": 400, "body": load("error_400_odsql.json")},
+        {"status": 400, "body": load("error_400_window.json")},
+    ]

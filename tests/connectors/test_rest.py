@@ -23,6 +23,7 @@ from connectors.sdk import (
     FilterName,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     SearchQuery,
     Sort,
     SourceDefaults,
@@ -483,9 +484,71 @@ async def test_an_answer_without_the_envelope_code_is_fatal(
 async def test_an_error_code_is_fatal_with_the_platforms_message(
     router: respx.MockRouter, connector: RestConnector
 ) -> None:
-    mock_listing(router, {"code": 4001, "msg": "参数错误：pageSize不能大于100", "data": None})
-    with pytest.raises(FatalError, match="code 4001.*参数错误"):
+    mock_listing(router, {"code": 5000, "msg": "系统繁忙", "data": None})
+    with pytest.raises(FatalError, match="code 5000.*系统繁忙") as caught:
         await connector.search(SearchQuery())
+    assert not isinstance(caught.value, QueryRejected)
+
+
+# The demo platform's answer to the issue-16 date (simulators/rest_sim.py, HTTP 200).
+PARAM_ERROR = {"code": 4001, "msg": "参数错误：updateTimeEnd格式应为yyyy-MM-dd HH:mm:ss"}
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, json={**PARAM_ERROR, "data": None}),
+        httpx.Response(400, json={"code": 400, "msg": "Bad Request", "data": None}),
+        httpx.Response(422, json={"code": 422, "msg": "Unprocessable", "data": None}),
+    ],
+    ids=["bad-query-code", "http-400", "http-422"],
+)
+async def test_the_mappings_bad_query_answers_are_query_rejected(
+    router: respx.MockRouter, connector: RestConnector, response: httpx.Response
+) -> None:
+    router.get(RESOURCES).mock(return_value=response)
+    with pytest.raises(QueryRejected) as caught:
+        await connector.search(SearchQuery())
+    assert caught.value.source_id == "health-rest"
+    router.get(url__regex=r".*/api/v1/resources/.+").mock(return_value=response)
+    with pytest.raises(QueryRejected):
+        await connector.get("some-id")
+
+
+async def test_bad_query_statuses_are_configured_and_listings_never_blame_the_caller(
+    router: respx.MockRouter, make_connector: Callable[..., RestConnector]
+) -> None:
+    document = inline_mapping()
+    document["bad_query"] = {"statuses": [418]}  # only this, and no envelope codes
+    connector = make_connector(RestOptions.model_validate(document))
+    router.get(RESOURCES).mock(return_value=httpx.Response(418, json={"code": 1, "msg": "no"}))
+    with pytest.raises(QueryRejected):
+        await connector.search(SearchQuery())
+    router.get(RESOURCES).mock(return_value=httpx.Response(200, json={**PARAM_ERROR}))
+    with pytest.raises(FatalError) as caught:
+        await connector.search(SearchQuery())
+    assert not isinstance(caught.value, QueryRejected)
+    router.get(RESOURCES).mock(return_value=httpx.Response(400, json={"code": 1, "msg": "no"}))
+    with pytest.raises(FatalError) as caught:
+        await connector.search(SearchQuery())
+    assert not isinstance(caught.value, QueryRejected)
+    router.get(f"{BASE}/api/v1/departments").mock(
+        return_value=httpx.Response(418, json={"code": 1, "msg": "no"})
+    )
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()
+    assert not isinstance(caught.value, QueryRejected)
+
+
+def test_bad_query_mapping_problems_are_reported() -> None:
+    document = inline_mapping()
+    del document["envelope"]
+    document["bad_query"] = {"statuses": [400, 403, 500], "codes": [4001]}
+    assert problems(document) == [
+        ("bad_query.codes", "needs an envelope (whose code they are)"),
+        ("bad_query.statuses.1", "403 says the credentials are wrong, not the query"),
+        ("bad_query.statuses.2", "must be <= 499"),
+    ]
 
 
 async def test_a_refused_app_key_says_to_check_the_auth_settings_and_hides_the_key(

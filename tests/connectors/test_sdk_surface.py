@@ -11,6 +11,20 @@ def test_error_hierarchy_matches_the_documented_tree() -> None:
     assert issubclass(sdk.ConnectorError, sdk.GatewayError)
     for error in (sdk.SourceUnavailable, sdk.RetriableError, sdk.FatalError, sdk.NotSupported):
         assert issubclass(error, sdk.ConnectorError)
+    # A caller's rejected query is a 4xx like any other to code that catches FatalError.
+    assert issubclass(sdk.QueryRejected, sdk.FatalError)
+    assert not issubclass(sdk.QueryRejected, (sdk.RetriableError, sdk.SourceUnavailable))
+
+
+def test_the_documented_tree_names_every_exported_error() -> None:
+    from connectors.sdk import _errors
+
+    tree = _errors.__doc__ or ""
+    errors = [n for n in sdk.__all__ if isinstance(getattr(sdk, n), type)]
+    errors = [n for n in errors if issubclass(getattr(sdk, n), sdk.GatewayError)]
+    assert "QueryRejected" in errors
+    for name in errors:
+        assert f"── {name}" in tree or tree.lstrip().split("::")[-1].split()[0] == name, name
 
 
 def test_unknown_connector_names_the_known_ones() -> None:

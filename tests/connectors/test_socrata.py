@@ -22,6 +22,7 @@ from connectors.sdk import (
     FilterName,
     HealthStatus,
     NotSupported,
+    QueryRejected,
     RetriableError,
     SearchQuery,
     Sort,
@@ -133,7 +134,8 @@ async def test_search_maps_every_field_of_a_full_asset(
         title="Bus Routes and Stops",
         identifier="330100/JTJ-00001",
         description=(
-            "All bus routes & stops of the city.\n\nUpdated monthly by the Transport Bureau."
+            "All bus routes & stops of the city.\n\nUpdated monthly by the Transport Bureau"
+            " (https://transport.hexi.example.gov)."  # the link target stays in the text
         ),
         keywords=("bus", "transit", "stops"),
         themes=("transport",),
@@ -542,14 +544,44 @@ async def test_visibility_is_applied_only_when_an_alternative_admits_everyone(
         ("catalog_400_order.json", "Invalid order: 'popularity'"),
     ],
 )
-async def test_a_400_is_fatal_and_names_socratas_message(
+async def test_a_400_is_query_rejected_and_names_socratas_message(
     router: respx.MockRouter, connector: SocrataConnector, fixture: str, message: str
 ) -> None:
     mock_catalog(router, load(fixture), status=400)
-    with pytest.raises(FatalError, match="Socrata rejected the query") as caught:
+    with pytest.raises(QueryRejected, match="Socrata rejected the query") as caught:
         await connector.search(SearchQuery())
     assert message in caught.value.message
     assert caught.value.source_id == "hexi"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, json={"error": "Search timed out"}),  # the platform's trouble
+        httpx.Response(403, json={"error": True, "message": "Invalid app token"}),
+        httpx.Response(404, json={"error": "No such domain"}),
+        httpx.Response(500, text="oops"),
+    ],
+    ids=["error-with-200", "403", "404", "500"],
+)
+async def test_answers_that_are_not_a_refused_query_are_never_query_rejected(
+    router: respx.MockRouter, connector: SocrataConnector, response: httpx.Response
+) -> None:
+    router.get(CATALOG).mock(return_value=response)
+    with pytest.raises(ConnectorError) as caught:
+        await connector.search(SearchQuery())
+    assert not isinstance(caught.value, QueryRejected)
+
+
+async def test_a_400_to_the_department_listing_is_the_sources_failure(
+    router: respx.MockRouter, connector: SocrataConnector
+) -> None:
+    router.get(f"{CATALOG}/domains/{DOMAIN}/facets").mock(
+        return_value=httpx.Response(400, json=load("catalog_400_order.json"))
+    )
+    with pytest.raises(FatalError) as caught:
+        await connector.departments()
+    assert not isinstance(caught.value, QueryRejected)
 
 
 @pytest.mark.parametrize(
@@ -765,7 +797,7 @@ async def test_get_errors_are_raised_like_search_errors(
     router: respx.MockRouter, connector: SocrataConnector
 ) -> None:
     mock_catalog(router, load("catalog_400_paging.json"), status=400)
-    with pytest.raises(FatalError, match="Socrata rejected the query"):
+    with pytest.raises(QueryRejected, match="Socrata rejected the query"):
         await connector.get("k3mz-q8tn")
 
 

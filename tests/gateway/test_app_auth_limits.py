@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from gateway.access.policy import Policy
 from gateway.app import Gateway
 from gateway.config import parse_config
 from tests.gateway.conftest import asgi_client, make_dataset
+from tests.gateway.http.test_limits import doubling
 from tests.gateway.memory_connector import MemoryConnector
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -98,3 +100,29 @@ async def test_a_too_costly_document_is_200_without_data_for_legacy_json(
         response = await client.post("/graphql", json=query, headers={"accept": "application/json"})
     assert response.status_code == 200
     assert "data" not in response.json()
+
+
+async def test_the_fragment_doubling_attack_is_refused_and_healthz_answers_meanwhile(
+    http_client: httpx.AsyncClient,
+) -> None:
+    # Issue 10: an anonymous 899-byte document took 13-23 s to refuse, freezing /healthz.
+    attack = {"query": "{ sources { ...F0 } }\n" + doubling(22)}
+    async with asgi_client(gateway(http_client)) as client:
+        *refused, health = await asyncio.gather(
+            *(client.post("/graphql", json=attack) for _ in range(4)), client.get("/healthz")
+        )
+    assert health.status_code == 200
+    for response in refused:
+        assert response.status_code == 400
+        [error] = response.json()["errors"]
+        assert error["extensions"] == {"code": "TOO_MANY_ALIASES"}
+
+
+async def test_duplicate_api_key_headers_are_401_over_http(http_client: httpx.AsyncClient) -> None:
+    gw = gateway(http_client)
+    async with asgi_client(gw) as client:
+        response = await client.post(
+            "/graphql", json=QUERY, headers=[("x-api-key", "a"), ("x-api-key", "b")]
+        )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

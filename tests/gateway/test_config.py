@@ -147,3 +147,152 @@ def test_check_config_ok(tmp_path: Path) -> None:
     result = run_cli("check-config", str(write(tmp_path, GOOD.replace("${CKAN_KEY}", "k"))))
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://exa mple.org", "must not contain spaces"),
+        ("http://example.org/a b", "must not contain spaces"),
+        ("http://exa\tmple.org", "must not contain spaces"),
+        ("http://", "must be an http://"),
+        ("http://exa$mple.org", "no valid host name"),
+        ("http://example.org:99999", "invalid port"),
+        ("gopher://example.org", "must be an http://"),
+    ],
+)
+def test_a_source_url_must_be_a_whole_http_url(url: str, message: str) -> None:
+    raw = {"sources": [{"id": "a", "connector": "ckan", "url": url}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    [problem] = [p for p in caught.value.problems if p.path == "sources[0].url"]
+    assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9101",
+        "https://data.example.gov.cn/api/",
+        "http://[::1]:8080",
+        "http://数据.政府.cn",
+    ],
+)
+def test_ordinary_source_urls_are_accepted(url: str) -> None:
+    config = parse_config({"sources": [{"id": "a", "connector": "ckan", "url": url}]}, env={})
+    assert config.sources[0].settings.url == url.rstrip("/")
+
+
+BAD_POLICY = """\
+callers:
+  - id: analyst
+    api_keys: ["key-in-clear"]
+grants:
+  - id: g
+    to: {callers: [ghost]}
+    allow: {max_sensitivity: L2}
+    valid_from: 2026-13-01
+    mask: [secret]
+  - id: g
+    to: {roles: [staff]}
+    allow: {themes: [transport]}
+    valid_from: 2026-03-01
+    valid_until: 2026-02-01
+"""
+
+
+def test_check_config_reports_every_policy_problem_at_once_with_full_key_paths(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, BAD_POLICY, "policy.yaml")
+    path = write(tmp_path, GOOD.replace("${CKAN_KEY}", "k") + "policy: policy.yaml\n")
+    result = run_cli("check-config", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    # What used to take three runs (YAML dates, schema, cross-checks) comes in one.
+    assert "6 problems" in result.stderr
+    for path_and_message in (
+        "callers[0].api_keys[0]: api_keys must be stored hashed",
+        "grants[0].valid_from: Input should be a valid date",
+        "grants[0].mask: cannot mask secret",
+        "grants[1].valid_until: must be after valid_from (2026-03-01)",
+        "grants[1].id: duplicate 'g' (also grants[0])",
+        "grants[0].to.callers[0]: unknown caller 'ghost'",
+    ):
+        assert f"  {path_and_message}" in result.stderr
+
+
+def test_check_config_reports_gateway_and_policy_problems_in_one_run(tmp_path: Path) -> None:
+    write(tmp_path, BAD_POLICY, "policy.yaml")
+    path = write(
+        tmp_path,
+        'sources: [{id: a, connector: ckan, url: "http://exa mple.org"}]\npolicy: policy.yaml\n',
+    )
+    result = run_cli("check-config", str(path))
+    assert result.returncode == 2
+    assert "sources[0].url: must not contain spaces" in result.stderr
+    assert "grants[0].valid_from" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve --config gateway.yaml", "demo"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(
+    tmp_path: Path, command: str
+) -> None:
+    result = run_cli(*command.split(), "--port", "99999")
+    assert result.returncode == 2
+    assert "99999 is not a port number (0-65535)" in result.stderr
+
+
+def test_check_config_warns_loudly_when_nothing_is_audited(tmp_path: Path) -> None:
+    base = GOOD.replace("${CKAN_KEY}", "k")
+    silent = run_cli("check-config", str(write(tmp_path, base)))
+    assert silent.returncode == 0
+    assert "requests are NOT recorded in an audit trail" in silent.stderr
+    opted_out = run_cli("check-config", str(write(tmp_path, base + "audit: {enabled: false}\n")))
+    assert opted_out.returncode == 0
+    assert "audit" not in opted_out.stderr
+
+
+def test_audit_disabled_and_a_path_together_is_a_problem() -> None:
+    raw = {
+        "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:1"}],
+        "audit": {"enabled": False, "path": "audit.log"},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    assert [p.path for p in caught.value.problems] == ["audit.enabled"]
+
+
+def test_a_webhook_url_with_a_space_is_refused_like_a_source_url() -> None:
+    raw = {
+        "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:1"}],
+        "notifications": {"webhooks": [{"url": "https://hooks.exa mple/x", "secret": "s" * 16}]},
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env={})
+    assert [str(p) for p in caught.value.problems] == [
+        "notifications.webhooks[0].url: must not contain spaces or control characters"
+    ]
+
+
+def test_allowed_origins_and_speaks_for_reach_the_source_settings() -> None:
+    source = {"id": "hr", "connector": "ckan", "url": "https://hr.example.gov.cn/api"}
+    config = parse_config(
+        {
+            "sources": [
+                source | {"allowed_origins": ["https://cdn.example.gov.cn"], "speaks_for": ["hr"]}
+            ]
+        },
+        env={},
+    )
+    settings = config.sources[0].settings
+    assert settings.allowed_origins == ("https://cdn.example.gov.cn",)
+    assert settings.speaks_for == ("hr",)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            {"sources": [source | {"allowed_origins": ["https://cdn.example.gov.cn/files"]}]},
+            env={},
+        )
+    [problem] = [p for p in caught.value.problems if "allowed_origins" in p.path]
+    assert problem.path == "sources[0].allowed_origins"
+    assert "scheme://host[:port]" in problem.message

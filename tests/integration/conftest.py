@@ -10,7 +10,7 @@ import pytest
 
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.run import SOURCE_SETTINGS, demo_policy
+from gateway.demo.run import SOURCE_SETTINGS, demo_policy, source_entry
 from simulators.platforms import PlatformServer, PlatformThread, demo_specs
 
 pytestmark = pytest.mark.integration
@@ -21,6 +21,30 @@ def platforms() -> Iterator[dict[str, PlatformServer]]:
     """The demo's three CKAN platforms (other kinds have their own integration tests)."""
     with PlatformThread([s for s in demo_specs() if s.kind == "ckan"]) as servers:
         yield servers
+
+
+@pytest.fixture(scope="session")
+def demo_platforms() -> Iterator[dict[str, PlatformServer]]:
+    """All eight of the demo's platforms, one of each kind and the CKAN trio."""
+    with PlatformThread(demo_specs()) as servers:
+        yield servers
+
+
+def demo_gateway(servers: dict[str, PlatformServer], timeout: float = 10.0) -> Gateway:
+    """A fresh gateway (fresh guards and caches) over the demo's platforms, configured as
+    the demo configures it but with a deadline that a loaded test machine cannot miss."""
+    config = parse_config(
+        {
+            "sources": [
+                source_entry(pid, s.spec.kind, s.url, s.spec.catalogue)
+                | {"timeout_seconds": timeout}
+                for pid, s in servers.items()
+            ]
+        }
+    )
+    return Gateway(
+        config, transport="aiohttp", policy=demo_policy(), cursor_secret=b"integration-tests"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +53,20 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
                     break
             except OSError:
                 time.sleep(0.1)
+        # Sources served from a local index load in the background from the start;
+        # /readyz answers 503 ("loading") until they have, as an orchestrator would wait.
+        readiness: dict[str, Any] = {}
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=10) as ready:
+                    readiness = json.loads(ready.read())
+                    break
+            except urllib.error.HTTPError as exc:
+                readiness = json.loads(exc.read())
+                assert readiness["status"] in ("loading", "unavailable"), readiness
+                time.sleep(0.1)
+        assert readiness.get("status") == "ready", readiness
+        assert not any(source["loading"] for source in readiness["sources"])
         page_request = urllib.request.Request(base + "/graphql", headers={"Accept": "text/html"})
         with urllib.request.urlopen(page_request, timeout=5) as page:
             html = page.read().decode()
@@ -100,3 +118,37 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
             assert process.stdout is not None
             process.stdout.close()
     assert "Traceback" not in "".join(banner)
+    # the demo's temp folder goes when the demo stops
+    audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+    assert audit_log is not None
+    assert not Path(audit_log.group(1)).parent.exists()
+
+
+def test_a_terminated_demo_removes_its_temp_folder() -> None:
+    """`kill` / `docker stop` send SIGTERM: the demo stops as with Ctrl-C, cleaning up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    with process.stdout:
+        banner = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        audit_log = re.search(r"Audit log: (\S+)", "".join(banner))
+        assert audit_log is not None, "".join(banner)
+        folder = Path(audit_log.group(1)).parent
+        assert folder.is_dir()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert not folder.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -59,24 +60,20 @@ def healthy_rest_platform(rest_platform: PlatformServer) -> Iterator[None]:
     rest_platform.fault.reset()
 
 
-@pytest.fixture
-async def client(
-    rest_platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+@contextlib.asynccontextmanager
+async def gateway_client(
+    url: str, defaults: dict[str, str] | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    monkeypatch.setitem(_registry._BUILTINS, "rest", "connectors.rest:RestConnector")
     config = parse_config(
         {
             "sources": [
                 {
                     "id": SOURCE,
                     "connector": "rest",
-                    "url": rest_platform.url,
+                    "url": url,
                     "timeout_seconds": 0.8,
-                    "defaults": {
-                        "share_type": "NOT_SHARED",
-                        "open_type": "NOT_OPEN",
-                        "sensitivity": "L4",
-                    },
+                    "defaults": defaults
+                    or {"share_type": "NOT_SHARED", "open_type": "NOT_OPEN", "sensitivity": "L4"},
                     "options": rest_source_options(),
                 }
             ]
@@ -92,6 +89,15 @@ async def client(
             yield c
     finally:
         await gateway.aclose()
+
+
+@pytest.fixture
+async def client(
+    rest_platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    monkeypatch.setitem(_registry._BUILTINS, "rest", "connectors.rest:RestConnector")
+    async with gateway_client(rest_platform.url) as c:
+        yield c
 
 
 def public_ids() -> set[str]:
@@ -251,3 +257,72 @@ async def test_the_simulator_answers_like_a_home_grown_api(rest_platform: Platfo
         assert fault.json()["latency_ms"] == 5
         stats = (await api.get("/__sim__/stats")).json()
         assert stats["actions"]["resources"] == 2
+
+
+async def test_hidden_records_do_not_show_through_paging(
+    rest_platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10, failure 2: anonymous `first: 1` on a department's NOT_SHARED datasets said
+    # hasNextPage: true (with an endCursor) when the department had hidden datasets and
+    # false (null) when it did not exist; raising `first` counted them exactly. With the
+    # demo's defaults (CONDITIONAL), the share-type filter wants the default, so the
+    # platform cannot apply the caller's visibility: the gateway filters.
+    monkeypatch.setitem(_registry._BUILTINS, "rest", "connectors.rest:RestConnector")
+    defaults = {"share_type": "CONDITIONAL", "open_type": "NOT_OPEN", "sensitivity": "L3"}
+    hidden: dict[str, int] = {}
+    for record in map(native_record, catalogue().packages):
+        if record["shareType"] == "不予共享":
+            hidden[record["deptCode"]] = hidden.get(record["deptCode"], 0) + 1
+    department, count = max(hidden.items(), key=lambda item: item[1])
+    assert count > 1
+
+    async def ask(departments: list[str], first: int) -> dict[str, Any]:
+        variables = {
+            "first": first,
+            "filter": {"departments": departments, "shareTypes": ["NOT_SHARED"]},
+        }
+        async with gateway_client(rest_platform.url, defaults) as client:
+            body = await graphql(client, SEARCH, variables)
+        assert "errors" not in body, body
+        connection: dict[str, Any] = body["data"]["datasets"]
+        for source in connection["sources"]:
+            source.pop("latencyMs", None)
+        return connection
+
+    for first in (1, count - 1, count, count + 1):
+        with_hidden = await ask([department], first)
+        missing = await ask(["no-such-department"], first)
+        assert with_hidden == missing
+        assert with_hidden["edges"] == [] and with_hidden["totalCount"] == 0
+        assert with_hidden["pageInfo"] == {"hasNextPage": False, "endCursor": None}
+
+
+async def test_pages_are_full_and_the_count_is_stable_when_the_platform_cannot_filter(
+    rest_platform: PlatformServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10, failure 2: on the demo's REST platform `first: 10` gave pages of 1, 3, 4,
+    # 3, 2 ... 0 records, and totalCount was 25 / 36 / 59 for `first` 5 / 10 / 40.
+    monkeypatch.setitem(_registry._BUILTINS, "rest", "connectors.rest:RestConnector")
+    defaults = {"share_type": "CONDITIONAL", "open_type": "OPEN", "sensitivity": "L1"}
+    async with gateway_client(rest_platform.url, defaults) as client:
+        counts = set()
+        for first in (5, 10, 40):
+            body = await graphql(client, SEARCH, {"first": first})
+            connection = body["data"]["datasets"]
+            counts.add((connection["totalCount"], connection["totalCountIsExact"]))
+        assert len(counts) == 1
+        sizes, totals, seen, after = [], [], [], None
+        for _ in range(100):
+            body = await graphql(client, SEARCH, {"first": 10, "after": after})
+            assert "errors" not in body, body
+            connection = body["data"]["datasets"]
+            sizes.append(len(connection["edges"]))
+            totals.append(connection["totalCount"])
+            seen += [e["node"]["id"] for e in connection["edges"]]
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) and len(seen) > 20
+    assert all(size == 10 for size in sizes[:-1]) and 0 < sizes[-1] <= 10
+    assert totals == sorted(totals)  # a lower bound grows, never shrinks
+    assert totals[-1] == len(seen)

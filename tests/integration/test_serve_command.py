@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def env_name(platform_id: str) -> str:
 POLICY = Path(__file__).parents[2] / "gateway" / "demo" / "policy.yaml"
 
 
-def test_serve_answers_from_a_config_file(
+def test_serve_answers_from_a_config_file_behind_a_proxy_with_json_logs(
     tmp_path: Path, platforms: dict[str, PlatformServer]
 ) -> None:
     shutil.copy(POLICY, tmp_path / "policy.yaml")
@@ -55,7 +56,19 @@ def test_serve_answers_from_a_config_file(
         **{env_name(pid): s.url for pid, s in platforms.items()},
     }
     with subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(tmp_path / "gateway.yaml")],
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--config",
+            str(tmp_path / "gateway.yaml"),
+            "--proxy-headers",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--log-format",
+            "json",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -94,7 +107,24 @@ def test_serve_answers_from_a_config_file(
                 urllib.request.urlopen(introspection, timeout=10)
             assert refused.value.code == 400
             refused.value.close()
+            searched = urllib.request.Request(
+                base
+                + "/graphql?query="
+                + urllib.parse.quote('{ datasets(search: "ZQX-secret") { totalCount } }'),
+                headers={"X-Forwarded-For": "203.0.113.7", "X-Request-Id": "proxy-1"},
+            )
+            with urllib.request.urlopen(searched, timeout=10) as response:
+                assert response.headers["X-Request-Id"] == "proxy-1"
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=15)
     assert "Traceback" not in stderr
+    entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    access = [e for e in entries if e["logger"] == "gateway.access"]
+    # the proxy's X-Forwarded-For is trusted (the request came from 127.0.0.1)
+    assert any(
+        e["http"]["client"] == "203.0.113.7" and e["http"]["request_id"] == "proxy-1"
+        for e in access
+    )
+    leaks = [line for line in stderr.splitlines() if "ZQX-secret" in line]
+    assert not leaks, leaks[0][:600]  # no log line holds search text

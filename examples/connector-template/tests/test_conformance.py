@@ -20,3 +20,7 @@ class TestWaterPortalConformance(ConnectorConformance):
         "api_key": "hexi-water-test-key"
     }  # a SecretStr option: the kit checks it never leaks
     page_size = 2  # the recordings hold three pages of two
+    # The API's answer to a query it refuses: the kit checks it raises QueryRejected.
+    bad_query_answers = [
+        {"status": 400, "body": {"code": 40000, "message": "参数错误: updated_since"}}
+    ]

@@ -16,6 +16,7 @@ import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from starlette.datastructures import Headers
 
 from gateway.access.auth import Authenticator, AuthError
 from gateway.access.policy import ANONYMOUS, Caller, Policy, hash_api_key
@@ -187,6 +188,18 @@ async def test_two_credentials_at_once_are_refused(
     assert "not both" in error.message
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("x-api-key", b"k-1"), ("authorization", b"Bearer x.y.z")]
+)
+async def test_a_credential_header_sent_twice_is_refused_even_when_both_are_equal(
+    authenticator: Authenticator, name: str, value: bytes
+) -> None:
+    headers = Headers(raw=[(name.encode(), value), (name.encode(), value)])
+    error = await rejected(authenticator, headers, jwt_policy())
+    assert error.status == 401
+    assert error.message.startswith("send one ") and error.message.endswith(", not 2")
+
+
 async def test_bearer_tokens_are_refused_when_the_policy_has_no_jwt_block(
     authenticator: Authenticator, ec_key: ec.EllipticCurvePrivateKey
 ) -> None:
@@ -333,6 +346,21 @@ async def test_roles_that_are_not_strings_are_refused(
             id="wrong-issuer",
         ),
         pytest.param({"exp": None}, "the token has no 'exp' claim", id="no-expiry"),
+        pytest.param(
+            {"exp": str(int(time.time()) + 300)},
+            "the token's exp claim must be a number (a NumericDate)",
+            id="exp-numeric-string",
+        ),
+        pytest.param(
+            {"nbf": str(int(time.time()) - 60)},
+            "the token's nbf claim must be a number (a NumericDate)",
+            id="nbf-numeric-string",
+        ),
+        pytest.param(
+            {"iat": True},
+            "the token's iat claim must be a number (a NumericDate)",
+            id="iat-boolean",
+        ),
     ],
 )
 async def test_tokens_failing_a_claim_check_are_refused_with_the_reason(

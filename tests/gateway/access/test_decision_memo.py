@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from connectors.sdk import DatasetFilter, SearchPage
 from gateway.access.policy import Clause, GrantSet, Privilege
-from gateway.federation.search import _decisions
+from gateway.federation.batch import decisions as _decisions
 from schema.model import Department
 from tests.gateway.conftest import make_dataset
 

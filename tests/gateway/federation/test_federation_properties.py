@@ -32,7 +32,12 @@ from connectors.sdk import (
 )
 from gateway.access.policy import GrantSet, Policy
 from gateway.federation.cursor import CursorCodec
-from gateway.federation.search import MAX_FETCH_ROUNDS, FederatedSearch, SearchRequest, SearchResult
+from gateway.federation.search import (
+    MAX_SOURCE_CALLS,
+    FederatedSearch,
+    SearchRequest,
+    SearchResult,
+)
 from schema.model import Dataset, OpenType, Sensitivity, ShareType
 from tests.gateway.memory_connector import MemoryConnector
 from tests.gateway.policy_strategies import (
@@ -337,8 +342,9 @@ def test_paging_keeps_the_order_when_a_source_skips_unmappable_rows(case: Federa
 def test_upstream_calls_per_page_are_bounded_and_no_page_rereads_what_earlier_pages_served(
     case: Federation,
 ) -> None:
-    # Bound: per page, one call to each source that may still hold rows, plus at most
-    # MAX_FETCH_ROUNDS - 1 refills of a source that blocks the merge; a source that is down
+    # Bound: per page, at most MAX_SOURCE_CALLS calls to each source (refills of a source
+    # that blocks the merge, or reading ahead one that cannot apply the visibility upstream,
+    # so that hidden records do not shape the page); a source that is down
     # is asked once and sits the page out. Across pages, each source resumes after the
     # last record it contributed (the cursor carries its position, never 0 again), and
     # after the first page no source is asked past the end of its rows.
@@ -346,7 +352,7 @@ def test_upstream_calls_per_page_are_bounded_and_no_page_rereads_what_earlier_pa
     contributed: dict[str, int] = {}  # source -> highest rank it contributed so far
     for number, (page, calls) in enumerate(zip(paged.pages, paged.calls, strict=True)):
         for sid, queries in calls.items():
-            assert len(queries) <= (MAX_FETCH_ROUNDS if sid in paged.live else 1)
+            assert len(queries) <= (MAX_SOURCE_CALLS if sid in paged.live else 1)
             offsets = [q.offset for q in queries]
             assert offsets == sorted(set(offsets))  # refills move forward
             if queries and sid in contributed:

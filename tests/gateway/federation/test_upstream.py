@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from connectors.sdk import RetriableError
+from connectors.sdk import NotSupported, QueryRejected, RetriableError
 from gateway.access.policy import ANONYMOUS, Policy
 from gateway.federation.search import SearchRequest, SourceStatus
 from gateway.federation.upstream import CircuitOpen, GuardConfig, GuardState, SourceGuard
@@ -153,3 +153,141 @@ async def test_a_failing_source_is_served_from_an_earlier_answer_and_says_so(
     assert "earlier answer" in (report.message or "")
     assert [e.dataset.local_id for e in again.edges] == [e.dataset.local_id for e in first.edges]
     assert again.total_count_is_exact is False
+
+
+async def test_every_source_call_is_bound_to_the_sources_origins(
+    make_gateway: GatewayFactory,
+) -> None:
+    # A connector that follows a link elsewhere with its own header: the gateway declares
+    # the source's origins around every call, so the SDK refuses it before sending.
+    from connectors.sdk import get_json
+    from tests.gateway.memory_connector import MemoryConnector
+
+    sent: list[str] = []
+
+    class Wanderer(MemoryConnector):
+        async def search(self, query):  # type: ignore[no-untyped-def]
+            await get_json(
+                self.client,
+                "https://elsewhere.example.net/x",
+                source_id=self.source_id,
+                headers={"X-Key": "k"},
+            )
+            sent.append("elsewhere")
+            return await super().search(query)
+
+    gateway = make_gateway({"a": [make_dataset("a", 1)]}, connector_class=Wanderer)
+    result = await gateway.engine.search(SearchRequest(), grants())
+    [report] = result.sources
+    assert report.status is SourceStatus.ERROR
+    assert (
+        report.message == "the platform's answer could not be used (link to another origin refused)"
+    )
+    assert sent == []
+
+
+async def test_rejected_queries_never_count_towards_the_breaker_nor_are_cached() -> None:
+    guard = SourceGuard("s", GuardConfig(breaker_failures=2, cache_ttl_seconds=30))
+    calls = 0
+
+    async def rejected() -> None:
+        nonlocal calls
+        calls += 1
+        raise QueryRejected("CKAN rejected the query: Invalid Date String", source_id="s")
+
+    for _ in range(50):
+        with pytest.raises(QueryRejected):
+            await guard.run("same-bad-query", rejected)
+    assert calls == 50  # a rejection is never cached: each call asks again
+    report = guard.report()
+    assert (report.state, report.consecutive_failures, report.last_error) == (
+        GuardState.UP,
+        0,
+        None,
+    )
+
+
+async def test_a_rejected_query_does_not_reset_a_failing_count() -> None:
+    guard = SourceGuard("s", GuardConfig(breaker_failures=3, cache_ttl_seconds=0))
+
+    async def failing() -> None:
+        raise RetriableError("HTTP 503", source_id="s")
+
+    async def rejected() -> None:
+        raise QueryRejected("bad query", source_id="s")
+
+    for call in (failing, rejected, failing, rejected, failing):
+        with pytest.raises((RetriableError, QueryRejected)):
+            await guard.run(None, call)
+    assert guard.report().state is GuardState.CIRCUIT_OPEN
+
+
+@pytest.mark.parametrize("error", [QueryRejected, NotSupported])
+async def test_a_half_open_probe_answered_as_the_callers_fault_frees_the_probe(
+    error: type[Exception],
+) -> None:
+    clock = Clock()
+    guard = SourceGuard(
+        "s",
+        GuardConfig(breaker_failures=1, breaker_reset_seconds=30, cache_ttl_seconds=0),
+        clock=clock,
+    )
+
+    async def failing() -> None:
+        raise RetriableError("HTTP 503", source_id="s")
+
+    async def blamed() -> None:
+        raise error("the request is at fault", source_id="s")
+
+    async def working() -> str:
+        return "ok"
+
+    with pytest.raises(RetriableError):
+        await guard.run(None, failing)
+    clock.now += 31
+    with pytest.raises(error):
+        await guard.run(None, blamed)  # the probe: the platform answered, blaming the request
+    assert await guard.run(None, working) == "ok"  # the next call may probe; it closes
+    assert guard.report().state is GuardState.UP
+
+
+async def test_a_rejected_query_is_the_callers_error_and_never_served_stale(
+    make_gateway: GatewayFactory,
+) -> None:
+    from tests.gateway.memory_connector import MemoryConnector
+
+    class Picky(MemoryConnector):
+        rejecting = False
+
+        async def search(self, query):  # type: ignore[no-untyped-def]
+            if self.rejecting:
+                raise QueryRejected("the platform says: bad date", source_id=self.source_id)
+            return await super().search(query)
+
+    gateway = make_gateway(
+        {"a": [make_dataset("a", 1)], "b": [make_dataset("b", 1)]}, connector_class=Picky
+    )
+    clock = Clock()
+    gateway.engine._guards["a"] = SourceGuard(
+        "a", GuardConfig(cache_ttl_seconds=10, stale_ttl_seconds=300), clock=clock
+    )
+    await gateway.engine.search(SearchRequest(first=3), grants())
+    gateway.connectors[0].rejecting = True  # type: ignore[attr-defined]
+    clock.now += 60  # past fresh, within stale
+    query = "{ datasets(first: 3) { edges { node { id } } sources { source { id } status } } }"
+    async with asgi_client(gateway) as client:
+        for _ in range(20):
+            body = (await client.post("/graphql", json={"query": query})).json()
+        health = (
+            await client.post("/graphql", json={"query": "{ sources { id state lastError } }"})
+        ).json()
+        ready = (await client.get("/readyz")).json()
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "source": "a"}
+    assert "bad date" not in error["message"]  # the platform's own text stays in the log
+    statuses = {s["source"]["id"]: s["status"] for s in body["data"]["datasets"]["sources"]}
+    assert statuses == {"a": "ERROR", "b": "OK"}  # no earlier answer stands in for it
+    by_id = {s["id"]: s for s in health["data"]["sources"]}
+    assert by_id["a"] == {"id": "a", "state": "UP", "lastError": None}
+    [a_ready] = [s for s in ready["sources"] if s["id"] == "a"]
+    assert (a_ready["state"], a_ready["consecutiveFailures"]) == ("UP", 0)

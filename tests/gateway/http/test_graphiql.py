@@ -36,6 +36,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+import gateway.http.graphiql as graphiql_module
 from gateway.http.graphiql import (
     DEFAULT_QUERY,
     GRAPHIQL_ASSET_PREFIX,
@@ -627,3 +628,27 @@ def test_graphiql_runs_a_query_in_headless_chromium(tmp_path: Path) -> None:
     # CSP violations ("Refused to load ...") and failed loads surface as console errors.
     assert not console_errors, console_errors
     assert screenshot.stat().st_size > 10_000
+
+
+CJK_FONTS = ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei")
+
+
+def test_graphiql_font_stacks_name_the_systems_cjk_fonts() -> None:
+    """GraphiQL's stacks ("Roboto", "Fira Code") have no CJK glyphs: page.css, loaded after
+    graphiql.min.css, redefines them on GraphiQL's own selectors with installed CJK fonts."""
+    page = re.sub(r"/\*.*?\*/", "", (STATIC_DIR / "page.css").read_text("utf-8"), flags=re.S)
+    vendored = (STATIC_DIR / "graphiql.min.css").read_text(encoding="utf-8")
+    selectors = re.search(r"\}([^{}]*)\{[^{}]*--font-family:\"Roboto\"", vendored)
+    assert selectors is not None
+    rule = re.search(r"([^{}]*)\{([^{}]*--font-family:[^{}]*)\}", page)
+    assert rule is not None
+    assert {s.strip() for s in rule.group(1).split(",")} == {
+        s.strip() for s in selectors.group(1).split(",")
+    }
+    for variable in ("--font-family", "--font-family-mono"):
+        stack = re.search(rf"{variable}:([^;]*);", rule.group(2))
+        assert stack is not None, variable
+        for font in CJK_FONTS[:3]:
+            assert f'"{font}"' in stack.group(1), (variable, font)
+    order = graphiql_module._STYLESHEETS
+    assert order.index("page.css") > order.index("graphiql.min.css")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import sys
+from collections.abc import Callable
+from types import FrameType, SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 import strawberry
-from graphql import get_introspection_query, parse
+from graphql import GraphQLError, get_introspection_query, parse, validate
 from pydantic import ValidationError
 from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+import gateway.http.limits as limits_module
 from gateway.api.schema import Query
 from gateway.http.limits import LimitsConfig, QueryLimits, QueryLimitsConfig
 from schema import graphql_types as gql
@@ -149,6 +153,7 @@ async def test_documents_deeper_than_max_depth_are_refused() -> None:
     result = await schema.execute(query, context_value=NoResolverMayRun())
     [error] = result.errors or []
     assert "exceeds maximum operation depth of 3" in error.message
+    assert error.extensions == {"code": "QUERY_TOO_DEEP", "maxDepth": 3}
 
 
 async def test_documents_with_too_many_tokens_are_refused() -> None:
@@ -200,3 +205,83 @@ def test_limits_config_reports_every_bad_value() -> None:
         "query.max_depth",
         "rate.anonymous.rate_per_second",
     ]
+
+
+# --- hostile documents: every limit is linear in the document ---------------------------
+
+
+def doubling(fragments: int, on: str = "Source", leaf: str = "a: id b: id") -> str:
+    """The attack from issue 10: each fragment spreads the next one twice (22 fragments
+    fit in 899 bytes and describe 2^22 aliased fields)."""
+    lines = [f"fragment F{i} on {on} {{ ...F{i + 1} ...F{i + 1} }}" for i in range(fragments - 1)]
+    lines.append(f"fragment F{fragments - 1} on {on} {{ {leaf} }}")
+    return "\n".join(lines)
+
+
+def calls_into_limits(run: Callable[[], object]) -> int:
+    """How many Python functions of gateway/http/limits.py ``run`` calls: the work done."""
+    calls = 0
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename == limits_module.__file__:
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_the_22_fragment_doubling_document_is_refused_with_work_linear_in_its_size() -> None:
+    def validate_attack(fragments: int) -> list[GraphQLError]:
+        document = parse("{ sources { ...F0 } }\n" + doubling(fragments))
+        return validate(SCHEMA._schema, document, LIMITS.validation_rules)
+
+    attack = "{ sources { ...F0 } }\n" + doubling(22)
+    assert len(attack.encode()) < 1000
+    [error] = validate_attack(22)
+    assert error.extensions == {"code": "TOO_MANY_ALIASES"}
+    assert "4,194,304 aliased fields" in error.message
+    # Twice the fragments, about twice the work (it was 2^11 times as much).
+    small = calls_into_limits(lambda: validate_attack(11))
+    large = calls_into_limits(lambda: validate_attack(22))
+    assert large < 3 * small
+
+
+def test_depth_through_doubling_fragments_is_measured_with_linear_work() -> None:
+    def depth_errors(fragments: int) -> list[GraphQLError]:
+        nested = doubling(fragments, leaf="department { name }", on="Dataset")
+        query = "{ datasets { edges { node { ...F0 } } } }\n" + nested
+        rules = QueryLimits(QueryLimitsConfig(max_depth=3)).validation_rules
+        return validate(SCHEMA._schema, parse(query), rules)
+
+    [error] = depth_errors(20)
+    assert error.extensions == {"code": "QUERY_TOO_DEEP"}
+    assert error.message == "'anonymous' exceeds maximum operation depth of 3"
+    assert calls_into_limits(lambda: depth_errors(20)) < 3 * calls_into_limits(
+        lambda: depth_errors(10)
+    )
+
+
+def test_the_cost_of_doubling_fragments_is_exact_and_computed_with_linear_work() -> None:
+    def query(fragments: int) -> str:
+        nested = doubling(fragments, on="Dataset", leaf="distributions { format }")
+        return "{ datasets(first: 5) { edges { node { ...F0 } } } }\n" + nested
+
+    # 1 + edges 5 + node 5 + 2^(n-1) spreads of distributions, 5 x 10 each
+    assert cost(query(3)) == 1 + 5 + 5 + 4 * 50
+    assert cost(query(30)) == 1 + 5 + 5 + 2**29 * 50
+    assert calls_into_limits(lambda: cost(query(30))) < 3 * calls_into_limits(
+        lambda: cost(query(15))
+    )
+
+
+def test_an_astronomical_cost_is_reported_as_a_json_safe_number() -> None:
+    nested = doubling(80, on="Dataset", leaf="distributions { format }")
+    document = "{ datasets(first: 5) { edges { node { ...F0 } } } }\n" + nested
+    estimate = cost(document)
+    assert estimate == 2**53 - 1
+    assert orjson.loads(orjson.dumps({"cost": estimate})) == {"cost": estimate}

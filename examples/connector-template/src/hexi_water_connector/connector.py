@@ -9,12 +9,14 @@ The API (fictional, shaped like many bureau APIs)::
     GET /api/v1/datasets/<code>   -> {"code": 0, "message": "ok", "data": <record>}
                                      HTTP 404 {"code": 40400, "message": "数据集不存在"}
     GET /api/v1/bureaus           -> {"code": 0, "data": [{"code": "water", "name": "..."}]}
+    a parameter it cannot read    -> HTTP 400 {"code": 40000, "message": "参数错误: ..."}
 
 Every call sends the key in the ``X-Api-Key`` header. A non-zero ``code`` is an error even
-when the HTTP status is 200 (``40100``: bad key). ``page_size`` is at most 50. Filters are
-exact: ``bureau`` and ``topic`` take one code each, ``updated_since`` an ISO 8601 instant
-(inclusive; records with no ``updated`` never match). Timestamps without an offset are
-local time (UTC+8).
+when the HTTP status is 200 (``40100``: bad key). A 400 (``40000``) to a search or lookup
+is the caller's bad query: ``QueryRejected``, which never counts against the source.
+``page_size`` is at most 50. Filters are exact: ``bureau`` and ``topic`` take one code
+each, ``updated_since`` an ISO 8601 instant (inclusive; records with no ``updated`` never
+match). Timestamps without an offset are local time (UTC+8).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from connectors.sdk import (
     Connector,
     FatalError,
     FilterName,
+    QueryRejected,
     SearchPage,
     SearchQuery,
     Sort,
@@ -112,7 +115,7 @@ class WaterPortalConnector(Connector):
         if query.sort is Sort.MODIFIED_DESC:
             params["order"] = "-updated"
 
-        data = await self._call("/api/v1/datasets", params)
+        data = await self._call("/api/v1/datasets", params, callers_query=True)
         if not isinstance(data, Mapping):
             raise self._fatal(f"datasets 'data' is {_kind(data)}, not an object")
         items, total = data.get("items"), data.get("total")
@@ -134,7 +137,9 @@ class WaterPortalConnector(Connector):
 
     async def get(self, local_id: str) -> Dataset | None:
         """The record, or ``None`` when missing or unmappable (alike: no existence oracle)."""
-        data = await self._call(f"/api/v1/datasets/{quote(local_id, safe='')}", {}, missing=True)
+        data = await self._call(
+            f"/api/v1/datasets/{quote(local_id, safe='')}", {}, missing=True, callers_query=True
+        )
         return None if data is None else self._dataset(data, 0)
 
     async def departments(self) -> list[Department]:
@@ -146,8 +151,17 @@ class WaterPortalConnector(Connector):
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    async def _call(self, path: str, params: dict[str, str], *, missing: bool = False) -> Any:
-        """The ``data`` of one API call; ``None`` for a 404 when ``missing`` is allowed."""
+    async def _call(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        missing: bool = False,
+        callers_query: bool = False,
+    ) -> Any:
+        """The ``data`` of one API call; ``None`` for a 404 when ``missing`` is allowed.
+        ``callers_query``: the parameters carry the caller's input (search, lookup), so
+        the API's 400 is the caller's bad query, not the platform failing."""
         status, body = await get_json(
             self.client,
             self._base + path,
@@ -155,13 +169,19 @@ class WaterPortalConnector(Connector):
             params=params,
             headers=self._headers,
             max_bytes=self.settings.max_response_bytes,
-            allow_statuses=frozenset({404}) if missing else frozenset(),
+            allow_statuses=frozenset({400, 404}) if missing else frozenset({400}),
         )
         code = body.get("code") if isinstance(body, Mapping) else None
         if not isinstance(code, int):
             raise self._fatal(f"{path} answered a JSON {_kind(body)} without a numeric 'code'")
         if status == 404:
             return None
+        if status == 400 and callers_query:
+            message = _text(body.get("message")) or "no message"
+            raise QueryRejected(
+                f"{path} rejected the query (code {code}): {message[:200]}",
+                source_id=self.source_id,
+            )
         if code != 0:
             message = _text(body.get("message")) or "no message"
             raise self._fatal(f"{path} answered code {code}: {message[:200]}")

@@ -1,0 +1,154 @@
+"""Finding the copies of a page's records on the other sources of their copy group.
+
+``CopyLookups`` is the part of the engine that asks a source for the records carrying
+given identifiers (one batched search per source per page, ``copies.py`` says why) and
+merges copies met on one page. ``FederatedSearch`` builds on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from connectors.sdk import Connector, SearchPage, SearchQuery, Sort
+from gateway.access import Access
+from gateway.federation.batch import Edge, Row, SearchJob, SourceBatch, upstream_count
+from gateway.federation.copies import (
+    LOOKUP_CHUNK,
+    MAX_LOOKUP_ROUNDS,
+    CopyIndex,
+    Found,
+    canonical,
+    copy_groups,
+    with_copies,
+)
+from gateway.federation.sources import SourceAccess
+from gateway.federation.upstream import SourceGuard
+from schema.model import Dataset
+
+log = logging.getLogger("gateway.federation")
+
+
+class CopyLookups(SourceAccess):
+    """Searches on one source, and the copy lookups built on them."""
+
+    def __init__(
+        self,
+        connectors: Sequence[Connector],
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        guards: Mapping[str, SourceGuard] | None = None,
+    ) -> None:
+        super().__init__(connectors, clock=clock, guards=guards)
+        # One data, one source across pages (copies.py).
+        self._groups = copy_groups(self.connectors)
+        self._order = {c.source_id: i for i, c in enumerate(self.connectors)}
+        self._authority = {
+            c.source_id: frozenset(c.settings.authoritative_for) for c in self.connectors
+        }
+
+    async def _ask(self, batch: SourceBatch, query: SearchQuery) -> SearchPage | None:
+        """One search on the batch's source, through its guard, before its deadline."""
+        connector = batch.connector
+        return await self._call(
+            connector,
+            batch.report,
+            ("search", query),
+            functools.partial(self._search, connector, query),
+            batch.deadline,
+        )
+
+    def _known_copy(
+        self, batch: SourceBatch, batches: Sequence[SourceBatch], copies: CopyIndex, row: Row
+    ) -> bool:
+        """Whether the lookups done show ``row`` to be a copy served from another record."""
+        dataset, access = row[2], row[3]
+        identifier = dataset.identifier
+        group = self._group(batch, batches) if identifier else ()
+        if not identifier or any(not copies.asked(b.source_id, identifier) for b in group):
+            return False
+        found = copies.group(identifier, (b.source_id for b in group), dataset, access)
+        return canonical(found, self._order, self._authority).dataset is not dataset
+
+    def _group(self, batch: SourceBatch, batches: Sequence[SourceBatch]) -> tuple[SourceBatch, ...]:
+        """The answering sources that may hold a copy of a record of ``batch``'s source."""
+        members = self._groups.get(batch.source_id)
+        if not members:
+            return ()
+        return tuple(b for b in batches if b.source_id in members and not b.failed)
+
+    async def _look_up(
+        self, job: SearchJob, group: Sequence[SourceBatch], rows: Iterable[Row]
+    ) -> None:
+        """Find, on every source of ``group``, the records carrying the identifiers of
+        ``rows``: one batched search per source (per ``LOOKUP_CHUNK`` identifiers)."""
+        wanted = sorted({row[2].identifier for row in rows if row[2].identifier is not None})
+        calls = []
+        for batch in group:
+            fresh = job.copies.claim(batch.source_id, wanted)
+            for start in range(0, len(fresh), LOOKUP_CHUNK):
+                calls.append(self._find(job, batch, fresh[start : start + LOOKUP_CHUNK]))
+        await asyncio.gather(*calls)
+
+    async def _find(self, job: SearchJob, batch: SourceBatch, identifiers: Sequence[str]) -> None:
+        """The visible records of ``identifiers`` on one source, matching the request."""
+        request, copies = job.request, job.copies
+        connector = batch.connector
+        wanted = frozenset(identifiers)
+        lookup = replace(request.filter, identifiers=tuple(identifiers))
+        limit = min(connector.capabilities.max_page_size, 100)
+        found: list[Found] = []
+        offset = 0
+        for _ in range(MAX_LOOKUP_ROUNDS):
+            query = SearchQuery(
+                text=request.text,
+                filter=lookup,
+                sort=Sort.RELEVANCE,
+                offset=offset,
+                limit=limit,
+                any_of=job.visibility,
+            )
+            page = await self._ask(batch, query)
+            if page is None:
+                copies.incomplete = True
+                break
+            for dataset in page.datasets:
+                if dataset.identifier in wanted and request.filter.matches(dataset):
+                    access = job.grants.access(dataset)
+                    if access is not None:
+                        found.append(Found(dataset, access))
+            consumed = page.upstream_rows()
+            offset += consumed
+            total = upstream_count(page.total)
+            if consumed == 0 or (offset >= total if total is not None else consumed < limit):
+                break
+        else:
+            copies.incomplete = True
+            log.warning("source %s: identifier lookup cut short", connector.source_id)
+        copies.record(connector.source_id, found)
+
+    def _authoritative(self, dataset: Dataset) -> bool:
+        connector = self._by_id.get(dataset.source_id)
+        return (
+            connector is not None
+            and dataset.department is not None
+            and dataset.department.id in connector.settings.authoritative_for
+        )
+
+    def _merge_copies(self, edge: Edge, copies: Sequence[tuple[Dataset, Access]]) -> Edge:
+        """Copies met on one page, outside any copy group: serve the authoritative record
+        (else the first met) and list the others."""
+        served, served_access = edge.dataset, edge.access
+        for dataset, access in copies:
+            if self._authoritative(dataset) and not self._authoritative(served):
+                served, served_access = dataset, access
+        others = [d for d, _ in ((edge.dataset, edge.access), *copies) if d is not served]
+        refs = [ref for d in others for ref in d.also_published_by]
+        merged = with_copies(served, others)
+        if refs:
+            merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
+        return replace(edge, dataset=merged, access=served_access)

@@ -1,0 +1,76 @@
+"""``catalogue-gateway`` commands: serve's reverse-proxy and logging options, hash-key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.access import hash_api_key
+from gateway.cli import _parser, serve_options
+from gateway.config import parse_config
+
+SOURCES = [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:9"}]
+
+
+def options(argv: list[str], server: dict[str, object] | None = None) -> dict[str, object]:
+    args = _parser().parse_args(["serve", "--config", "gateway.yaml", *argv])
+    config = parse_config({"server": server or {}, "sources": SOURCES})
+    return serve_options(args, config)
+
+
+def test_serve_trusts_no_proxy_headers_unless_asked() -> None:
+    assert options([])["proxy_headers"] is False
+    assert options([])["forwarded_allow_ips"] == "127.0.0.1"
+    assert options([])["access_log"] is False  # the gateway writes its own
+
+
+def test_serve_flags_turn_on_proxy_headers_and_name_the_proxies() -> None:
+    chosen = options(["--proxy-headers", "--forwarded-allow-ips", "10.0.0.5,10.0.1.0/24"])
+    assert chosen["proxy_headers"] is True
+    assert chosen["forwarded_allow_ips"] == "10.0.0.5,10.0.1.0/24"
+
+
+def test_config_keys_set_them_and_flags_override_the_config() -> None:
+    server = {"proxy_headers": True, "forwarded_allow_ips": ["172.18.0.2"], "port": 9000}
+    assert options([], server)["proxy_headers"] is True
+    assert options([], server)["forwarded_allow_ips"] == "172.18.0.2"
+    assert options([], server)["port"] == 9000
+    assert options(["--no-proxy-headers", "--port", "9001"], server)["proxy_headers"] is False
+    assert options(["--port", "9001"], server)["port"] == 9001
+
+
+def test_log_level_reaches_uvicorn() -> None:
+    args = _parser().parse_args(["serve", "--config", "g.yaml"])
+    config = parse_config({"sources": SOURCES, "logging": {"level": "WARNING"}})
+    assert serve_options(args, config)["log_level"] == "warning"
+
+
+def test_hash_key_reads_a_piped_key_without_a_getpass_warning() -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "gateway.cli", "hash-key"],
+        input="s3cret-key\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == hash_api_key("s3cret-key")
+    assert "GetPassWarning" not in result.stderr
+    assert "Warning" not in result.stderr
+
+
+def test_hash_key_with_nothing_piped_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "hash-key"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 2
+    assert "no key given" in result.stderr
