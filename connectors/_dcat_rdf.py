@@ -16,6 +16,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from connectors._directory import DCAT_DIRECTORY_PREDICATES, dcat_directory_fields
 from connectors._formats import format_name, is_media_type
 from connectors._rdf_languages import title_language, translations
 from connectors.sdk import SourceSettings
@@ -32,6 +33,7 @@ from schema.model import (
 log = logging.getLogger("connectors.dcat")
 
 CGW = Namespace("https://catalogue-gateway.example/ns#")
+
 """The gateway's own terms for what DCAT-AP has no property for (share type, sensitivity).
 
 ``.example`` is reserved (RFC 2606), so these never clash with a real vocabulary; a
@@ -101,6 +103,7 @@ class DcatMapper:
         share_condition: Iterable[str],
         sensitivity: Iterable[str],
         open_type: Iterable[str],
+        directory: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.settings = settings
         self._languages = tuple(lang.lower() for lang in languages)
@@ -108,6 +111,10 @@ class DcatMapper:
         self._share_condition = tuple(map(URIRef, share_condition))
         self._sensitivity = tuple(map(URIRef, sensitivity))
         self._open_type = (DCTERMS.accessRights, *map(URIRef, open_type))
+        self._directory = {
+            name: tuple(map(URIRef, preds))
+            for name, preds in {**DCAT_DIRECTORY_PREDICATES, **(directory or {})}.items()
+        }
 
     def datasets(self, graph: Graph) -> list[Dataset]:
         """Every mappable dataset, in a stable order (by ``local_id``); duplicates once."""
@@ -205,6 +212,7 @@ class DcatMapper:
             temporal=Temporal(start, end) if start or end else None,
             language=title_language(g, node, title),
             translations=translations(g, node, title),
+            **dcat_directory_fields(self, g, node, self._directory),
         )
 
     # -- values ---------------------------------------------------------------------------
@@ -320,7 +328,8 @@ class DcatMapper:
         dept_id = _slug(key or "")
         if not dept_id:
             return None
-        return Department(id=dept_id, name=name or dept_id)
+        code = self.text(g, agent, DCTERMS.identifier)
+        return Department(id=dept_id, name=name or dept_id, code=code)
 
     def contact(self, g: Graph, node: Node) -> ContactPoint | None:
         card = self.value(g, node, DCAT.contactPoint)

@@ -20,14 +20,16 @@ from connectors._rest_records import FieldRecipe, parse_tz
 from connectors.rest_config import CLASS_FIELDS, FilterOptions
 from connectors.sdk import DatasetFilter, FilterName, SearchQuery, SourceSettings
 from connectors.sdk._valuemap import ValueMap
-from schema.model import Dataset, OpenType, Sensitivity, ShareType
+from schema.model import Dataset, Grade, OpenType, Sensitivity, ShareType
 
 log = logging.getLogger("connectors.rest")
 
 E = TypeVar("E")
 
 # Attributes a record has one value of: "any of A" and "any of B" is "any of A and B".
-_SINGLE_VALUED = frozenset({FilterName.DEPARTMENTS, FilterName.SHARE_TYPES, FilterName.OPEN_TYPES})
+_SINGLE_VALUED = frozenset(
+    {FilterName.DEPARTMENTS, FilterName.SHARE_TYPES, FilterName.OPEN_TYPES, FilterName.GRADES}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class FilterRule:
     multiple: str
     separator: str
     exact: bool
+    exclude: bool
     values: Mapping[str, tuple[str, ...]]
     value_map: ValueMap | None
     date_format: str | None
@@ -68,6 +71,7 @@ class FilterRule:
             multiple=spec.multiple,
             separator=spec.separator,
             exact=spec.exact,
+            exclude=spec.exclude,
             values=explicit,
             value_map=recipe.values if recipe is not None else None,
             date_format=spec.format,
@@ -134,10 +138,16 @@ class Pushdown:
         params: list[tuple[str, str]] = []
         applied: set[FilterName] = set()
         for name in combined.active():
+            if self._trivial(name, combined):
+                applied.add(name)
+                continue
             rule = self.rules.get(name)
             # A filter wanting the source default would drop the records that state no
             # class (they have the default): not pushed at all, the gateway filters.
-            if rule is None or not self._exact(name, combined):
+            if rule is not None and rule.exclude and _complement(name, combined) == ():
+                applied.add(name)  # nothing to leave out
+                continue
+            if rule is None or not self._exact(name, combined, rule.exclude):
                 continue
             values = self._platform_values(rule, combined)
             if values is None:
@@ -169,17 +179,33 @@ class Pushdown:
                     kept.discard(name)
         return frozenset(kept)
 
+    def _trivial(self, name: FilterName, f: DatasetFilter) -> bool:
+        """A filter every record passes: GENERAL among the wanted grades of a mapping that
+        reads no grade (every record is then general data)."""
+        return (
+            name is FilterName.GRADES and "grade" not in self.fields and Grade.GENERAL in f.grades
+        )
+
     def _pushes_exactly(self, f: DatasetFilter) -> bool:
         for name in f.active():
+            if self._trivial(name, f):
+                continue
             rule = self.rules.get(name)
-            if rule is None or not rule.exact or not self._exact(name, f):
+            if rule is not None and rule.exclude and _complement(name, f) == ():
+                continue
+            if rule is None or not rule.exact or not self._exact(name, f, rule.exclude):
                 return False
             if self._platform_values(rule, f) is None:
                 return False
         return True
 
-    def _exact(self, name: FilterName, f: DatasetFilter) -> bool:
-        """Would the platform keep exactly the records the canonical filter keeps?"""
+    def _exact(self, name: FilterName, f: DatasetFilter, exclude: bool = False) -> bool:
+        """Would the platform keep exactly the records the canonical filter keeps?
+
+        An ``exclude`` parameter keeps the records stating no class: exact when the
+        default is wanted, where an include parameter is exact when it is not."""
+        if exclude:
+            return not self._exact(name, f)
         defaults = self.settings.defaults
         match name:
             case FilterName.SHARE_TYPES:
@@ -192,6 +218,8 @@ class Pushdown:
                 level = self._default("sensitivity", Sensitivity, defaults.sensitivity)
                 assert f.max_sensitivity is not None
                 return not level <= f.max_sensitivity
+            case FilterName.GRADES:
+                return self._default("grade", Grade, Grade.GENERAL) not in f.grades
             case FilterName.DEPARTMENTS:
                 own = self.settings.department
                 return own is None or own.id not in f.departments
@@ -212,6 +240,15 @@ class Pushdown:
         """The platform's values for ``rule``'s filter in ``f``; ``None``: cannot express."""
         name = rule.name
         wanted: Sequence[str]
+        if rule.exclude:
+            left_out = _complement(name, f)
+            if left_out is None:
+                return None
+            wanted = [v.value for v in left_out]
+            raw_out: list[str] = []
+            for value in wanted:
+                raw_out += [s for s in rule.spellings(value) if s not in raw_out]
+            return raw_out if raw_out and (len(raw_out) == 1 or rule.multiple != "single") else None
         match name:
             case FilterName.MAX_SENSITIVITY:
                 assert f.max_sensitivity is not None
@@ -220,7 +257,7 @@ class Pushdown:
                 moment = getattr(f, name.value)
                 assert isinstance(moment, datetime)
                 return [rule.format_date(moment)]
-            case FilterName.SHARE_TYPES | FilterName.OPEN_TYPES:
+            case FilterName.SHARE_TYPES | FilterName.OPEN_TYPES | FilterName.GRADES:
                 wanted = [v.value for v in getattr(f, name.value)]
             case _:
                 wanted = list(getattr(f, name.value))
@@ -233,6 +270,23 @@ class Pushdown:
         if len(raw) > 1 and rule.multiple == "single":
             return None
         return raw
+
+
+_EXCLUDABLE: Mapping[FilterName, type[Grade] | type[ShareType] | type[OpenType]] = {
+    FilterName.GRADES: Grade,
+    FilterName.SHARE_TYPES: ShareType,
+    FilterName.OPEN_TYPES: OpenType,
+}
+
+
+def _complement(name: FilterName, f: DatasetFilter) -> tuple[Any, ...] | None:
+    """The class values ``f`` does not want (for an ``exclude`` parameter); ``None`` for a
+    filter that is not a class list."""
+    enum = _EXCLUDABLE.get(name)
+    if enum is None:
+        return None
+    wanted = getattr(f, name.value)
+    return tuple(v for v in enum if v not in wanted)
 
 
 def conjoin(a: DatasetFilter, b: DatasetFilter) -> tuple[bool, DatasetFilter | None]:

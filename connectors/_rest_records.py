@@ -197,7 +197,11 @@ class RecordMapper:
             raise ValueError(f"no id at {f['local_id'].describe()}")
         dept_id, dept_name = field_text("department_id"), field_text("department_name")
         department = (
-            Department(id=dept_id or dept_name or "", name=dept_name or dept_id or "")
+            Department(
+                id=dept_id or dept_name or "",
+                name=dept_name or dept_id or "",
+                code=field_text("department_code"),
+            )
             if dept_id or dept_name
             else self.settings.department
         )
@@ -233,6 +237,16 @@ class RecordMapper:
             fields=tuple(self._data_items(record)),
             spatial=field_text("spatial"),
             temporal=Temporal(start, end) if start or end else None,
+            resource_code=field_text("resource_code"),
+            resource_class=field_text("resource_class"),
+            format_class=field_text("format_class"),
+            share_method=field_text("share_method"),
+            open_condition=field_text("open_condition"),
+            not_shared_basis=field_text("not_shared_basis"),
+            related_resources=f["related_resources"].texts(record)
+            if "related_resources" in f
+            else (),
+            grade=enum("grade", vocab.parse_grade),
         )
 
     def _landing_page(self, record: Mapping[str, Any], local_id: str) -> str | None:

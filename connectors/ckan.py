@@ -30,6 +30,13 @@ from connectors._ckan_solr import (
     free_text,
     solr_date,
 )
+from connectors._directory import (
+    DirectoryKeys,
+    directory_fields,
+    excluded_grades,
+    grade_spellings,
+    parse_interval,
+)
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -57,6 +64,7 @@ from schema.model import (
     Dataset,
     Department,
     Distribution,
+    Grade,
     Temporal,
     UpdateFrequency,
 )
@@ -103,6 +111,8 @@ class CkanExtrasKeys(BaseModel):
     spatial: _KeyNames = Field(("spatial",), min_length=1)
     temporal_start: _KeyNames = Field(("temporal_start",), min_length=1)
     temporal_end: _KeyNames = Field(("temporal_end",), min_length=1)
+    # "start/end" (ISO 8601 interval) in one key, when there are no start/end keys.
+    temporal: _KeyNames = Field(("temporal", "时间范围"), min_length=1)
 
 
 class CkanOptions(BaseModel):
@@ -124,6 +134,7 @@ class CkanOptions(BaseModel):
     page_size_max: int = Field(1000, ge=1, le=1000)
     include_private: bool = False
     exact_extras: bool = False
+    directory_keys: DirectoryKeys = Field(default_factory=DirectoryKeys)
 
 
 _SORTS: Mapping[Sort, str] = {
@@ -164,7 +175,8 @@ class CkanConnector(Connector):
     options_model = CkanOptions
     capabilities = Capabilities(
         search=True,
-        filters=frozenset(FilterName),
+        # Grades are not a search filter callers send; they reach it through ``any_of``.
+        filters=frozenset(FilterName) - {FilterName.GRADES},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,
@@ -474,6 +486,8 @@ class CkanConnector(Connector):
                 FilterName.IDENTIFIERS,
                 "(" + " OR ".join(f"{extras_field(k)}:{wanted}" for k in keys.identifier) + ")",
             )
+        if f.grades:
+            add(FilterName.GRADES, self._grade_clause(f.grades))
         exact = set(applied)
         for name, names in (
             (FilterName.SHARE_TYPES, keys.share_type),
@@ -483,7 +497,25 @@ class CkanConnector(Connector):
         ):
             if not (exact_classes and len(names) == 1):
                 exact.discard(name)
+        if FilterName.GRADES in applied and not (exact_classes and self._grades_excludable(f)):
+            exact.discard(FilterName.GRADES)
         return clauses, applied, exact
+
+    def _grades_excludable(self, f: DatasetFilter) -> bool:
+        return excluded_grades(f.grades) is not None
+
+    def _grade_clause(self, grades: tuple[Grade, ...]) -> str | None:
+        """Records whose (strictest) grade is wanted. On ``exact_extras`` sites: those
+        stating no excluded grade under any key, exactly. On stock CKAN, whose tokenised
+        extras could let a phrase exclude an unrelated value, a clause that only narrows."""
+        keys = self.options.directory_keys.grade
+        excluded = excluded_grades(grades)
+        if not (self.options.exact_extras and excluded is not None):
+            return class_clause(keys, vocab.GRADES, set(grades), Grade.GENERAL)
+        if not excluded:
+            return "*:*"  # every grade wanted
+        spellings = any_of(grade_spellings(excluded))
+        return "(*:* " + " ".join(f"-{extras_field(k)}:{spellings}" for k in keys) + ")"
 
     def _verified(
         self, applied: set[FilterName], f: DatasetFilter, datasets: tuple[Dataset, ...]
@@ -602,6 +634,13 @@ class CkanConnector(Connector):
             parse_timestamp(field(keys.temporal_start)),
             parse_timestamp(field(keys.temporal_end)),
         )
+        if start is None and end is None:
+            start, end = parse_interval(extra(keys.temporal))
+
+        def directory_value(key: str) -> Any:
+            # ckanext-scheming keeps its fields at the top level of the package.
+            return extras[key] if key in extras else pkg.get(key)
+
         return Dataset(
             source_id=self.source_id,
             local_id=local_id,
@@ -644,6 +683,7 @@ class CkanConnector(Connector):
             spatial=field(keys.spatial),
             temporal=Temporal(start, end) if start or end else None,
             translations=ckan_translations(pkg, extras, keys.title_en),
+            **directory_fields(directory_value, self.options.directory_keys),
         )
 
 
@@ -693,7 +733,9 @@ def _department(org: object) -> Department | None:
     if name is None:
         return None
     title = _text(org.get("title")) or _text(org.get("display_name")) or name
-    return Department(id=name, name=title)
+    # A scheming organization field, else an organization extra.
+    code = _text(org.get("code")) or _extras(org.get("extras")).get("code")
+    return Department(id=name, name=title, code=code if isinstance(code, str) else None)
 
 
 def _contact(

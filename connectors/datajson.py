@@ -48,6 +48,7 @@ from connectors._datajson_values import (
     strip_scheme,
     term_list,
 )
+from connectors._directory import CamelDirectoryKeys, directory_fields
 from connectors._formats import format_name
 from connectors._lenient_json import load_catalogue_json, repaired_value
 from connectors.sdk import (
@@ -111,6 +112,7 @@ class DataJsonOptions(StaticCatalogueOptions):
     """
 
     keys: DataJsonKeys = Field(default_factory=DataJsonKeys)
+    directory_keys: CamelDirectoryKeys = Field(default_factory=CamelDirectoryKeys)
     department_ids: dict[str, str] = Field(default_factory=dict)
 
 
@@ -279,7 +281,8 @@ class DataJsonMapper:
             sensitivity=vocab.sensitivity_or(
                 first(keys.sensitivity), defaults.sensitivity, source=self.source_id
             ),
-            license=as_text(record.get("license")),
+            # POD wants a licence URI; a licence known only by name comes as licenseName.
+            license=as_text(record.get("license")) or as_text(record.get("licenseName")),
             landing_page=as_text(record.get("landingPage")),
             contact_point=self._contact(record, first(keys.phone)),
             distributions=tuple(self._distribution(d) for d in dicts(record.get("distribution"))),
@@ -287,6 +290,7 @@ class DataJsonMapper:
             spatial=spatial_text(record.get("spatial")),
             temporal=parse_temporal(record.get("temporal")),
             language=next(iter(term_list(record.get("language"))), None),  # ["en-US"]
+            **directory_fields(record.get, self.options.directory_keys),
         )
 
     def _department(self, publisher: object) -> Department | None:
@@ -294,7 +298,11 @@ class DataJsonMapper:
         name = as_text(publisher.get("name") if isinstance(publisher, dict) else publisher)
         if name is None:
             return None
-        return Department(id=self.options.department_ids.get(name) or slug(name), name=name)
+        # An extension key: POD's organization has no code of its own.
+        code = as_text(publisher.get("code")) if isinstance(publisher, dict) else None
+        return Department(
+            id=self.options.department_ids.get(name) or slug(name), name=name, code=code
+        )
 
     def _contact(self, record: Mapping[str, Any], phone: object) -> ContactPoint | None:
         contact = record.get("contactPoint")

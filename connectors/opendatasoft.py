@@ -50,6 +50,12 @@ import httpx
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors._directory import (
+    TemplateDirectoryKeys,
+    directory_fields,
+    excluded_grades,
+    grade_spellings,
+)
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -76,6 +82,7 @@ from schema.model import (
     Dataset,
     Department,
     Distribution,
+    Grade,
     Temporal,
     UpdateFrequency,
 )
@@ -140,6 +147,7 @@ class OpenDataSoftOptions(BaseModel):
     publishers: dict[str, str] = Field(default_factory=dict)
     custom_template: str = Field("custom", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     custom_keys: OpenDataSoftCustomKeys = Field(default_factory=OpenDataSoftCustomKeys)
+    directory_keys: TemplateDirectoryKeys = Field(default_factory=TemplateDirectoryKeys)
     classes_queryable: bool = False
     result_window: int = Field(RESULT_WINDOW, ge=1, le=RESULT_WINDOW)
 
@@ -202,7 +210,8 @@ class OpenDataSoftConnector(Connector):
     # Class filters are pushed down only with ``classes_queryable``; formats never are.
     capabilities = Capabilities(
         search=True,
-        filters=frozenset(FilterName) - {FilterName.FORMATS, FilterName.IDENTIFIERS},
+        filters=frozenset(FilterName)
+        - {FilterName.FORMATS, FilterName.IDENTIFIERS, FilterName.GRADES},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,
@@ -503,7 +512,25 @@ class OpenDataSoftConnector(Connector):
                         keys.sensitivity[0], vocab.SENSITIVITIES, wanted, defaults.sensitivity
                     ),
                 )
+            if f.grades:
+                add(FilterName.GRADES, self._grade_clause(f.grades))
         return clauses, applied
+
+    def _grade_clause(self, grades: tuple[Grade, ...]) -> str | None:
+        """Records stating none of the excluded grades under any grade key (exact: ODSQL
+        ``=`` compares whole values)."""
+        excluded = excluded_grades(grades)
+        if excluded is None:
+            return None
+        if not excluded:
+            return ""
+        spellings = grade_spellings(excluded)
+        parts = []
+        for key in self.options.directory_keys.grade:
+            field = f"{self.options.custom_template}.{_identifier(key)}"
+            either = _either(f"{field}={_string(s)}" for s in spellings)
+            parts.append(f"({field} is null OR NOT {either})")
+        return " AND ".join(parts)
 
     def _class_clause(self, key: str, table: Mapping[str, E], wanted: set[E], default: E) -> str:
         """Records whose class (``<template>.<key>``, else the source default) is wanted.
@@ -648,6 +675,7 @@ class OpenDataSoftConnector(Connector):
             spatial=_text(dcat.get("spatial")),
             temporal=Temporal(start, end) if start or end else None,
             language=_text(default.get("language")),  # ODS: the metadata's language
+            **directory_fields(custom.get, self.options.directory_keys),
         )
 
     def _distributions(

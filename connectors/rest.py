@@ -34,6 +34,7 @@ from connectors.sdk import (
     Connector,
     ConnectorError,
     FatalError,
+    FilterName,
     Health,
     HealthStatus,
     NotSupported,
@@ -106,7 +107,8 @@ class RestConnector(Connector):
         # Per instance: what this mapping lets the platform do.
         self.capabilities = Capabilities(  # type: ignore[misc]
             search=True,
-            filters=frozenset(self._pushdown.rules),
+            # Grades reach a search through the caller's visibility (``any_of``) only.
+            filters=frozenset(self._pushdown.rules) - {FilterName.GRADES},
             sorts=frozenset(self._sorts),
             get_by_id=options.get is not None,
             max_page_size=options.pagination.max_page_size,

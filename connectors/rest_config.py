@@ -48,6 +48,7 @@ CLASS_FIELDS: Mapping[FilterName, str] = {
     FilterName.SHARE_TYPES: "share_type",
     FilterName.OPEN_TYPES: "open_type",
     FilterName.MAX_SENSITIVITY: "sensitivity",
+    FilterName.GRADES: "grade",
 }
 SECRET_KEYS = frozenset({"value", "token", "password", "client_secret"})
 _AUTH_KEYS: Mapping[str, frozenset[str]] = {
@@ -117,6 +118,7 @@ class FilterOptions(_Frozen):
     multiple: Literal["single", "join", "repeat"] = "single"
     separator: str = ","
     exact: bool = True
+    exclude: bool = False
     values: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
     format: str | None = None
     timezone: str | None = None

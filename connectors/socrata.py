@@ -32,6 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors import _socrata_records as read
+from connectors._directory import SocrataDirectoryKeys, directory_fields
 from connectors.sdk import (
     Capabilities,
     Connector,
@@ -132,6 +133,7 @@ class SocrataOptions(BaseModel):
     domain: str | None = Field(None, min_length=1)
     app_token: SecretStr | None = None
     metadata_keys: SocrataMetadataKeys = Field(default_factory=SocrataMetadataKeys)
+    directory_keys: SocrataDirectoryKeys = Field(default_factory=SocrataDirectoryKeys)
     departments: dict[str, DepartmentOption] = Field(default_factory=dict)
     category_themes: dict[str, str] = Field(default_factory=dict)
     page_size_max: int = Field(PAGING_WINDOW, ge=1, le=PAGING_WINDOW)
@@ -453,6 +455,7 @@ class SocrataConnector(Connector):
             spatial=meta(keys.spatial),
             temporal=read.temporal(meta(keys.temporal)),
             translations=read.translations(custom),
+            **directory_fields(custom.get, self.options.directory_keys),
         )
 
     def _department(self, attribution: str | None) -> Department | None:

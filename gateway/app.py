@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -17,7 +18,7 @@ from graphql import GraphQLError, OperationType
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.sdk import Connector, HealthStatus
@@ -49,6 +50,17 @@ from gateway.http import (
     wants_graphiql,
 )
 from gateway.http import graphql_http as http
+from gateway.quality import (
+    LinkChecker,
+    QualityAssessor,
+    QualityReports,
+    QualityRepository,
+    QualitySweep,
+    page_scope,
+)
+from gateway.quality.exports import EXPORTS
+from gateway.quality.exports.http import Admitted, CatalogueExports
+from gateway.quality.page import CSP, report_page
 from gateway.store import OutboxRepository, Store, open_store
 from gateway.workflows import WorkingCalendar
 from schema.lang import preferences
@@ -127,6 +139,8 @@ class Gateway:
         else:
             self.policies = PolicyHolder(Policy.default())
         self.authenticator = Authenticator(self.client)
+        self.assessor = QualityAssessor(grace_fraction=config.quality.grace_fraction)
+        self.exports = CatalogueExports(self.engine, self.admit, lambda: self.audit)
         self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
@@ -154,6 +168,8 @@ class Gateway:
         self._dispatching: asyncio.Task[None] | None = None
         # The moment a request is decided at (tests move it to try deadlines and expiry).
         self.clock: Callable[[], datetime] = _utc_now
+        self.quality_reports: QualityReports | None = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the audit log and the store, start the outbox dispatcher, then let the
@@ -176,14 +192,47 @@ class Gateway:
                 OutboxRepository(self.store), self.webhooks, self.client
             )
             self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+            self.use_quality_store(self.store)
+            if self.config.quality.sweep_enabled:
+                self._sweeping = asyncio.create_task(
+                    self.quality_sweep().run_forever(), name="quality-sweep"
+                )
+
         for connector in self.connectors:
             await connector.start()
+
+    def use_quality_store(self, store: Store) -> None:
+        """Reports and link results from ``store`` (``start`` calls it)."""
+        repository = QualityRepository(store)
+        self.quality_reports = QualityReports(repository)
+        self.assessor = QualityAssessor(
+            grace_fraction=self.config.quality.grace_fraction, links=repository.link
+        )
+
+    def quality_sweep(self) -> QualitySweep:
+        """The background sweep over every source (also ``catalogue-gateway quality sweep``)."""
+        assert self.store is not None
+        settings = self.config.quality
+        anonymous = Caller(id="anonymous", anonymous=True)
+        public = self.policies.current.grant_set(anonymous, None, datetime.now(UTC))
+        return QualitySweep(
+            self.connectors,
+            QualityRepository(self.store),
+            settings,
+            public,
+            LinkChecker(self.client, settings.links),
+        )
 
     def outbox_written(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
     async def aclose(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeping
+            self._sweeping = None
         if self._dispatching is not None:
             self._dispatching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -242,6 +291,73 @@ class Gateway:
         for source_id, status in event.sources.items():
             self.metrics.observe_source(source_id, status)
         return response
+
+    async def admit(self, request: Request) -> Admitted | Response:
+        """Authentication, rate limit and grants for the non-GraphQL endpoints (exports,
+        reports): the same decisions as ``/graphql``, errors as JSON."""
+        policy = self.policies.current
+        caller = await self.authenticate(request, policy)
+        if isinstance(caller, http.RequestError):
+            code = "UNAUTHENTICATED" if caller.status == 401 else "AUTH_UNAVAILABLE"
+            return JSONResponse(
+                http.error_payload(caller.message, code), caller.status, caller.headers
+            )
+        if self.rate_limiter is not None:
+            client = request.client.host if request.client else None
+            decision = self.rate_limiter.check(caller, client)
+            if not decision.allowed:
+                return JSONResponse(
+                    http.error_payload(
+                        f"too many requests; retry in {decision.retry_after_header} s",
+                        "RATE_LIMITED",
+                    ),
+                    429,
+                    {"Retry-After": decision.retry_after_header},
+                )
+        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
+        return Admitted(caller, policy.grant_set(caller, purpose, datetime.now(UTC)), purpose)
+
+    async def reports(self, request: Request) -> Response:
+        """``/reports``: public (the open directory's figures); with credentials, what
+        that caller may see (see gateway.quality.report)."""
+        started = time.perf_counter()
+        admitted = await self.admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        caller = admitted.caller
+        event = AuditEvent((request.headers.get("x-request-id") or uuid.uuid4().hex)[:64])
+        event.set_caller(caller)
+        event.purpose, event.operation = admitted.purpose, "reports"
+        bureau = self.policies.current.workflows.is_bureau(caller.roles)
+        visible = page_scope(caller, bureau)
+        items, history = [], []
+        if self.quality_reports is not None:
+            items = await self.quality_reports.latest(visible)
+            history = await self.quality_reports.history(visible, 30, datetime.now(UTC))
+        if bureau:
+            viewer = "全部部门（数据管理机构）"
+        elif caller.department and not caller.anonymous:
+            viewer = f"本部门 {caller.department} 全部数据，其他部门开放目录"
+        else:
+            viewer = "开放目录"
+        html = report_page(
+            items,
+            history,
+            viewer=viewer,
+            generated_at=max((i.generated_at for i in items), default=None),
+        )
+        if self.audit is not None:
+            event.outcome, event.http_status = Outcome.OK, 200
+            event.latency_ms = (time.perf_counter() - started) * 1000
+            try:
+                await self.audit.record(event)
+            except AuditUnavailable:
+                return JSONResponse(
+                    http.error_payload("the request could not be audited", "AUDIT_UNAVAILABLE"),
+                    503,
+                    {"Retry-After": "5"},
+                )
+        return HTMLResponse(html, headers={"Content-Security-Policy": CSP})
 
     def _graphiql(self) -> Response:
         if not self.config.graphql.graphiql:
@@ -314,6 +430,8 @@ class Gateway:
             sources=self.sources,
             max_first=self.config.graphql.max_first,
             languages=preferences(request.headers.get("accept-language")),
+            assessor=self.assessor,
+            quality_reports=self.quality_reports,
             store=self.store,
             audit=self.audit,
             calendar=self.calendar,
@@ -410,6 +528,11 @@ def create_app(gateway: Gateway) -> Starlette:
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
         Route("/metrics", gateway.metrics_endpoint, methods=["GET"]),
+        Route("/reports", gateway.reports, methods=["GET"]),
+        *(
+            Route(export.path, functools.partial(gateway.exports.respond, kind=kind))
+            for kind, export in EXPORTS.items()
+        ),
     ]
     server = gateway.config.server
     middleware = build_middleware(

@@ -89,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     db_actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_actions.add_parser("upgrade", help="apply the migrations up to this version's")
     upgrade.add_argument("--config", required=True, metavar="FILE")
+
+    quality = sub.add_parser("quality", help="quality figures of the directory")
+    quality_actions = quality.add_subparsers(
+        dest="quality_command", required=True, metavar="ACTION"
+    )
+    sweep = quality_actions.add_parser(
+        "sweep", help="read every source now and store the quality figures (one sweep)"
+    )
+    sweep.add_argument("--config", required=True, metavar="FILE")
     return parser
 
 
@@ -217,6 +226,40 @@ def _db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _quality_sweep(args: argparse.Namespace) -> int:
+    from gateway.app import Gateway
+
+    try:
+        config = load_config(args.config)
+        gateway = Gateway(config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def sweep() -> str:
+        if config.store_url is None:
+            raise StoreError("store.url is not set")
+        gateway.store = await open_store(
+            config.store_url, upgrade_schema=config.store_upgrades_at_start
+        )
+        try:
+            sweep_id = await gateway.quality_sweep().run_once()
+            gateway.use_quality_store(gateway.store)
+            assert gateway.quality_reports is not None
+            shown = await gateway.quality_reports.latest({"*": "all"})
+        finally:
+            await gateway.aclose()
+        datasets = sum(s.figures["datasets"] for s in shown)
+        return f"sweep {sweep_id}: {len(shown)} departments, {datasets} datasets"
+
+    try:
+        print(asyncio.run(sweep()))
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(LoggingConfig())  # `serve` applies the config's logging section
@@ -247,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return audit_cli.run(args)
     if args.command == "db":
         return _db(args)
+    if args.command == "quality":
+        return _quality_sweep(args)
     if args.command == "print-schema":
         from gateway.api import schema
 

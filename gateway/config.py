@@ -43,6 +43,7 @@ from gateway.http import (
     Webhook,
 )
 from gateway.problems import ConfigError, Problem, join_path, pydantic_problems, read_yaml
+from gateway.quality import QualitySettings
 from gateway.store import check_store_url
 from schema.model import Department, OpenType, Sensitivity, ShareType
 
@@ -130,6 +131,7 @@ class DefaultsConfig(_Strict):
 class DepartmentConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
+    code: str | None = Field(None, description="unified social credit code")
 
 
 class SourceConfig(_Strict):
@@ -231,6 +233,7 @@ class GatewayFile(_Strict):
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
     tracing: TracingConfig = TracingConfig()
+    quality: QualitySettings = QualitySettings()
     store: StoreConfig = StoreConfig()
     notifications: NotificationsConfig = NotificationsConfig()
 
@@ -257,6 +260,7 @@ class GatewayConfig:
     limits: LimitsConfig = LimitsConfig()
     logging: LoggingConfig = LoggingConfig()
     tracing: TracingConfig = TracingConfig()
+    quality: QualitySettings = QualitySettings()
     # None only for a config parsed without a file and without store.url (tests, embedding):
     # the gateway then keeps no state and the workflows are unavailable.
     store_url: str | None = None
@@ -392,6 +396,7 @@ def parse_config(
         limits=parsed.limits,
         logging=parsed.logging,
         tracing=parsed.tracing,
+        quality=parsed.quality,
         store_url=store_url,
         notifications=parsed.notifications,
     )
@@ -449,7 +454,9 @@ def _build_source(source: SourceConfig, path: str, problems: list[Problem]) -> S
             sensitivity=source.defaults.sensitivity,
         ),
         department=(
-            Department(source.department.id, source.department.name) if source.department else None
+            Department(source.department.id, source.department.name, source.department.code)
+            if source.department
+            else None
         ),
         authoritative_for=source.authoritative_for,
         republishes=source.republishes,

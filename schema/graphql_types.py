@@ -19,6 +19,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from schema import lang as lang_module
 from schema import model
+from schema.graphql_quality import DatasetQuality
 from schema.ids import encode_id
 
 ShareType = strawberry.enum(model.ShareType, description="Sharing class of a resource.")
@@ -28,6 +29,13 @@ Sensitivity = strawberry.enum(
 )
 UpdateFrequency = strawberry.enum(
     model.UpdateFrequency, description="DCAT update frequency (EU frequency vocabulary)."
+)
+Grade = strawberry.enum(
+    model.Grade,
+    description=(
+        "Data grade under GB/T 43697-2024: CORE (核心数据, visible to its own department "
+        "only), IMPORTANT (重要数据, never public), GENERAL (一般数据)."
+    ),
 )
 
 BigInt = NewType("BigInt", int)
@@ -68,6 +76,9 @@ class Node:
 class Department:
     id: strawberry.ID
     name: str
+    code: str | None = strawberry.field(
+        default=None, description="Unified social credit code (or organisation code)."
+    )
 
 
 @strawberry.type(description="A connected department platform and how it is doing.")
@@ -111,6 +122,12 @@ class DataField:
     name: str
     type: str | None
     description: str | None
+
+
+@strawberry.type(description="The period the data covers.")
+class Temporal:
+    start: datetime | None
+    end: datetime | None
 
 
 @strawberry.type(description="Another source's copy of the same data (same identifier).")
@@ -202,6 +219,27 @@ class Dataset(Node):
         description="Data items; null without the use privilege."
     )
     spatial: str | None
+    temporal: Temporal | None
+    resource_code: str | None = strawberry.field(description="信息资源代码 (resource code).")
+    resource_class: str | None = strawberry.field(
+        description="信息资源分类: 基础信息资源 / 主题信息资源 / 部门信息资源."
+    )
+    format_class: str | None = strawberry.field(
+        description="信息资源格式分类: 电子文件 / 电子表格 / 数据库 / 图形图像 / 流媒体 / 接口..."
+    )
+    share_method: str | None = strawberry.field(
+        description="共享方式: 接口 / 文件下载 / 库表交换 / 在线查询..."
+    )
+    open_condition: str | None = strawberry.field(description="开放条件 (for CONDITIONAL open).")
+    not_shared_basis: str | None = strawberry.field(
+        description="不予共享依据: the legal basis, required for NOT_SHARED."
+    )
+    related_resources: list[str] = strawberry.field(
+        description="Resource codes or URIs of related resources (关联资源)."
+    )
+    grade: Grade | None = strawberry.field(  # type: ignore[valid-type]
+        description="GB/T 43697 grade; null when the source states none (general data)."
+    )
     also_published_by: list[DatasetCopy]
     record: strawberry.Private[model.Dataset]
     # The request's language preference (Accept-Language) and the source's own language.
@@ -216,6 +254,16 @@ class Dataset(Node):
             )
         wanted = (lang,) if lang else self.wanted  # an explicit lang replaces Accept-Language
         return lang_module.localize(self.record, wanted, source_language=self.source_language)
+
+    @strawberry.field(
+        description=(
+            "Metadata quality indicators (EU MQA dimensions, timeliness, openness, links, "
+            "problems); computed only when selected. See docs/quality.md."
+        )
+    )
+    async def quality(self, info: Info[Any, None]) -> DatasetQuality:
+        result: DatasetQuality = await info.context.dataset_quality(self.record)
+        return result
 
 
 @strawberry.type
@@ -335,7 +383,9 @@ def dataset_type(
         wanted=wanted,
         source_language=source_language,
         themes=list(dataset.themes),
-        department=Department(id=strawberry.ID(department.id), name=department.name)
+        department=Department(
+            id=strawberry.ID(department.id), name=department.name, code=department.code
+        )
         if department
         else None,
         source=SourceRef(id=strawberry.ID(dataset.source_id)),
@@ -370,6 +420,17 @@ def dataset_type(
             DataField(name=f.name, type=f.type, description=f.description) for f in dataset.fields
         ],
         spatial=None if "spatial" in mask else dataset.spatial,
+        temporal=Temporal(start=dataset.temporal.start, end=dataset.temporal.end)
+        if dataset.temporal
+        else None,
+        resource_code=dataset.resource_code,
+        resource_class=dataset.resource_class,
+        format_class=dataset.format_class,
+        share_method=dataset.share_method,
+        open_condition=dataset.open_condition,
+        not_shared_basis=dataset.not_shared_basis,
+        related_resources=list(dataset.related_resources),
+        grade=dataset.grade,
         also_published_by=[
             DatasetCopy(
                 source=SourceRef(id=strawberry.ID(ref.source_id)),

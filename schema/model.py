@@ -79,12 +79,29 @@ class UpdateFrequency(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
+class Grade(enum.Enum):
+    """Data grade under GB/T 43697-2024 (数据安全技术 数据分类分级规则).
+
+    A record that states no grade is general data: the standard defines general data as
+    everything not identified as core or important. IMPORTANT data is never public; CORE
+    data is visible to its own department only (``gateway.access`` enforces both).
+    """
+
+    CORE = "CORE"  # 核心数据
+    IMPORTANT = "IMPORTANT"  # 重要数据
+    GENERAL = "GENERAL"  # 一般数据
+
+
 @dataclass(frozen=True, slots=True)
 class Department:
-    """A publisher agent: the department that owns a dataset."""
+    """A publisher agent: the department that owns a dataset.
+
+    ``code`` is its unified social credit code (or organisation code), when known.
+    """
 
     id: str
     name: str
+    code: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +183,15 @@ class Dataset:
     fields: tuple[DataField, ...] = ()
     spatial: str | None = None
     temporal: Temporal | None = None
+    # National directory core fields (政务信息资源目录): see docs/quality.md.
+    resource_code: str | None = None
+    resource_class: str | None = None
+    format_class: str | None = None
+    share_method: str | None = None
+    open_condition: str | None = None
+    not_shared_basis: str | None = None
+    related_resources: tuple[str, ...] = ()
+    grade: Grade | None = None
     also_published_by: tuple[DatasetRef, ...] = field(default=(), compare=False)
     # The language of title/description/keywords when the platform says (else the source's
     # configured language applies), and the other languages it publishes them in.
@@ -179,6 +205,11 @@ class Dataset:
             if dist.format:
                 seen.setdefault(dist.format.upper(), None)
         return tuple(seen)
+
+    @property
+    def effective_grade(self) -> Grade:
+        """The grade the rules apply: a record stating none is general data."""
+        return self.grade or Grade.GENERAL
 
 
 @dataclass(frozen=True, slots=True)

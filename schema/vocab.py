@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from schema.model import OpenType, Sensitivity, ShareType, UpdateFrequency
+from schema.model import Grade, OpenType, Sensitivity, ShareType, UpdateFrequency
 
 E = TypeVar("E")
 
@@ -228,6 +228,66 @@ def parse_update_frequency_days(value: object) -> UpdateFrequency | None:
     return _HDX_SPECIAL_DAYS.get(days) or frequency_for_days(days)
 
 
+GRADES: Mapping[str, Grade] = {
+    "core": Grade.CORE,
+    "核心数据": Grade.CORE,
+    "核心": Grade.CORE,
+    "important": Grade.IMPORTANT,
+    "重要数据": Grade.IMPORTANT,
+    "重要": Grade.IMPORTANT,
+    "general": Grade.GENERAL,
+    "一般数据": Grade.GENERAL,
+    "一般": Grade.GENERAL,
+}
+
+# The directory's class vocabularies (GB/T 21063.4 and the national directory guide).
+# Values are kept as the platform writes them; a value outside these lists is reported
+# by the quality check as UNKNOWN_CLASS_VALUE, never rewritten.
+RESOURCE_CLASSES: frozenset[str] = frozenset(
+    {"基础信息资源", "主题信息资源", "部门信息资源", "base", "thematic", "departmental"}
+)
+FORMAT_CLASSES: frozenset[str] = frozenset(
+    {
+        "电子文件",
+        "电子表格",
+        "数据库",
+        "图形图像",
+        "流媒体",
+        "自描述格式",
+        "接口",
+        "其他",
+        "file",
+        "spreadsheet",
+        "database",
+        "image",
+        "stream",
+        "self-describing",
+        "api",
+        "other",
+    }
+)
+SHARE_METHODS: frozenset[str] = frozenset(
+    {
+        "接口",
+        "接口调用",
+        "文件下载",
+        "库表交换",
+        "在线查询",
+        "共享平台",
+        "api",
+        "file download",
+        "database exchange",
+        "online query",
+        "platform",
+    }
+)
+
+
+def known_class_value(vocabulary: frozenset[str], value: str | None) -> bool:
+    """Whether ``value`` (case-insensitive) is in ``vocabulary``; ``None`` counts as known."""
+    return value is None or value.strip().lower() in vocabulary
+
+
 def _lookup(table: Mapping[str, E], value: object) -> E | None:
     if value is None:
         return None
@@ -275,6 +335,22 @@ def parse_update_frequency(value: object) -> UpdateFrequency | None:
 def period_days(frequency: UpdateFrequency) -> float | None:
     """How many days one period of ``frequency`` lasts (``None`` for CONT, IRREG...)."""
     return FREQUENCY_PERIOD_DAYS.get(frequency)
+
+
+def parse_grade(value: object) -> Grade | None:
+    """``parse_grade("重要数据")`` -> ``Grade.IMPORTANT``."""
+    return _lookup(GRADES, value)
+
+
+def strictest_grade(values: object) -> Grade | None:
+    """The strictest grade any of ``values`` states (a record that says IMPORTANT under one
+    key and GENERAL under another is IMPORTANT): ``None`` when none is a known spelling."""
+    items = values if isinstance(values, list | tuple) else (values,)
+    found = {grade for item in items if (grade := parse_grade(item)) is not None}
+    for grade in (Grade.CORE, Grade.IMPORTANT, Grade.GENERAL):
+        if grade in found:
+            return grade
+    return None
 
 
 def raw_values(table: Mapping[str, E], wanted: E) -> tuple[str, ...]:

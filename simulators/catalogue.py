@@ -50,6 +50,7 @@ from simulators._city_templates import (
     YEARS,
     Template,
 )
+from simulators._directory_extras import credit_code, directory_extras
 
 __all__ = [
     "EXTRA_PLATFORMS",
@@ -58,6 +59,7 @@ __all__ = [
     "Department",
     "PlatformCatalogue",
     "build_city_catalogue",
+    "credit_code",
 ]
 
 REFERENCE_DATE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -220,6 +222,7 @@ class _Generator:
             "id": self.uuid(),
             "name": dept.id,
             "title": dept.name_zh,
+            "code": credit_code(dept),  # a ckanext-scheming organization field
             "type": "organization",
             "description": f"河西市{dept.name_zh}（Hexi {dept.name_en}）",
             "image_url": "",
@@ -377,6 +380,9 @@ class _Generator:
             for i, fmt in enumerate(res_formats)
         ]
 
+        extras += directory_extras(
+            pkg_id, dept.code, seq, share_type, open_type, level, res_formats
+        )
         with_maintainer = rng.random() >= 0.05
         package: Package = {
             "author": None,

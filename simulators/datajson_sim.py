@@ -108,6 +108,7 @@ def package_to_datajson(package: Mapping[str, Any], base: str) -> dict[str, Any]
         entry["publisher"] = {
             "@type": "org:Organization",
             "name": org["title"],
+            "code": org.get("code"),
             "subOrganizationOf": {"@type": "org:Organization", "name": CITY_GOVERNMENT},
         }
     contact: dict[str, Any] = {"@type": "vcard:Contact"}
@@ -137,9 +138,18 @@ def package_to_datajson(package: Mapping[str, Any], base: str) -> dict[str, Any]
         ("sensitivity", "sensitivity"),
         ("share_condition", "shareCondition"),
         ("contact_phone", "contactPhone"),
+        ("resource_code", "resourceCode"),
+        ("resource_class", "resourceClass"),
+        ("format_class", "formatClass"),
+        ("share_method", "shareMethod"),
+        ("open_condition", "openCondition"),
+        ("not_shared_basis", "notSharedBasis"),
+        ("grade", "grade"),
     ):
         if extras.get(key):
             entry[name] = extras[key]
+    if extras.get("related_resources"):
+        entry["relatedResources"] = [extras["related_resources"]]
     if extras.get("fields"):
         entry["fields"] = json.loads(extras["fields"])
     return entry

@@ -187,6 +187,8 @@ def _add_dataset(g: Graph, pkg: Mapping[str, Any], site: str) -> URIRef:
         g.add((ds, DCTERMS.publisher, publisher))
         g.add((publisher, RDF.type, FOAF.Organization))
         g.add((publisher, FOAF.name, Literal(org["title"], lang="zh")))
+        if org.get("code"):
+            g.add((publisher, DCTERMS.identifier, Literal(org["code"])))
     for key, predicate in (
         ("metadata_created", DCTERMS.issued),
         ("metadata_modified", DCTERMS.modified),
@@ -203,9 +205,18 @@ def _add_dataset(g: Graph, pkg: Mapping[str, Any], site: str) -> URIRef:
         ("share_type", CGW.shareType),
         ("sensitivity", CGW.sensitivity),
         ("share_condition", CGW.shareCondition),
+        ("resource_code", CGW.resourceCode),
+        ("resource_class", CGW.resourceClass),
+        ("format_class", CGW.formatClass),
+        ("share_method", CGW.shareMethod),
+        ("open_condition", CGW.openCondition),
+        ("not_shared_basis", CGW.notSharedBasis),
+        ("grade", CGW.grade),
     ):
         if key in extras:
             g.add((ds, predicate, Literal(extras[key])))
+    if "related_resources" in extras:
+        g.add((ds, CGW.relatedResource, Literal(extras["related_resources"])))
     g.add((ds, DCAT.landingPage, URIRef(f"{site}/dataset/{pkg['name']}")))
     if pkg.get("maintainer") or pkg.get("maintainer_email") or "contact_phone" in extras:
         card = BNode()

@@ -15,13 +15,14 @@ import asyncio
 import json
 import random
 import threading
+import zlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 __all__ = [
@@ -224,7 +225,15 @@ class FaultInjector:
             await asyncio.gather(*waits, return_exceptions=True)
 
     def admin_routes(self) -> list[Route]:
+        """The ``/__sim__`` admin routes, and the files the catalogue's resources point at
+        (so the gateway's link checker finds most of them, and a few gone)."""
         return [
+            Route(
+                "/dataset/{package}/resource/{resource}/download/{file}",
+                _download,
+                methods=["GET", "HEAD"],
+            ),
+            Route("/api/data/{resource}/query", _download, methods=["GET", "HEAD"]),
             Route("/__sim__/fault", self._admin_fault, methods=["GET", "POST"]),
             Route("/__sim__/stats", self._admin_stats, methods=["GET"]),
             Route("/__sim__/stats/reset", self._admin_stats_reset, methods=["POST"]),
@@ -271,3 +280,21 @@ def error_page(code: int, reason: str) -> Response:
         code,
         media_type="text/html; charset=utf-8",
     )
+
+
+# One resource in this many answers 404: the demo's broken links.
+GONE_ONE_IN = 25
+
+
+def resource_gone(resource: str) -> bool:
+    return zlib.crc32(resource.encode()) % GONE_ONE_IN == 0
+
+
+async def _download(request: Request) -> Response:
+    resource = str(request.path_params["resource"])
+    if resource_gone(resource):
+        return PlainTextResponse("资源不存在 (gone)", status_code=404)
+    body = b"id,value\n1,42\n"
+    if request.headers.get("range") == "bytes=0-0":
+        return Response(body[:1], status_code=206, media_type="text/csv")
+    return Response(body, media_type="text/csv")

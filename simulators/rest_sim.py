@@ -5,7 +5,8 @@ vendor wrote rather than CKAN. This one is modelled on what such APIs look like:
 
 - ``GET /api/v1/resources?keyword=&pageNo=&pageSize=`` pages numbered from 1, at most
   100 rows, optional filters ``deptCode``, ``shareType``, ``openType``,
-  ``securityLevel`` (several values joined by commas), ``updateTimeStart`` (inclusive)
+  ``securityLevel`` (several values joined by commas), ``excludeGrade`` (grades left
+  out, joined by commas), ``updateTimeStart`` (inclusive)
   and ``updateTimeEnd`` (exclusive) as ``yyyy-MM-dd HH:mm:ss`` Beijing time, and
   ``orderBy=updateTime|createTime|resourceName`` with ``sortType=ASC|DESC`` (default
   ``updateTime`` ``DESC``);
@@ -151,6 +152,7 @@ def native_record(package: Mapping[str, Any]) -> dict[str, Any]:
         "resourceDesc": _plain(package.get("notes")),
         "deptCode": org.get("name"),
         "deptName": org.get("title"),
+        "deptCreditCode": org.get("code"),
         "themes": [
             {"themeCode": g.get("name"), "themeName": g.get("title")}
             for g in package.get("groups") or []
@@ -193,6 +195,13 @@ def native_record(package: Mapping[str, Any]) -> dict[str, Any]:
         "dataStartDate": start or None,
         "dataEndDate": end or None,
         "licenseName": package.get("license_title"),
+        "directoryCode": extras.get("resource_code"),
+        "resourceCategory": extras.get("resource_class"),
+        "formatCategory": extras.get("format_class"),
+        "shareMode": extras.get("share_method"),
+        "notSharedBasis": extras.get("not_shared_basis"),
+        "relatedCodes": [extras["related_resources"]] if extras.get("related_resources") else [],
+        "dataGrade": extras.get("grade"),
         "status": "已发布",
     }
 
@@ -293,9 +302,12 @@ class RestSimulator:
             for key in _LIST_FILTERS
             if params.get(key)
         }
+        left_out = {v.strip() for v in (params.get("excludeGrade") or "").split(",") if v.strip()}
         matched = []
         for index, record in enumerate(self.records):
             if keyword and keyword not in self._haystack[index]:
+                continue
+            if record.get("dataGrade") in left_out:
                 continue
             if any(record.get(key) not in values for key, values in wanted.items()):
                 continue

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk._errors import ConnectorError
-from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
+from schema.model import Dataset, Department, Grade, OpenType, Sensitivity, ShareType
 
 
 class Sort(enum.Enum):
@@ -41,6 +41,9 @@ class FilterName(enum.Enum):
     MODIFIED_AFTER = "modified_after"
     MODIFIED_BEFORE = "modified_before"
     IDENTIFIERS = "identifiers"
+    # GB/T 43697 grades (a record stating none is GENERAL). The gateway's visibility uses
+    # it (CORE data only for its department, IMPORTANT never public).
+    GRADES = "grades"
 
 
 class FacetName(enum.Enum):
@@ -82,6 +85,8 @@ class DatasetFilter:
     # ``Dataset.identifier`` (the cross-platform one, not the local id) is one of these.
     # The engine uses it to find copies of a record on other sources.
     identifiers: tuple[str, ...] = ()
+    # ``Dataset.effective_grade`` is one of these.
+    grades: tuple[Grade, ...] = ()
 
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
@@ -121,6 +126,8 @@ class DatasetFilter:
                 return ds.modified is not None and ds.modified < self.modified_before
             case FilterName.IDENTIFIERS:
                 return ds.identifier is not None and ds.identifier in self.identifiers
+            case FilterName.GRADES:
+                return ds.effective_grade in self.grades
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,14 +166,14 @@ class LocalIndex:
         open_: defaultdict[OpenType, set[int]] = defaultdict(set)
         sensitivity: defaultdict[Sensitivity, set[int]] = defaultdict(set)
         stamps: list[tuple[int, int]] = []
-        names: dict[str, str] = {}
+        publishers: dict[str, Department] = {}
         identifiers: defaultdict[str, set[int]] = defaultdict(set)
         for doc, ds in enumerate(self._datasets):
             if ds.identifier is not None:
                 identifiers[ds.identifier].add(doc)
             if ds.department is not None:
                 departments[ds.department.id].add(doc)
-                names.setdefault(ds.department.id, ds.department.name)
+                publishers.setdefault(ds.department.id, ds.department)
             for theme in ds.themes:
                 themes[theme].add(doc)
             for keyword in ds.keywords:
@@ -198,7 +198,7 @@ class LocalIndex:
         stamps.sort()
         self._stamps = [stamp for stamp, _ in stamps]
         self._stamped_docs = [doc for _, doc in stamps]
-        self._department_list = [Department(id=i, name=names[i]) for i in sorted(names)]
+        self._department_list = [publishers[i] for i in sorted(publishers)]
         self._facet_docs: dict[FacetName, Mapping[str, frozenset[int]]] = {
             FacetName.DEPARTMENTS: self._departments,
             FacetName.THEMES: self._themes,

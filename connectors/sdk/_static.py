@@ -115,7 +115,7 @@ class StaticCatalogueConnector(Connector):
     options_model: ClassVar[type[BaseModel]] = StaticCatalogueOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         search=True,
-        filters=frozenset(FilterName),
+        filters=frozenset(FilterName) - {FilterName.GRADES},
         sorts=frozenset(Sort),
         facets=frozenset(FacetName),
         get_by_id=True,

@@ -33,7 +33,7 @@ from connectors.sdk import DatasetFilter
 from gateway.access.jwt_settings import JwtSettings
 from gateway.access.workflow_settings import WorkflowSettings
 from gateway.problems import ConfigError, Problem, pydantic_problems, read_yaml
-from schema.model import Dataset, OpenType, Sensitivity, ShareType
+from schema.model import Dataset, Grade, OpenType, Sensitivity, ShareType
 
 
 class Privilege(enum.Enum):
@@ -184,12 +184,24 @@ class Clause:
     mask: frozenset[str] = frozenset()
     own_department: bool = False
     valid_until: date | None = None
+    public: bool = False
 
     def matches(self, dataset: Dataset) -> bool:
         if not self.filter.matches(dataset):
             return False
-        # NOT_SHARED data is visible to its own department only.
-        return self.own_department or dataset.share_type is not ShareType.NOT_SHARED
+        if self.own_department:
+            return True
+        # Whatever a grant says: NOT_SHARED and CORE data are visible to their own
+        # department only; IMPORTANT data is never public (GB/T 43697).
+        if dataset.share_type is ShareType.NOT_SHARED:
+            return False
+        return dataset.effective_grade in self.allowed_grades()
+
+    def allowed_grades(self) -> tuple[Grade, ...]:
+        """The grades this clause may show (all of them for the own department)."""
+        if self.own_department:
+            return tuple(Grade)
+        return (Grade.GENERAL,) if self.public else (Grade.IMPORTANT, Grade.GENERAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,12 +260,16 @@ class GrantSet:
             if clause.own_department:
                 filters.append(clause.filter)
                 continue
-            # NOT_SHARED is never visible through a non-department clause; a clause left
-            # with no share type shows nothing (an empty tuple would mean "any").
+            # NOT_SHARED is never visible through a non-department clause, nor CORE data
+            # (nor IMPORTANT data through the public one); a clause left with no share
+            # type shows nothing (an empty tuple would mean "any").
             share_types = clause.filter.share_types or tuple(ShareType)
             shared = tuple(t for t in share_types if t is not ShareType.NOT_SHARED)
-            if shared:
-                filters.append(replace(clause.filter, share_types=shared))
+            grades = clause.allowed_grades()
+            if clause.filter.grades:
+                grades = tuple(g for g in grades if g in clause.filter.grades)
+            if shared and grades:
+                filters.append(replace(clause.filter, share_types=shared, grades=grades))
         return tuple(filters)
 
 
@@ -324,6 +340,7 @@ class Policy:
                 "public",
                 DatasetFilter(open_types=public.open_types, max_sensitivity=public.max_sensitivity),
                 public.privilege,
+                public=True,
             )
         ]
         if not caller.anonymous:

@@ -15,8 +15,12 @@ from gateway.access import GrantSet, Privilege, RateDecision, WorkflowSettings
 from gateway.api.arguments import local_id_is_valid
 from gateway.audit import AuditLog
 from gateway.federation import FederatedSearch, SourceReport, SourceStatus
-from gateway.store import Store
+from gateway.quality import QualityAssessor, QualityReports
+from gateway.quality.graphql import history_type
+from gateway.store import DemandRepository, Store
+from gateway.store import DepartmentDemands as DepartmentDemandFigures
 from gateway.workflows import WorkingCalendar
+from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
 from schema import model
 from schema.ids import decode_id
@@ -46,6 +50,8 @@ class RequestContext:
     max_first: int = 100
     # Accept-Language, most wanted first (schema.lang.preferences)
     languages: tuple[str, ...] = ()
+    assessor: QualityAssessor = field(default_factory=QualityAssessor)
+    quality_reports: QualityReports | None = None
     # The workflows' services. store is None when the gateway keeps no state (a config
     # parsed without a file and without store.url): workflow resolvers then answer an error.
     store: Store | None = None
@@ -67,6 +73,32 @@ class RequestContext:
     withheld: int = 0
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
+    _demand_figures: dict[str, DepartmentDemandFigures] | None = None
+
+    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
+        """``Dataset.quality``: computed only for the datasets that select it."""
+        return await self.assessor.quality(dataset, self.now)
+
+    async def quality_history(
+        self, visible: dict[str, str], days: int
+    ) -> list[gql_quality.QualityHistoryPoint]:
+        if self.quality_reports is None:
+            return []
+        points = await self.quality_reports.history(visible, days, self.now)
+        return [history_type(p) for p in points]
+
+    async def department_demands(self, department: str) -> gql_quality.DepartmentDemands | None:
+        """A department's open, overdue and late-answered data demands (its quality report);
+        one store read per request, whatever the number of departments shown."""
+        if self.store is None:
+            return None
+        if self._demand_figures is None:
+            repository = DemandRepository(self.store)
+            self._demand_figures = await repository.open_and_overdue_by_department(self.now)
+        figures = self._demand_figures.get(department) or DepartmentDemandFigures()
+        return gql_quality.DepartmentDemands(
+            open=figures.open, overdue=figures.overdue, answered_late=figures.answered_late
+        )
 
     def source_language(self, source_id: str) -> str | None:
         return next((s.language for s in self.sources if s.id == source_id), None)

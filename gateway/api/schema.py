@@ -29,6 +29,9 @@ from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
 from gateway.federation import CursorError, Edge, SearchRequest
 from gateway.http import QueryLimits
+from gateway.quality import graphql_scope
+from gateway.quality.graphql import quality_report
+from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
 from schema.ids import decode_id
 
@@ -214,6 +217,28 @@ class Query:
                 )
             )
         return out
+
+    @strawberry.field(
+        description=(
+            "Quality figures per department from the background sweep: bureau roles see "
+            "every department, a department's members their own (docs/quality.md)."
+        )
+    )
+    async def quality_report(
+        self, info: Info[RequestContext, None], departments: list[strawberry.ID] | None = None
+    ) -> gql_quality.QualityReport:
+        ctx = _context(info)
+        bureau = ctx.workflow_settings.is_bureau(ctx.caller.roles)
+        visible = graphql_scope(ctx.caller, bureau)
+        if visible is None:
+            raise PublicError(
+                "qualityReport is for bureau roles and a department's members",
+                "FORBIDDEN",
+            )
+        if ctx.quality_reports is None:
+            raise PublicError("quality reports need the store (store.url)", "UNAVAILABLE")
+        wanted = [str(d) for d in departments] if departments is not None else None
+        return await quality_report(ctx.quality_reports, visible, wanted)
 
     @strawberry.field(description="The caller, the declared purpose and the grants in force.")
     def me(self, info: Info[RequestContext, None]) -> gql.Caller:

@@ -205,6 +205,15 @@ def demo_config(
             "server": {"host": host, "port": port},
             "sources": sources,
             "audit": {"path": audit_path, "fsync": "interval"},
+            # The simulated platforms serve their files on 127.0.0.1: let the link
+            # checker ask them (a real deployment keeps private addresses refused).
+            "quality": {
+                "links": {
+                    "allow_private_addresses": True,
+                    "per_host_interval_seconds": 0.05,
+                    "max_links_per_sweep": 2000,
+                }
+            },
             "store": {"url": f"sqlite+aiosqlite:///{store_path}" if store_path else None},
         },
         source_name="<demo>",

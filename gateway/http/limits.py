@@ -404,7 +404,7 @@ def _depth_rule(max_depth: int) -> type[ValidationRule]:
                         GraphQLError(
                             f"'{name}' exceeds maximum operation depth of {max_depth}",
                             [operation],
-                            extensions={"code": "QUERY_TOO_DEEP"},
+                            extensions={"code": "QUERY_TOO_DEEP", "maxDepth": max_depth},
                         )
                     )
 

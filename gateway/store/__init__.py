@@ -40,7 +40,14 @@ from gateway.store.migrate import (
     upgrade,
 )
 from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
-from gateway.store.tables import metadata, outbox
+from gateway.store.tables import (
+    metadata,
+    outbox,
+    quality_dataset_links,
+    quality_department_figures,
+    quality_sweep_sources,
+    quality_sweeps,
+)
 from gateway.store.types import BigId, UTCDateTime
 
 __all__ = [
@@ -69,6 +76,10 @@ __all__ = [
     "open_store",
     "receipt_hash",
     "outbox",
+    "quality_dataset_links",
+    "quality_department_figures",
+    "quality_sweep_sources",
+    "quality_sweeps",
     "retry_delay",
     "safe_url",
     "upgrade",

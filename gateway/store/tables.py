@@ -44,6 +44,52 @@ outbox = sa.Table(
 )
 sa.Index("ix_outbox_pending", outbox.c.delivered_at, outbox.c.next_attempt_at)
 
+# -- quality (gateway.quality): the sweep's figures and the link checker's results --------
+
+# One sweep over every source; finished_at is null while it runs (or was cut short: the
+# next run resumes it, skipping the sources already done).
+quality_sweeps = sa.Table(
+    "quality_sweeps",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+)
+# What one source gave a sweep: per department, the counts it adds (JSON).
+quality_sweep_sources = sa.Table(
+    "quality_sweep_sources",
+    metadata,
+    sa.Column("sweep_id", BigId, sa.ForeignKey("quality_sweeps.id"), primary_key=True),
+    sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("finished_at", UTCDateTime, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+)
+# A finished sweep's figures per department: the report and its history.
+quality_department_figures = sa.Table(
+    "quality_department_figures",
+    metadata,
+    sa.Column("sweep_id", BigId, sa.ForeignKey("quality_sweeps.id"), primary_key=True),
+    sa.Column("department", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=True),
+    sa.Column("generated_at", UTCDateTime, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+)
+sa.Index(
+    "ix_quality_department_figures_history",
+    quality_department_figures.c.department,
+    quality_department_figures.c.generated_at,
+)
+# The link checker's last result for a dataset's URLs (the worst of them).
+quality_dataset_links = sa.Table(
+    "quality_dataset_links",
+    metadata,
+    sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("local_id", sa.String(500), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # OK | BROKEN
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+)
+
 # Open-data demands and error reports (gateway.store.demands). The contact details and the
 # receipt's hash never leave the repository except to those the API lets read them.
 data_demands = sa.Table(

@@ -24,6 +24,7 @@ from schema.model import (
     Dataset,
     Department,
     Distribution,
+    Grade,
     OpenType,
     Sensitivity,
     ShareType,
@@ -87,11 +88,19 @@ SOURCES: dict[str, list[Dataset]] = {
         ),
         catalogue_dataset("transport", "payroll", TRANSPORT, N, NOT_OPEN, L4, "classified", "XLSX"),
         catalogue_dataset("transport", "roadworks", TRANSPORT, U, NOT_OPEN, L2, "roads", "GEOJSON"),
+        # Open and unconditional, but core data: its own department only (GB/T 43697).
+        catalogue_dataset(
+            "transport", "signalcore", TRANSPORT, U, OPEN, L1, "transport", "CSV", grade=Grade.CORE
+        ),
     ],
     "health": [
         catalogue_dataset("health", "clinics", HEALTH, U, OPEN, L1, "health", "CSV"),
         catalogue_dataset("health", "patients", HEALTH, N, NOT_OPEN, L4, "health", "XLSX"),
         catalogue_dataset("health", "vaccines", HEALTH, C, NOT_OPEN, L2, "health", "PDF"),
+        # Open and unconditional, but important data: never public, a grant may show it.
+        catalogue_dataset(
+            "health", "genomes", HEALTH, U, OPEN, L1, "health", "CSV", grade=Grade.IMPORTANT
+        ),
     ],
 }
 ALL = [d for datasets in SOURCES.values() for d in datasets]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from gateway.access.policy import Caller
-from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
+from schema.model import Dataset, Department, Grade, OpenType, Sensitivity, ShareType
 from tests.gateway.reference_policy import MASKABLE, Seen, Who
 
 
@@ -156,6 +156,7 @@ class Traits:
     modified_day: int | None
     title: str
     identifier: str | None = None
+    grade: Grade | None = None
 
     def dataset(self, source: str, index: int) -> Dataset:
         return Dataset(
@@ -170,6 +171,7 @@ class Traits:
             share_type=self.share_type,
             open_type=self.open_type,
             sensitivity=self.sensitivity,
+            grade=self.grade,
             modified=None
             if self.modified_day is None
             else datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=self.modified_day),
@@ -185,6 +187,7 @@ traits = st.builds(
     sensitivity=st.sampled_from(Sensitivity),
     modified_day=st.none() | st.integers(0, 6),
     title=st.sampled_from("abcd"),
+    grade=st.none() | st.sampled_from(Grade),
 )
 catalogues = st.lists(traits, min_size=1, max_size=12).map(
     lambda ts: [t.dataset("s", i) for i, t in enumerate(ts)]

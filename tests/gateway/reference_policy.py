@@ -7,6 +7,9 @@ It shares no code with ``gateway/policy.py``: it reads the policy as the raw map
   and L1) applies to everyone, with privilege ``use``;
 - a caller with a department sees all of that department's datasets, with ``use``;
 - NOT_SHARED data is visible to its own department only (no grant reveals it);
+- GB/T 43697 grades: CORE data is visible to its own department only (no grant, no public
+  scope reveals it); IMPORTANT data is never public (a grant may still reveal it); a
+  dataset stating no grade is general data;
 - a grant applies to the callers its ``to`` names (by id, role or department), only with
   a declared purpose among its ``scenarios`` (when it has any), from ``valid_from`` up to
   but not including ``valid_until``; it matches the datasets its ``allow`` lets through
@@ -107,12 +110,15 @@ def reference_access(
 ) -> Seen | None:
     """How ``who`` may see ``dataset`` under ``policy`` at ``now``; ``None``: not at all."""
     matching: list[tuple[str, frozenset[str]]] = []
-    not_shared = dataset.share_type.value == "NOT_SHARED"
+    grade = _name(dataset.grade) if dataset.grade is not None else "GENERAL"
+    # Only the own department sees these, whatever the public scope or a grant says.
+    not_shared = dataset.share_type.value == "NOT_SHARED" or grade == "CORE"
 
     public = policy.get("public") or {}
     open_types = [_name(o) for o in public.get("open_types", ["OPEN"])]
     if (
         not not_shared
+        and grade != "IMPORTANT"
         and dataset.open_type.value in open_types
         and _level(dataset.sensitivity) <= _level(public.get("max_sensitivity", "L1"))
     ):

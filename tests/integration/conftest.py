@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from connectors.sdk import SearchQuery
 from gateway.app import Gateway, create_app
 from gateway.config import parse_config
-from gateway.demo.run import SOURCE_SETTINGS, demo_policy, source_entry
+from gateway.demo.run import SOURCE_SETTINGS, demo_config, demo_policy, source_entry
 from simulators.platforms import PlatformServer, PlatformThread, demo_specs
 
 pytestmark = pytest.mark.integration
@@ -30,7 +32,7 @@ def demo_platforms() -> Iterator[dict[str, PlatformServer]]:
         yield servers
 
 
-def demo_gateway(servers: dict[str, PlatformServer], timeout: float = 10.0) -> Gateway:
+def fresh_demo_gateway(servers: dict[str, PlatformServer], timeout: float = 10.0) -> Gateway:
     """A fresh gateway (fresh guards and caches) over the demo's platforms, configured as
     the demo configures it but with a deadline that a loaded test machine cannot miss."""
     config = parse_config(
@@ -117,3 +119,36 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# -- the whole demo: all eight simulated platforms, every connector kind ------------------
+@pytest.fixture(scope="session")
+def demo_servers(demo_platforms: dict[str, PlatformServer]) -> dict[str, PlatformServer]:
+    return demo_platforms  # one set of the eight platforms per session
+
+
+@pytest.fixture
+async def demo_gateway(demo_servers: dict[str, PlatformServer]) -> AsyncIterator[Gateway]:
+    gw = Gateway(
+        demo_config(demo_servers, host="127.0.0.1", port=0),
+        transport="httpx",
+        policy=demo_policy(),
+        cursor_secret=b"full-demo-tests",
+    )
+    # The file-like catalogues (DCAT, data.json) load whole on first use: load them now,
+    # outside the 2 s source deadline, so a busy test machine does not time them out.
+    await asyncio.gather(*(c.search(SearchQuery(limit=1)) for c in gw.connectors))
+    try:
+        yield gw
+    finally:
+        await gw.aclose()
+
+
+@pytest.fixture
+async def demo_client(demo_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(demo_gateway)),
+        base_url="http://gateway.test",
+        timeout=30,
+    ) as c:
+        yield c

@@ -20,7 +20,7 @@ from gateway.access.policy import ANONYMOUS
 from gateway.app import Gateway, create_app
 from gateway.federation import GuardState, SearchRequest, SourceStatus
 from simulators.platforms import PlatformServer
-from tests.integration.conftest import demo_gateway
+from tests.integration.conftest import fresh_demo_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ async def gateway(demo_platforms: dict[str, PlatformServer]) -> AsyncIterator[Ga
     for server in demo_platforms.values():
         server.fault.reset()
         server.stats.reset()
-    gw = demo_gateway(demo_platforms)
+    gw = fresh_demo_gateway(demo_platforms)
     try:
         yield gw
     finally:

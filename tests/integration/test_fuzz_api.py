@@ -32,7 +32,7 @@ from hypothesis_graphql import Mode, nodes, queries
 from gateway.api import schema as gateway_schema
 from gateway.app import Gateway, create_app
 from simulators.platforms import PlatformServer
-from tests.integration.conftest import demo_gateway
+from tests.integration.conftest import fresh_demo_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ def fuzz(
     for server in demo_platforms.values():
         server.fault.reset()
     with asyncio.Runner() as runner:
-        gateway = demo_gateway(demo_platforms)
+        gateway = fresh_demo_gateway(demo_platforms)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(gateway)), base_url="http://gateway.test"
         )

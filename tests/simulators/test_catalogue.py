@@ -109,10 +109,38 @@ def extras(package: dict[str, Any]) -> dict[str, str]:
     return {e["key"]: e["value"] for e in package["extras"]}
 
 
+DIRECTORY_KEYS = frozenset(
+    {
+        "resource_code",
+        "resource_class",
+        "format_class",
+        "share_method",
+        "not_shared_basis",
+        "related_resources",
+        "grade",
+    }
+)
+
+
+def without_directory_fields(value: Any) -> Any:
+    """The catalogue as it was before the directory fields (issue 14) were added."""
+    if isinstance(value, list):
+        return [
+            without_directory_fields(v)
+            for v in value
+            if not (isinstance(v, dict) and v.get("key") in DIRECTORY_KEYS)
+        ]
+    if isinstance(value, dict):
+        return {k: without_directory_fields(v) for k, v in value.items() if k != "code"}
+    return value
+
+
 def ckan_platforms_digest(city: CityCatalogue) -> str:
+    """Adding the directory fields shifted no value that was there before: they are left
+    out of the digest, everything else must be byte-identical."""
     dump = json.dumps(
         {
-            pid: [p.packages, p.organizations, p.groups]
+            pid: without_directory_fields([p.packages, p.organizations, p.groups])
             for pid, p in city.platforms.items()
             if pid in DEMO_PLATFORMS
         },

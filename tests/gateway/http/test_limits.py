@@ -259,7 +259,7 @@ def test_depth_through_doubling_fragments_is_measured_with_linear_work() -> None
         return validate(SCHEMA._schema, parse(query), rules)
 
     [error] = depth_errors(20)
-    assert error.extensions == {"code": "QUERY_TOO_DEEP"}
+    assert error.extensions == {"code": "QUERY_TOO_DEEP", "maxDepth": 3}
     assert error.message == "'anonymous' exceeds maximum operation depth of 3"
     assert calls_into_limits(lambda: depth_errors(20)) < 3 * calls_into_limits(
         lambda: depth_errors(10)

@@ -2,7 +2,7 @@
 anonymous submissions.
 
 Revision ID: 0003_data_demands
-Revises: 0001_outbox
+Revises: 0101_quality
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_data_demands"
-down_revision = "0001_outbox"
+down_revision = "0101_quality"
 branch_labels = None
 depends_on = None
 
