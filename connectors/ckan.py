@@ -176,7 +176,7 @@ class CkanConnector(Connector):
     capabilities = Capabilities(
         search=True,
         # Grades are not a search filter callers send; they reach it through ``any_of``.
-        filters=frozenset(FilterName) - {FilterName.GRADES},
+        filters=frozenset(FilterName) - {FilterName.GRADES, FilterName.DATASET_IDS},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,

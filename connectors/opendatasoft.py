@@ -211,7 +211,7 @@ class OpenDataSoftConnector(Connector):
     capabilities = Capabilities(
         search=True,
         filters=frozenset(FilterName)
-        - {FilterName.FORMATS, FilterName.IDENTIFIERS, FilterName.GRADES},
+        - {FilterName.FORMATS, FilterName.IDENTIFIERS, FilterName.GRADES, FilterName.DATASET_IDS},
         sorts=frozenset(Sort),
         facets=frozenset(_FACET_FIELDS),
         get_by_id=True,

@@ -448,7 +448,7 @@ def semantic_problems(document: Mapping[str, Any]) -> Problems:
     return problems
 
 
-_FILTER_NAMES = frozenset(f.value for f in FilterName)
+_FILTER_NAMES = frozenset(f.value for f in FilterName if f is not FilterName.DATASET_IDS)
 _ALL_AUTH_KEYS = frozenset().union(*_AUTH_KEYS.values()) | {"in"}
 
 

@@ -22,7 +22,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from connectors.sdk import Connector, HealthStatus
-from gateway.access import Authenticator, AuthError, Caller, Policy, PolicyHolder, RateLimiter
+from gateway.access import (
+    NO_ISSUED_GRANTS,
+    Authenticator,
+    AuthError,
+    Caller,
+    IssuedGrants,
+    Policy,
+    PolicyHolder,
+    RateLimiter,
+)
 from gateway.api import RequestContext, SourceInfo, build_schema
 from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
 from gateway.config import GatewayConfig
@@ -61,11 +70,24 @@ from gateway.quality import (
 from gateway.quality.exports import EXPORTS
 from gateway.quality.exports.http import Admitted, CatalogueExports
 from gateway.quality.page import CSP, report_page
-from gateway.store import OutboxRepository, Store, open_store
+from gateway.store import (
+    AgreementRepository,
+    IssuedGrantsLoader,
+    OutboxRepository,
+    Store,
+    StoreError,
+    open_store,
+    store_pk,
+    sweep_workflows,
+)
 from gateway.workflows import WorkingCalendar
 from schema.lang import preferences
 
 log = logging.getLogger("gateway")
+
+# How often the workflow sweep moves expired requests and agreements (access itself stops
+# at the date, checked per request).
+SWEEP_INTERVAL_SECONDS = 600
 
 DEFAULT_QUERY = """\
 # Search every connected department platform at once.
@@ -166,10 +188,12 @@ class Gateway:
         self.webhooks: tuple[Webhook, ...] = config.notifications.build()
         self.dispatcher: WebhookDispatcher | None = None
         self._dispatching: asyncio.Task[None] | None = None
+        self.quality_reports: QualityReports | None = None
+        self.issued: IssuedGrantsLoader | None = None
         # The moment a request is decided at (tests move it to try deadlines and expiry).
         self.clock: Callable[[], datetime] = _utc_now
-        self.quality_reports: QualityReports | None = None
-        self._sweeping: asyncio.Task[None] | None = None
+        self._sweeping: asyncio.Task[None] | None = None  # the workflows' expiry sweep
+        self._quality_sweeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the audit log and the store, start the outbox dispatcher, then let the
@@ -192,14 +216,33 @@ class Gateway:
                 OutboxRepository(self.store), self.webhooks, self.client
             )
             self._dispatching = asyncio.create_task(self.dispatcher.run(), name="outbox")
+            self.issued = IssuedGrantsLoader(self.store)
+            self._sweeping = asyncio.create_task(self._sweep_forever(), name="workflow-sweep")
             self.use_quality_store(self.store)
             if self.config.quality.sweep_enabled:
-                self._sweeping = asyncio.create_task(
+                self._quality_sweeping = asyncio.create_task(
                     self.quality_sweep().run_forever(), name="quality-sweep"
                 )
 
         for connector in self.connectors:
             await connector.start()
+
+    async def sweep_workflows(self, now: datetime | None = None) -> None:
+        """Expire access requests and agreements past their last day, announce the access
+        requests about to expire. Access stops at the date itself whether or not this ran
+        (grants are checked per request); the sweep moves the states and tells people."""
+        if self.store is None:
+            return
+        await sweep_workflows(self.store, self.calendar, now or self.clock())
+        self.outbox_written()
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep_workflows()
+            except Exception:  # a failed sweep is retried at the next one
+                log.exception("the workflow sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
 
     def use_quality_store(self, store: Store) -> None:
         """Reports and link results from ``store`` (``start`` calls it)."""
@@ -228,16 +271,12 @@ class Gateway:
             self.dispatcher.wake()
 
     async def aclose(self) -> None:
-        if self._sweeping is not None:
-            self._sweeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeping
-            self._sweeping = None
-        if self._dispatching is not None:
-            self._dispatching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatching
-            self._dispatching = None
+        for task in (self._sweeping, self._quality_sweeping, self._dispatching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._sweeping = self._quality_sweeping = self._dispatching = None
         await asyncio.gather(*(c.aclose() for c in self.connectors), return_exceptions=True)
         if self.audit is not None:
             await self.audit.aclose()
@@ -421,12 +460,29 @@ class Gateway:
                 {"Allow": "POST"},
             )
         now = self.clock()
+        today = self.calendar.today(now)
+        try:
+            issued = await self._issued_grants()
+        except StoreError as exc:
+            log.error("request %s refused: %s", event.request_id, exc)
+            return http.respond(
+                http.error_payload(
+                    "the grants issued by the workflows cannot be read now; try again later",
+                    "STORE_UNAVAILABLE",
+                ),
+                503,
+                media,
+                {"Retry-After": "5"},
+            )
         context = RequestContext(
             engine=self.engine,
             caller=caller,
-            grants=policy.grant_set(caller, purpose, now),
+            grants=policy.grant_set(caller, purpose, now, issued, today),
             purpose=purpose,
             now=now,
+            issued=issued,
+            policy=policy,
+            today=today,
             sources=self.sources,
             max_first=self.config.graphql.max_first,
             languages=preferences(request.headers.get("accept-language")),
@@ -471,10 +527,41 @@ class Gateway:
         for report in context.source_reports:
             if report.latency_ms is not None:
                 self.metrics.observe_source_latency(report.source_id, report.latency_ms / 1000)
+        if context.agreement_hits:
+            await self._record_agreement_use(context, event)
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
         return http.respond(payload, status, media, headers)
+
+    async def _issued_grants(self) -> IssuedGrants:
+        if self.store is None:
+            return NO_ISSUED_GRANTS
+        if self.issued is None or self.issued.store is not self.store:
+            self.issued = IssuedGrantsLoader(self.store)
+        return await self.issued.current()
+
+    async def _record_agreement_use(self, context: RequestContext, event: AuditEvent) -> None:
+        """Accesses under an agreement: named in the audit record and counted in the store
+        (the agreement's ``usage``)."""
+        event.agreements = sorted(context.agreement_hits)
+        if self.store is None:
+            return
+        uses = []
+        for global_id, count in sorted(context.agreement_hits.items()):
+            pk = store_pk(global_id, "OperationAgreement")
+            if pk is not None:
+                uses.append((pk, count))
+        try:
+            await AgreementRepository(self.store).record_usage(
+                uses,
+                scenario=context.purpose,
+                caller_id=context.caller.id,
+                request_id=event.request_id,
+                now=context.now,
+            )
+        except StoreError as exc:  # the audit record still names the agreement
+            log.error("usage of %s not counted: %s", event.agreements, exc)
 
     async def metrics_endpoint(self, request: Request) -> Response:
         return Response(self.metrics.render(), media_type=METRICS_CONTENT_TYPE)

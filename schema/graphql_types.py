@@ -341,11 +341,23 @@ class DatasetFilter:
     )
 
 
-@strawberry.type(description="A grant in force for this request.")
+@strawberry.type(
+    description="A grant of the caller: built in, from the policy file, or issued by a workflow."
+)
 class EffectiveGrant:
     id: str
     privilege: str
-    valid_until: str | None
+    valid_until: str | None = strawberry.field(description="The last valid day (inclusive).")
+    valid_from: str | None = None
+    scenarios: list[str] = strawberry.field(
+        default_factory=list, description="Purposes (X-Purpose) it applies under; empty: any."
+    )
+    origin: str = strawberry.field(
+        default="policy", description="policy, access_request:<id> or agreement:<id>."
+    )
+    in_force: bool = strawberry.field(
+        default=True, description="Whether it applies to this request (purpose and dates)."
+    )
 
 
 @strawberry.type(description="Who the gateway thinks is asking, and with which grants.")
@@ -367,10 +379,12 @@ def dataset_type(
     *,
     use: bool,
     mask: frozenset[str],
+    items: frozenset[str] | None = None,
     wanted: tuple[str, ...] = (),
     source_language: str | None = None,
 ) -> Dataset:
-    """Build the GraphQL object, nulling fields above the caller's privilege.
+    """Build the GraphQL object, nulling fields above the caller's privilege. ``items``,
+    when given, are the only data items (``fields``) shown.
 
     ``wanted``: the request's languages, most wanted first; ``source_language``: the
     language the source writes in when its records do not say."""
@@ -417,7 +431,9 @@ def dataset_type(
         fields=None
         if not use or "fields" in mask
         else [
-            DataField(name=f.name, type=f.type, description=f.description) for f in dataset.fields
+            DataField(name=f.name, type=f.type, description=f.description)
+            for f in dataset.fields
+            if items is None or f.name in items
         ],
         spatial=None if "spatial" in mask else dataset.spatial,
         temporal=Temporal(start=dataset.temporal.start, end=dataset.temporal.end)

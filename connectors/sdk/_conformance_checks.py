@@ -30,6 +30,7 @@ from connectors.sdk._recorded_platform import (
     UnrecordedRequest,
     oversized,
 )
+from schema.ids import encode_id
 from schema.model import (
     ContactPoint,
     DataField,
@@ -398,6 +399,8 @@ def _example_value(name: FilterName, ds: Dataset) -> Any:
             return (ds.open_type,)
         case FilterName.IDENTIFIERS:
             return (ds.identifier,) if ds.identifier else None
+        case FilterName.DATASET_IDS:
+            return (encode_id("Dataset", ds.source_id, ds.local_id),)
     return None
 
 

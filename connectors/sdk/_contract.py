@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from connectors.sdk._errors import ConnectorError
+from schema.ids import encode_id
 from schema.model import Dataset, Department, Grade, OpenType, Sensitivity, ShareType
 
 
@@ -44,6 +45,7 @@ class FilterName(enum.Enum):
     # GB/T 43697 grades (a record stating none is GENERAL). The gateway's visibility uses
     # it (CORE data only for its department, IMPORTANT never public).
     GRADES = "grades"
+    DATASET_IDS = "dataset_ids"
 
 
 class FacetName(enum.Enum):
@@ -87,6 +89,9 @@ class DatasetFilter:
     identifiers: tuple[str, ...] = ()
     # ``Dataset.effective_grade`` is one of these.
     grades: tuple[Grade, ...] = ()
+    # Global dataset ids (``schema.ids.encode_id``): grants issued for named datasets
+    # (access requests, agreements) narrow by it. Few platforms can push it down.
+    dataset_ids: tuple[str, ...] = ()
 
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
@@ -128,6 +133,8 @@ class DatasetFilter:
                 return ds.identifier is not None and ds.identifier in self.identifiers
             case FilterName.GRADES:
                 return ds.effective_grade in self.grades
+            case FilterName.DATASET_IDS:
+                return encode_id("Dataset", ds.source_id, ds.local_id) in self.dataset_ids
 
 
 @dataclass(frozen=True, slots=True)

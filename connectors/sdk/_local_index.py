@@ -29,6 +29,7 @@ from typing import TypeVar
 from cachetools import LRUCache
 
 from connectors.sdk._contract import DatasetFilter, FacetName, SearchPage, SearchQuery, Sort
+from schema.ids import encode_id
 from schema.model import Dataset, Department, OpenType, Sensitivity, ShareType
 
 __all__ = ["LocalIndex"]
@@ -132,6 +133,10 @@ class LocalIndex:
             unique.setdefault(dataset.local_id, dataset)
         self._datasets: tuple[Dataset, ...] = tuple(unique.values())
         self._by_id = {ds.local_id: n for n, ds in enumerate(self._datasets)}
+        self._by_global_id = {
+            encode_id("Dataset", ds.source_id, ds.local_id): n
+            for n, ds in enumerate(self._datasets)
+        }
         self._postings: defaultdict[str, dict[int, int]] = defaultdict(dict)
         self._lengths: list[int] = []
         self._single_chars: dict[str, tuple[str, ...]] = {}
@@ -390,6 +395,9 @@ class LocalIndex:
             sets.append(_union(self._sensitivity, (s for s in Sensitivity if s <= ceiling)))
         if f.identifiers:
             sets.append(_union(self._identifiers, f.identifiers))
+        if f.dataset_ids:
+            found = (self._by_global_id.get(i) for i in f.dataset_ids)
+            sets.append(frozenset(doc for doc in found if doc is not None))
         if f.modified_after is not None:
             start = bisect.bisect_left(self._stamps, _micros(f.modified_after))
             sets.append(frozenset(self._stamped_docs[start:]))

@@ -1,10 +1,27 @@
 """Who is asking and what they may see: authentication (API keys, JWT), the policy and its
-reload, rate limits. The one place where a request's visibility is decided."""
+reload, grants issued by the workflows (``IssuedGrants``, read from the store), rate limits.
+The one place where a request's visibility is decided."""
 
 from __future__ import annotations
 
 from gateway.access.auth import Authenticator, AuthError
-from gateway.access.policy import Access, Caller, GrantSet, Policy, Privilege, hash_api_key
+from gateway.access.issued import (
+    NO_ISSUED_GRANTS,
+    AgreementGrant,
+    IssuedGrants,
+    RequestGrant,
+)
+from gateway.access.policy import (
+    MASKABLE_FIELDS,
+    Access,
+    Caller,
+    Clause,
+    GrantInfo,
+    GrantSet,
+    Policy,
+    Privilege,
+    hash_api_key,
+)
 from gateway.access.policy_reload import PolicyHolder
 from gateway.access.ratelimit import (
     RateDecision,
@@ -16,7 +33,14 @@ from gateway.access.ratelimit import (
 from gateway.access.workflow_settings import DemandSettings, WorkflowDeadlines, WorkflowSettings
 
 __all__ = [
+    "MASKABLE_FIELDS",
+    "NO_ISSUED_GRANTS",
     "Access",
+    "AgreementGrant",
+    "Clause",
+    "GrantInfo",
+    "IssuedGrants",
+    "RequestGrant",
     "AuthError",
     "Authenticator",
     "Caller",

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from connectors.sdk import DatasetFilter
+from gateway.access.issued import NO_ISSUED_GRANTS, IssuedGrants
 from gateway.access.jwt_settings import JwtSettings
 from gateway.access.workflow_settings import WorkflowSettings
 from gateway.problems import ConfigError, Problem, pydantic_problems, read_yaml
@@ -85,6 +86,8 @@ class CallerConfig(_Strict):
     department: str | None = None
     roles: tuple[str, ...] = ()
     api_keys: tuple[HashedKey, ...] = Field(default=(), description="sha256:<hex> of each key")
+    # The operator (授权运营) this caller works for: operation agreements with it apply.
+    operator: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 def _is_hex(text: str) -> bool:
@@ -169,6 +172,7 @@ class Caller:
     department: str | None = None
     roles: tuple[str, ...] = ()
     anonymous: bool = False
+    operator: str | None = None
 
 
 ANONYMOUS = Caller(id="anonymous", anonymous=True)
@@ -185,6 +189,8 @@ class Clause:
     own_department: bool = False
     valid_until: date | None = None
     public: bool = False
+    # Data items shown (a grant for named fields); None: every item.
+    items: frozenset[str] | None = None
 
     def matches(self, dataset: Dataset) -> bool:
         if not self.filter.matches(dataset):
@@ -208,6 +214,7 @@ class Clause:
 class Access:
     privilege: Privilege
     mask: frozenset[str]
+    items: frozenset[str] | None = None  # data items shown; None: every one
 
 
 def grant_key(clauses: tuple[Clause, ...]) -> str:
@@ -234,16 +241,17 @@ class GrantSet:
             if not clause.matches(dataset):
                 continue
             if best is None:
-                best = Access(clause.privilege, clause.mask)
+                best = Access(clause.privilege, clause.mask, clause.items)
                 continue
             privilege = max(best.privilege, clause.privilege, key=lambda p: p is Privilege.USE)
             if clause.privilege is best.privilege:
                 mask = best.mask & clause.mask
+                items = _more_items(best.items, clause.items)
             elif clause.privilege is privilege:
-                mask = clause.mask
+                mask, items = clause.mask, clause.items
             else:
-                mask = best.mask
-            best = Access(privilege, mask)
+                mask, items = best.mask, best.items
+            best = Access(privilege, mask, items)
         return best
 
     def visible(self, dataset: Dataset) -> bool:
@@ -271,6 +279,26 @@ class GrantSet:
             if shared and grades:
                 filters.append(replace(clause.filter, share_types=shared, grades=grades))
         return tuple(filters)
+
+
+def _more_items(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """The data items two equal clauses show together (``None``: every item)."""
+    if a is None or b is None:
+        return None
+    return a | b
+
+
+@dataclass(frozen=True, slots=True)
+class GrantInfo:
+    """One grant of a caller as ``me`` lists it, in force for this request or not."""
+
+    id: str
+    origin: str  # policy | access_request:<id> | agreement:<id>
+    privilege: Privilege
+    scenarios: tuple[str, ...]
+    valid_from: date | None
+    valid_until: date | None  # inclusive
+    in_force: bool
 
 
 class Policy:
@@ -331,9 +359,22 @@ class Policy:
                 found = caller
         if found is None:
             return None
-        return Caller(id=found.id, department=found.department, roles=found.roles)
+        return Caller(
+            id=found.id, department=found.department, roles=found.roles, operator=found.operator
+        )
 
-    def grant_set(self, caller: Caller, purpose: str | None, now: datetime) -> GrantSet:
+    def grant_set(
+        self,
+        caller: Caller,
+        purpose: str | None,
+        now: datetime,
+        issued: IssuedGrants = NO_ISSUED_GRANTS,
+        today: date | None = None,
+    ) -> GrantSet:
+        """The clauses in force: the public scope, the own department, the policy file's
+        grants, and the store's ``issued`` grants (approved access requests, active
+        agreements of the caller's operator). ``today`` is the calendar day in the
+        gateway's time zone (issued grants are valid by calendar day, inclusive)."""
         public = self.document.public
         clauses = [
             Clause(
@@ -353,9 +394,9 @@ class Policy:
                         own_department=True,
                     )
                 )
-            today = now.date()
+            utc_day = now.date()
             for grant in self.document.grants:
-                if not _applies(grant, caller, purpose, today):
+                if not _applies(grant, caller, purpose, utc_day):
                     continue
                 allow = grant.allow
                 clauses.append(
@@ -373,17 +414,98 @@ class Policy:
                         valid_until=grant.valid_until,
                     )
                 )
+            clauses += _issued_clauses(caller, purpose, issued, today or now.date())
         return GrantSet(tuple(clauses))
 
+    def describe_grants(
+        self,
+        caller: Caller,
+        purpose: str | None,
+        now: datetime,
+        issued: IssuedGrants = NO_ISSUED_GRANTS,
+        today: date | None = None,
+    ) -> list[GrantInfo]:
+        """Every grant naming ``caller`` (``me``), with whether it is in force now."""
+        if caller.anonymous:
+            return []
+        day = today or now.date()
+        found = [
+            GrantInfo(
+                grant.id,
+                "policy",
+                grant.privilege,
+                grant.scenarios,
+                grant.valid_from,
+                # The policy file's valid_until is exclusive; listed as the last valid day.
+                grant.valid_until - timedelta(days=1) if grant.valid_until else None,
+                _applies(grant, caller, purpose, now.date()),
+            )
+            for grant in self.document.grants
+            if _names(grant, caller)
+        ]
+        for request in issued.for_caller(caller.id):
+            found.append(
+                GrantInfo(
+                    request.origin,
+                    request.origin,
+                    Privilege(request.privilege),
+                    (request.purpose,),
+                    request.valid_from,
+                    request.valid_until,
+                    request.in_force(purpose, day),
+                )
+            )
+        for agreement in issued.for_operator(caller.operator):
+            found.append(
+                GrantInfo(
+                    agreement.origin,
+                    agreement.origin,
+                    Privilege.USE,
+                    agreement.scenarios,
+                    agreement.valid_from,
+                    agreement.valid_until,
+                    agreement.in_force(purpose, day),
+                )
+            )
+        return found
 
-def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: date) -> bool:
+
+def _issued_clauses(
+    caller: Caller, purpose: str | None, issued: IssuedGrants, today: date
+) -> list[Clause]:
+    clauses = []
+    for request in issued.for_caller(caller.id):
+        if request.in_force(purpose, today):
+            clauses.append(
+                Clause(
+                    request.origin,
+                    DatasetFilter(dataset_ids=request.dataset_ids),
+                    Privilege(request.privilege),
+                    frozenset(request.mask),
+                    valid_until=request.valid_until,
+                    items=None if request.items is None else frozenset(request.items),
+                )
+            )
+    for agreement in issued.for_operator(caller.operator):
+        if agreement.in_force(purpose, today):
+            clauses += [
+                Clause(agreement.origin, scope, Privilege.USE, valid_until=agreement.valid_until)
+                for scope in agreement.filters()
+            ]
+    return clauses
+
+
+def _names(grant: GrantConfig, caller: Caller) -> bool:
     to = grant.to
-    named = (
+    return (
         caller.id in to.callers
         or bool(set(caller.roles) & set(to.roles))
         or (caller.department is not None and caller.department in to.departments)
     )
-    if not named:
+
+
+def _applies(grant: GrantConfig, caller: Caller, purpose: str | None, today: date) -> bool:
+    if not _names(grant, caller):
         return False
     if grant.scenarios and purpose not in grant.scenarios:
         return False

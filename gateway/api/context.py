@@ -1,17 +1,25 @@
-"""The request context every resolver receives, and the error type meant for clients."""
+"""The request context: everything a resolver may use, built per request by the HTTP layer."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from gateway.access import (
+    NO_ISSUED_GRANTS,
+    GrantSet,
+    IssuedGrants,
+    Policy,
+    Privilege,
+    RateDecision,
+    WorkflowSettings,
+)
 from gateway.access import Caller as CallerModel
-from gateway.access import GrantSet, Privilege, RateDecision, WorkflowSettings
 from gateway.api.arguments import local_id_is_valid
 from gateway.audit import AuditLog
 from gateway.federation import FederatedSearch, SourceReport, SourceStatus
@@ -67,6 +75,13 @@ class RequestContext:
     demand_receipts: tuple[str, ...] = ()
     # Set by a resolver that refuses for a rate limit: the HTTP layer answers 429.
     rate_limited: RateDecision | None = None
+    # The store's issued grants this request was decided with, the policy (for ``me``),
+    # and the calendar day in the gateway's time zone.
+    issued: IssuedGrants = NO_ISSUED_GRANTS
+    policy: Policy | None = None
+    today: date | None = None
+    # Datasets returned under each operation agreement (its global id -> count).
+    agreement_hits: dict[str, int] = field(default_factory=dict)
     source_errors: list[dict[str, Any]] = field(default_factory=list)
     dataset_ids: list[str] = field(default_factory=list)
     source_reports: list[SourceReport] = field(default_factory=list)
@@ -74,18 +89,6 @@ class RequestContext:
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
     _demand_figures: dict[str, DepartmentDemandFigures] | None = None
-
-    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
-        """``Dataset.quality``: computed only for the datasets that select it."""
-        return await self.assessor.quality(dataset, self.now)
-
-    async def quality_history(
-        self, visible: dict[str, str], days: int
-    ) -> list[gql_quality.QualityHistoryPoint]:
-        if self.quality_reports is None:
-            return []
-        points = await self.quality_reports.history(visible, days, self.now)
-        return [history_type(p) for p in points]
 
     async def department_demands(self, department: str) -> gql_quality.DepartmentDemands | None:
         """A department's open, overdue and late-answered data demands (its quality report);
@@ -102,6 +105,36 @@ class RequestContext:
 
     def source_language(self, source_id: str) -> str | None:
         return next((s.language for s in self.sources if s.id == source_id), None)
+
+    async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
+        """``Dataset.quality``: computed only for the datasets that select it."""
+        return await self.assessor.quality(dataset, self.now)
+
+    async def quality_history(
+        self, visible: dict[str, str], days: int
+    ) -> list[gql_quality.QualityHistoryPoint]:
+        if self.quality_reports is None:
+            return []
+        points = await self.quality_reports.history(visible, days, self.now)
+        return [history_type(p) for p in points]
+
+    def note_returned(self, dataset: model.Dataset) -> None:
+        """Count ``dataset`` as returned (the audit's ``dataset_ids``; agreements' usage)."""
+        self.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
+        under = [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
+        if not under:
+            return
+        # Under an agreement: what only an agreement lets the caller use.
+        for clause in self.grants.clauses:
+            if clause in under or clause.privilege is not Privilege.USE:
+                continue
+            if clause.matches(dataset):
+                return
+        for clause in under:
+            if clause.matches(dataset):
+                name = clause.grant_id.removeprefix("agreement:")
+                self.agreement_hits[name] = self.agreement_hits.get(name, 0) + 1
+                return
 
     async def dataset_by_id(self, global_id: str, path: str) -> gql.Dataset | None:
         """The dataset a global id names, as the caller may see it (``dataset``, ``node``
@@ -167,11 +200,12 @@ def visible_dataset(ctx: RequestContext, dataset: model.Dataset | None) -> gql.D
     if access is None:
         ctx.withheld += 1
         return None
-    ctx.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
+    ctx.note_returned(dataset)
     return gql.dataset_type(
         dataset,
         use=access.privilege is Privilege.USE,
         mask=access.mask,
+        items=access.items,
         wanted=ctx.languages,
         source_language=ctx.source_language(dataset.source_id),
     )

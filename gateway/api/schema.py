@@ -23,11 +23,19 @@ from strawberry.types import ExecutionContext, Info
 
 from connectors.sdk import DatasetFilter, FacetName, Sort
 from gateway.access import Privilege
+from gateway.api.access_requests import AccessRequestMutation, AccessRequestQuery, visible_request
+from gateway.api.access_requests import to_type as request_type
+from gateway.api.agreements import AgreementMutation, AgreementQuery, visible_agreement
+from gateway.api.agreements import to_type as agreement_type
 from gateway.api.arguments import ArgumentProblem, datasets_problems
-from gateway.api.context import RequestContext
+from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
-from gateway.federation import CursorError, Edge, SearchRequest
+from gateway.federation import (
+    CursorError,
+    Edge,
+    SearchRequest,
+)
 from gateway.http import QueryLimits
 from gateway.quality import graphql_scope
 from gateway.quality.graphql import quality_report
@@ -46,6 +54,9 @@ def bad_user_input(problems: list[ArgumentProblem]) -> PublicError:
         argument=problems[0].argument,
         problems=[{"argument": p.argument, "message": p.message} for p in problems],
     )
+
+
+_visible = visible_dataset
 
 
 def _context(info: Info[RequestContext, None]) -> RequestContext:
@@ -97,6 +108,18 @@ def _selects(info: Info[RequestContext, None], name: str) -> bool:
     return any(walk(field.selections) for field in info.selected_fields)
 
 
+async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
+    """An access request or agreement by id, as ``accessRequest`` / ``operationAgreement``
+    answer (null for whoever may not see it)."""
+    if ctx.store is None:
+        return None
+    if kind == "AccessRequest":
+        request = await visible_request(ctx, global_id)
+        return None if request is None else request_type(ctx, request)
+    agreement = await visible_agreement(ctx, global_id)
+    return None if agreement is None else agreement_type(agreement)
+
+
 async def _lookup(ctx: RequestContext, global_id: str, path: str) -> gql.Dataset | None:
     return await ctx.dataset_by_id(global_id, path)
 
@@ -140,13 +163,14 @@ class Query:
         ctx.withheld += result.withheld
         edges = []
         for edge in result.edges:
-            ctx.dataset_ids.append(f"{edge.dataset.source_id}/{edge.dataset.local_id}")
+            ctx.note_returned(edge.dataset)
             node = gql.dataset_type(
                 edge.dataset,
                 use=edge.access.privilege is Privilege.USE,
                 mask=edge.access.mask,
                 wanted=ctx.languages,
                 source_language=ctx.source_language(edge.dataset.source_id),
+                items=edge.access.items,
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
         facets = result.facets
@@ -187,10 +211,13 @@ class Query:
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> gql.Node | None:
+        ctx = _context(info)
         decoded = decode_id(str(id))
+        if decoded is not None and decoded[0] in ("AccessRequest", "OperationAgreement"):
+            return await _workflow_node(ctx, decoded[0], str(id))
         if decoded is not None and decoded[0] == "DataDemand":
-            return await demand_node(_context(info), str(id))
-        return await _lookup(_context(info), str(id), "node")
+            return await demand_node(ctx, str(id))
+        return await _lookup(ctx, str(id), "node")
 
     @strawberry.field(description="Every publishing department the sources know.")
     async def departments(self, info: Info[RequestContext, None]) -> list[gql.Department]:
@@ -249,15 +276,36 @@ class Query:
             department=ctx.caller.department,
             roles=list(ctx.caller.roles),
             purpose=ctx.purpose,
-            grants=[
-                gql.EffectiveGrant(
-                    id=clause.grant_id,
-                    privilege=clause.privilege.value,
-                    valid_until=clause.valid_until.isoformat() if clause.valid_until else None,
-                )
-                for clause in ctx.grants.clauses
-            ],
+            grants=_grants_of(ctx),
         )
+
+
+def _grants_of(ctx: RequestContext) -> list[gql.EffectiveGrant]:
+    """Built-in scopes in force, then every grant naming the caller, in force or not."""
+    built_in = [
+        gql.EffectiveGrant(
+            id=c.grant_id,
+            privilege=c.privilege.value,
+            valid_until=c.valid_until.isoformat() if c.valid_until else None,
+        )
+        for c in ctx.grants.clauses
+        if ctx.policy is None or c.grant_id in ("public", "own-department")
+    ]
+    if ctx.policy is None:  # a context built without its policy: the clauses in force
+        return built_in
+    described = ctx.policy.describe_grants(ctx.caller, ctx.purpose, ctx.now, ctx.issued, ctx.today)
+    return built_in + [
+        gql.EffectiveGrant(
+            id=g.id,
+            privilege=g.privilege.value,
+            valid_from=g.valid_from.isoformat() if g.valid_from else None,
+            valid_until=g.valid_until.isoformat() if g.valid_until else None,
+            scenarios=list(g.scenarios),
+            origin=g.origin,
+            in_force=g.in_force,
+        )
+        for g in described
+    ]
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -302,9 +350,11 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery, DemandQuery))
+    mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation, DemandMutation))
     return _Schema(
-        query=merge_types("Query", (Query, DemandQuery)),
-        mutation=merge_types("Mutation", (DemandMutation,)),
+        query=query,
+        mutation=mutation,
         types=[gql.Dataset],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),

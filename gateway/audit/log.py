@@ -163,6 +163,8 @@ class AuditEvent:
     outcome: Outcome = Outcome.REJECTED
     http_status: int = 0
     latency_ms: float = 0.0
+    # The operation agreements (global ids) under which datasets were returned.
+    agreements: list[str] = field(default_factory=list)
 
     def set_caller(self, caller: Caller) -> None:
         self.caller = caller.id
@@ -182,6 +184,10 @@ class AuditEvent:
     def fields(self) -> dict[str, Any]:
         """The record's content before ``time``, ``seq``, ``prev`` and ``hash`` are added."""
         latency = float(self.latency_ms)
+        found: dict[str, Any] = {}
+        if self.agreements:  # a data access under an agreement names it
+            ids = [_text(a, 512) for a in self.agreements]
+            found["agreement"] = ids[0] if len(ids) == 1 else ids
         return {
             "request_id": _text(self.request_id, 128),
             "caller": _text(self.caller, 256),
@@ -195,6 +201,7 @@ class AuditEvent:
             "outcome": Outcome(self.outcome).value,
             "http_status": int(self.http_status),
             "latency_ms": round(latency, 1) if math.isfinite(latency) else None,
+            **found,
         }
 
 

@@ -20,8 +20,9 @@ from gateway.config import GatewayConfig, parse_config
 from gateway.demo.demands import seed_demands
 from gateway.federation import TransportName
 from gateway.http import bounded_http_protocol
-from gateway.store import open_store
+from gateway.store import AgreementRepository, NewAgreement, open_store
 from gateway.workflows import WorkingCalendar
+from schema.model import Sensitivity
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
 from simulators.platforms import PlatformServer, demo_specs, running_platforms
 
@@ -57,6 +58,32 @@ DEMO_CALLERS = [
         "reviews access requests to <department>'s data (e.g. transport-reviewer)",
     ),
 ]
+
+# The operation agreement the demo starts with: city-operator's company may use shared
+# environment and transport data up to L2 for a year (docs/workflows.md).
+DEMO_AGREEMENT = NewAgreement(
+    operator="city-ops",
+    mode="SECTOR",
+    departments=("environment",),
+    themes=("transport",),
+    dataset_ids=(),
+    max_sensitivity=Sensitivity.L2,
+    scenarios=(),
+    valid_from=date(2026, 1, 1),
+    valid_until=date(2027, 12, 31),
+    obligations="Demo agreement: report usage quarterly; no resale of raw data.",
+    created_by="data-bureau",
+)
+
+
+async def seed_store(url: str) -> None:
+    """A new demo store at head, holding the demo's operation agreement."""
+    store = await open_store(url, upgrade_schema=True)
+    try:
+        await AgreementRepository(store).create(DEMO_AGREEMENT, datetime.now(UTC))
+    finally:
+        await store.aclose()
+
 
 TRY_QUERY = (
     """-d '{"query":"{ datasets(search: \\"公交\\", first: 3) """
@@ -293,6 +320,7 @@ async def _run(
         config = demo_config(
             servers, host=host, port=port, audit_path=audit_path, store_path=store_path
         )
+        await seed_store(f"sqlite+aiosqlite:///{store_path}")
         policy = demo_policy()
         await seed_demo_demands(config, policy, audit_path)
         gateway = Gateway(

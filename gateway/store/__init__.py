@@ -6,6 +6,8 @@ The front door of the store (see docs/store.md):
   ``StoreError``, ``check_store_url``;
 - ``metadata`` and the tables (``gateway.store.tables``), ``UTCDateTime``, ``BigId``;
 - ``upgrade``, ``current_revision``, ``head_revision``, ``alembic_config``;
+- repositories: ``AccessRequestRepository``, ``AgreementRepository`` and the
+  ``IssuedGrantsLoader`` (the grants they issued, reloaded when ``grant_changes`` moves);
 - the outbox: ``append_event`` (inside a workflow's transaction), ``OutboxRepository``,
   ``OutboxEvent``;
 - data demands: ``DemandRepository`` and its records (``gateway.store.demands``).
@@ -13,6 +15,22 @@ The front door of the store (see docs/store.md):
 
 from __future__ import annotations
 
+from gateway.store.access_requests import (
+    AccessRequestRecord,
+    AccessRequestRepository,
+    Change,
+    NewAccessRequest,
+    Viewer,
+    request_global_id,
+)
+from gateway.store.agreements import (
+    AgreementRecord,
+    AgreementRepository,
+    IssuedGrantsLoader,
+    NewAgreement,
+    Usage,
+    agreement_global_id,
+)
 from gateway.store.demands import (
     DemandFilter,
     DemandPage,
@@ -40,6 +58,7 @@ from gateway.store.migrate import (
     upgrade,
 )
 from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
+from gateway.store.sweep import store_pk, sweep_workflows
 from gateway.store.tables import (
     metadata,
     outbox,
@@ -51,6 +70,18 @@ from gateway.store.tables import (
 from gateway.store.types import BigId, UTCDateTime
 
 __all__ = [
+    "AccessRequestRecord",
+    "AccessRequestRepository",
+    "AgreementRecord",
+    "AgreementRepository",
+    "Change",
+    "IssuedGrantsLoader",
+    "NewAccessRequest",
+    "NewAgreement",
+    "Usage",
+    "Viewer",
+    "agreement_global_id",
+    "request_global_id",
     "SUPPORTED_SCHEMES",
     "BigId",
     "DemandFilter",
@@ -82,5 +113,7 @@ __all__ = [
     "quality_sweeps",
     "retry_delay",
     "safe_url",
+    "store_pk",
+    "sweep_workflows",
     "upgrade",
 ]

@@ -90,6 +90,87 @@ quality_dataset_links = sa.Table(
     sa.Column("checked_at", UTCDateTime, nullable=False),
 )
 
+# Access requests (按需共享): one row per request (one providing department). An APPROVED
+# row is also the grant it issued; its state says whether the grant still stands.
+access_requests = sa.Table(
+    "access_requests",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("requester_id", sa.String(256), nullable=False),
+    sa.Column("requester_department", sa.String(256), nullable=True),
+    sa.Column("provider_department", sa.String(256), nullable=False),
+    sa.Column("dataset_ids", sa.JSON, nullable=False),  # global ids, as requested
+    sa.Column("purpose", sa.String(128), nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=True),  # data items; null: every item
+    sa.Column("privilege", sa.String(16), nullable=False),
+    sa.Column("mask", sa.JSON, nullable=False),  # added by the conditions
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=False),  # inclusive
+    sa.Column("steps", sa.JSON, nullable=False),  # [{stage, actor, decision, reason, at}]
+    sa.Column("due_at", UTCDateTime, nullable=True),  # the current stage's deadline
+    sa.Column("expiring_sent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_access_requests_requester", access_requests.c.requester_id)
+sa.Index("ix_access_requests_provider", access_requests.c.provider_department)
+sa.Index("ix_access_requests_state", access_requests.c.state)
+
+# Operation agreements (授权运营).
+operation_agreements = sa.Table(
+    "operation_agreements",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=True),
+    sa.Column("operator", sa.String(256), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("departments", sa.JSON, nullable=False),
+    sa.Column("themes", sa.JSON, nullable=False),
+    sa.Column("dataset_ids", sa.JSON, nullable=False),
+    sa.Column("max_sensitivity", sa.String(4), nullable=False),
+    sa.Column("scenarios", sa.JSON, nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=False),  # inclusive
+    sa.Column("obligations", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(256), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_operation_agreements_operator", operation_agreements.c.operator)
+
+# One row per request that returned datasets under an agreement (its `usage`).
+agreement_usage = sa.Table(
+    "agreement_usage",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "agreement_id",
+        BigId,
+        sa.ForeignKey("operation_agreements.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("scenario", sa.String(128), nullable=True),
+    sa.Column("datasets_returned", sa.Integer, nullable=False),
+    sa.Column("caller_id", sa.String(256), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+)
+sa.Index("ix_agreement_usage_agreement_at", agreement_usage.c.agreement_id, agreement_usage.c.at)
+
+# Every change to what the store grants (approval, revocation, agreement status) adds a
+# row in the same transaction: replicas compare max(id) per request, cheaply, and reload
+# the issued grants when it moved.
+grant_changes = sa.Table(
+    "grant_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
 # Open-data demands and error reports (gateway.store.demands). The contact details and the
 # receipt's hash never leave the repository except to those the API lets read them.
 data_demands = sa.Table(

@@ -427,7 +427,11 @@ async def test_all_filters_together_are_anded_as_required_clauses(
     assert fq.count(" +") == 9  # ten required clauses
     # the identifier may sit under any of four keys, so that clause only narrows; grades
     # are not a request filter (they come with the caller's visibility)
-    assert page.applied == frozenset(FilterName) - {FilterName.IDENTIFIERS, FilterName.GRADES}
+    assert page.applied == frozenset(FilterName) - {
+        FilterName.IDENTIFIERS,
+        FilterName.GRADES,
+        FilterName.DATASET_IDS,
+    }
 
 
 async def test_no_filter_and_no_text_send_neither_fq_nor_q(
@@ -609,7 +613,7 @@ async def test_only_requested_facets_are_asked_for_and_returned(
 def test_capabilities_declare_what_the_connector_pushes_down() -> None:
     caps = CkanConnector.capabilities
     assert caps.search and caps.get_by_id and caps.max_page_size == 1000
-    assert caps.filters == frozenset(FilterName) - {FilterName.GRADES}
+    assert caps.filters == frozenset(FilterName) - {FilterName.GRADES, FilterName.DATASET_IDS}
     assert caps.sorts == frozenset(Sort)
     assert caps.facets == {FacetName.DEPARTMENTS, FacetName.THEMES, FacetName.FORMATS}
 

@@ -141,7 +141,64 @@ moments = st.builds(
 
 
 def as_caller(who: Who) -> Caller:
-    return Caller(who.id, who.department, who.roles, who.anonymous)
+    return Caller(who.id, who.department, who.roles, who.anonymous, who.operator)
+
+
+# -- grants issued by the workflows (the store's rows, as raw mappings) ----------------------
+
+OPERATORS = ("op0", "op1")
+DATASET_KEYS = tuple(f"s/s-{i}" for i in range(12))  # the ids catalogues give
+
+
+def _period(start: date, length: int) -> tuple[date, date]:
+    return start, start + timedelta(days=length)
+
+
+_periods = st.builds(_period, _days, st.integers(0, 4))
+
+access_requests = st.builds(
+    lambda fixed, period: {**fixed, "valid_from": period[0], "valid_until": period[1]},
+    st.fixed_dictionaries(
+        {
+            "state": st.sampled_from(["APPROVED", "APPROVED", "REVOKED", "EXPIRED"]),
+            "requester": st.sampled_from(CALLER_IDS),
+            "purpose": st.sampled_from(PURPOSES),
+            "datasets": _some(DATASET_KEYS),
+            "privilege": st.sampled_from(["use", "discover"]),
+            "mask": st.lists(st.sampled_from(sorted(MASKABLE)), unique=True),
+        }
+    ),
+    _periods,
+)
+agreements = st.builds(
+    lambda fixed, period: {**fixed, "valid_from": period[0], "valid_until": period[1]},
+    st.fixed_dictionaries(
+        {
+            "status": st.sampled_from(["ACTIVE", "ACTIVE", "SUSPENDED", "TERMINATED", "EXPIRED"]),
+            "operator": st.sampled_from(OPERATORS),
+            "mode": st.sampled_from(["OVERALL", "SECTOR", "SCENARIO"]),
+            "departments": st.lists(st.sampled_from(DEPARTMENTS), unique=True, max_size=2),
+            "themes": st.lists(st.sampled_from(THEMES), unique=True, max_size=2),
+            "datasets": st.lists(st.sampled_from(DATASET_KEYS), unique=True, max_size=3),
+            "max_sensitivity": st.sampled_from(LEVELS),
+            "scenarios": st.lists(st.sampled_from(PURPOSES), unique=True, max_size=2),
+        }
+    ),
+    _periods,
+)
+issued_grants = st.fixed_dictionaries(
+    {
+        "requests": st.lists(access_requests, max_size=4),
+        "agreements": st.lists(agreements, max_size=3),
+    }
+)
+workflow_callers = st.builds(
+    Who,
+    id=st.sampled_from(CALLER_IDS),
+    department=st.none() | st.sampled_from(DEPARTMENTS),
+    roles=st.lists(st.sampled_from(ROLES), unique=True, max_size=2).map(tuple),
+    operator=st.none() | st.sampled_from(OPERATORS),
+)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,18 @@ It shares no code with ``gateway/policy.py``: it reads the policy as the raw map
 - the highest privilege among the matching clauses wins; a field is masked only if every
   matching clause of that privilege masks it (own department and public mask nothing).
 
+Grants issued by the workflows (DESIGN.md "Workflows"), given as ``issued`` (the raw
+``{"requests": [...], "agreements": [...]}``), are decided here the same way:
+
+- an APPROVED access request grants its requester exactly its ``dataset_ids``, only under
+  its ``purpose``, from ``valid_from`` to ``valid_until`` inclusive (calendar days), with its
+  privilege and mask;
+- an ACTIVE operation agreement grants ``use`` to the callers of its ``operator``, only
+  under its ``scenarios`` when it has any, within its dates (inclusive): shareable data
+  (UNCONDITIONAL or CONDITIONAL) up to its ``max_sensitivity``; for OVERALL everything
+  else, otherwise what its departments, themes or dataset ids name (any of them);
+- neither ever shows NOT_SHARED data outside its department.
+
 Two points DESIGN.md leaves open follow ``gateway/policy.py``: ``public.privilege`` may
 lower the public scope to ``discover``, and a grant's privilege defaults to ``discover``.
 """
@@ -43,6 +55,7 @@ class Who:
     department: str | None = None
     roles: tuple[str, ...] = ()
     anonymous: bool = False
+    operator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +118,51 @@ def _in_force(grant: Mapping[str, Any], who: Who, purpose: str | None, today: da
     return valid_until is None or today < valid_until
 
 
+def _request_grants(
+    request: Mapping[str, Any], who: Who, purpose: str | None, today: date, dataset: Dataset
+) -> bool:
+    return (
+        request["state"] == "APPROVED"
+        and request["requester"] == who.id
+        and request["purpose"] == purpose
+        and request["valid_from"] <= today <= request["valid_until"]
+        and f"{dataset.source_id}/{dataset.local_id}" in request["datasets"]
+    )
+
+
+def _agreement_grants(
+    agreement: Mapping[str, Any], who: Who, purpose: str | None, today: date, dataset: Dataset
+) -> bool:
+    if agreement["status"] != "ACTIVE" or who.operator != agreement["operator"]:
+        return False
+    if agreement["scenarios"] and purpose not in agreement["scenarios"]:
+        return False
+    if not agreement["valid_from"] <= today <= agreement["valid_until"]:
+        return False
+    if dataset.share_type.value not in ("UNCONDITIONAL", "CONDITIONAL"):
+        return False
+    if _level(dataset.sensitivity) > _level(agreement["max_sensitivity"]):
+        return False
+    named = [
+        dataset.department is not None and dataset.department.id in agreement["departments"],
+        any(theme in agreement["themes"] for theme in dataset.themes),
+        f"{dataset.source_id}/{dataset.local_id}" in agreement["datasets"],
+    ]
+    nothing_named = not (agreement["departments"] or agreement["themes"] or agreement["datasets"])
+    return agreement["mode"] == "OVERALL" or nothing_named or any(named)
+
+
 def reference_access(
-    policy: Mapping[str, Any], who: Who, purpose: str | None, now: datetime, dataset: Dataset
+    policy: Mapping[str, Any],
+    who: Who,
+    purpose: str | None,
+    now: datetime,
+    dataset: Dataset,
+    issued: Mapping[str, Any] | None = None,
+    today: date | None = None,
 ) -> Seen | None:
-    """How ``who`` may see ``dataset`` under ``policy`` at ``now``; ``None``: not at all."""
+    """How ``who`` may see ``dataset`` under ``policy`` (and the ``issued`` grants, valid by
+    ``today``) at ``now``; ``None``: not at all."""
     matching: list[tuple[str, frozenset[str]]] = []
     grade = _name(dataset.grade) if dataset.grade is not None else "GENERAL"
     # Only the own department sees these, whatever the public scope or a grant says.
@@ -133,6 +187,13 @@ def reference_access(
                 if _in_force(grant, who, purpose, now.date()) and _allows(grant["allow"], dataset):
                     privilege = _name(grant.get("privilege", "discover"))
                     matching.append((privilege, frozenset(grant.get("mask") or ())))
+            day = today or now.date()
+            for request in (issued or {}).get("requests", ()):
+                if _request_grants(request, who, purpose, day, dataset):
+                    matching.append((request["privilege"], frozenset(request["mask"])))
+            for agreement in (issued or {}).get("agreements", ()):
+                if _agreement_grants(agreement, who, purpose, day, dataset):
+                    matching.append(("use", frozenset()))
 
     if not matching:
         return None

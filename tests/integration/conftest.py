@@ -60,6 +60,9 @@ def healthy_platforms(platforms: dict[str, PlatformServer]) -> Iterator[None]:
         server.fault.reset()
 
 
+DEADLINE = 2.0  # seconds: the integration gateway's source deadline
+
+
 def gateway_config(platforms: dict[str, PlatformServer], timeout: float = 2.0) -> Any:
     return parse_config(
         {
@@ -81,7 +84,9 @@ def gateway_config(platforms: dict[str, PlatformServer], timeout: float = 2.0) -
 async def gateway(platforms: dict[str, PlatformServer]) -> AsyncIterator[Gateway]:
     """The gateway as deployed: real config, production (aiohttp) transport, demo policy."""
     gw = Gateway(
-        gateway_config(platforms, timeout=0.8),
+        # Long enough that a busy 2-core machine never misses it on a healthy platform
+        # (a missed deadline would be a flaky test, not a finding); hung platforms cost it.
+        gateway_config(platforms, timeout=DEADLINE),
         transport="aiohttp",
         policy=demo_policy(),
         cursor_secret=b"integration-tests",
