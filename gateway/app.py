@@ -426,8 +426,8 @@ class Gateway:
                 http.error_payload(caller.message, code), caller.status, media, caller.headers
             )
         event.set_caller(caller)
+        client = request.client.host if request.client else None
         if self.rate_limiter is not None:
-            client = request.client.host if request.client else None
             decision = self.rate_limiter.check(caller, client)
             if not decision.allowed:
                 return http.respond(
@@ -494,6 +494,8 @@ class Gateway:
             workflow_settings=policy.workflows,
             request_id=event.request_id,
             outbox_written=self.outbox_written,
+            client_address=client,
+            demand_receipts=_receipts(request.headers.get("x-demand-receipt")),
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(
@@ -515,6 +517,10 @@ class Gateway:
         if errors:
             payload["errors"] = errors
         status = 400 if not_executed and not legacy else 200
+        headers: dict[str, str] = {}
+        if context.rate_limited is not None:  # a resolver refused for a rate limit
+            status = 429
+            headers["Retry-After"] = context.rate_limited.retry_after_header
         event.dataset_ids = context.dataset_ids
         event.withheld = context.withheld
         event.add_sources(context.source_reports)
@@ -526,7 +532,7 @@ class Gateway:
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
-        return http.respond(payload, status, media)
+        return http.respond(payload, status, media, headers)
 
     async def _issued_grants(self) -> IssuedGrants:
         if self.store is None:
@@ -629,6 +635,13 @@ def create_app(gateway: Gateway) -> Starlette:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _receipts(header: str | None) -> tuple[str, ...]:
+    """The data demand receipts of ``X-Demand-Receipt`` (comma-separated, a bounded few)."""
+    if not header:
+        return ()
+    return tuple(part.strip() for part in header.split(",") if 0 < len(part.strip()) <= 100)[:20]
 
 
 def _cursor_secret(config: GatewayConfig) -> bytes:

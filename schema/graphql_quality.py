@@ -102,6 +102,21 @@ class DepartmentQuality:
     average_score: float
     problems: list[ProblemCount]
 
+    @strawberry.field(
+        description="Its open-data demands and error reports now (docs/workflows.md); null "
+        "when the gateway keeps no store."
+    )
+    async def demands(self, info: Info[Any, None]) -> DepartmentDemands | None:
+        figures: DepartmentDemands | None = await info.context.department_demands(self.department)
+        return figures
+
+
+@strawberry.type(description="A department's open-data demands, as its report shows them.")
+class DepartmentDemands:
+    open: int = strawberry.field(description="Assigned to it and not answered yet.")
+    overdue: int = strawberry.field(description="Of those, past their deadline (dueAt).")
+    answered_late: int = strawberry.field(description="Answered after their deadline.")
+
 
 @strawberry.type(description="A department's figures on one day (the last sweep of that day).")
 class QualityHistoryPoint:

@@ -23,7 +23,13 @@ from gateway.access.policy import (
     hash_api_key,
 )
 from gateway.access.policy_reload import PolicyHolder
-from gateway.access.ratelimit import RateLimitConfig, RateLimiter
+from gateway.access.ratelimit import (
+    RateDecision,
+    RateLimitConfig,
+    RateLimiter,
+    address_key,
+    window_decision,
+)
 from gateway.access.workflow_settings import DemandSettings, WorkflowDeadlines, WorkflowSettings
 
 __all__ = [
@@ -43,9 +49,12 @@ __all__ = [
     "Policy",
     "PolicyHolder",
     "Privilege",
+    "RateDecision",
     "RateLimitConfig",
     "RateLimiter",
     "WorkflowDeadlines",
     "WorkflowSettings",
+    "address_key",
     "hash_api_key",
+    "window_decision",
 ]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -109,7 +109,7 @@ class RateLimiter:
     def check(self, caller: Caller, client_ip: str | None) -> RateDecision:
         """Take one token from the caller's bucket, or say how long until there is one."""
         limit = self.limit_for(caller)
-        key = ("ip", _address_key(client_ip)) if caller.anonymous else ("caller", caller.id)
+        key = ("ip", address_key(client_ip)) if caller.anonymous else ("caller", caller.id)
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -133,7 +133,24 @@ class RateLimiter:
         return len(self._buckets)
 
 
-def _address_key(client_ip: str | None) -> str:
+def window_decision(
+    earlier: Sequence[float], limit: int, window_seconds: float, now: float
+) -> RateDecision:
+    """At most ``limit`` events in any ``window_seconds``: may one more happen at ``now``,
+    given the moments (seconds) of the ``earlier`` ones? If not, when the oldest leaves the
+    window. For counts kept elsewhere (the store keeps anonymous demand submissions, so
+    every replica sees the same count)."""
+    recent = sorted(moment for moment in earlier if now - moment < window_seconds)
+    if len(recent) < limit:
+        return RateDecision(True)
+    if limit <= 0:
+        return RateDecision(False, window_seconds)
+    oldest_to_leave = recent[len(recent) - limit]
+    return RateDecision(False, max(0.0, oldest_to_leave + window_seconds - now))
+
+
+def address_key(client_ip: str | None) -> str:
+    """The key a client address is limited by: IPv4 as is, IPv6 by its /64."""
     if not client_ip:
         return "unknown"
     try:

@@ -16,6 +16,7 @@ from gateway.access import (
     IssuedGrants,
     Policy,
     Privilege,
+    RateDecision,
     WorkflowSettings,
 )
 from gateway.access import Caller as CallerModel
@@ -24,7 +25,8 @@ from gateway.audit import AuditLog
 from gateway.federation import FederatedSearch, SourceReport, SourceStatus
 from gateway.quality import QualityAssessor, QualityReports
 from gateway.quality.graphql import history_type
-from gateway.store import Store
+from gateway.store import DemandRepository, Store
+from gateway.store import DepartmentDemands as DepartmentDemandFigures
 from gateway.workflows import WorkingCalendar
 from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
@@ -67,6 +69,12 @@ class RequestContext:
     request_id: str | None = None
     # Call after committing outbox events: the dispatcher delivers them now, not at its poll.
     outbox_written: Callable[[], None] = lambda: None
+    # The client's address (rate limits keyed by address) and the X-Demand-Receipt tokens
+    # it sent (proof of having submitted a data demand; docs/workflows.md).
+    client_address: str | None = None
+    demand_receipts: tuple[str, ...] = ()
+    # Set by a resolver that refuses for a rate limit: the HTTP layer answers 429.
+    rate_limited: RateDecision | None = None
     # The store's issued grants this request was decided with, the policy (for ``me``),
     # and the calendar day in the gateway's time zone.
     issued: IssuedGrants = NO_ISSUED_GRANTS
@@ -80,6 +88,20 @@ class RequestContext:
     withheld: int = 0
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
+    _demand_figures: dict[str, DepartmentDemandFigures] | None = None
+
+    async def department_demands(self, department: str) -> gql_quality.DepartmentDemands | None:
+        """A department's open, overdue and late-answered data demands (its quality report);
+        one store read per request, whatever the number of departments shown."""
+        if self.store is None:
+            return None
+        if self._demand_figures is None:
+            repository = DemandRepository(self.store)
+            self._demand_figures = await repository.open_and_overdue_by_department(self.now)
+        figures = self._demand_figures.get(department) or DepartmentDemandFigures()
+        return gql_quality.DepartmentDemands(
+            open=figures.open, overdue=figures.overdue, answered_late=figures.answered_late
+        )
 
     def source_language(self, source_id: str) -> str | None:
         return next((s.language for s in self.sources if s.id == source_id), None)

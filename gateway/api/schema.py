@@ -29,6 +29,7 @@ from gateway.api.agreements import AgreementMutation, AgreementQuery, visible_ag
 from gateway.api.agreements import to_type as agreement_type
 from gateway.api.arguments import ArgumentProblem, datasets_problems
 from gateway.api.context import RequestContext, visible_dataset
+from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
 from gateway.federation import (
     CursorError,
@@ -214,6 +215,8 @@ class Query:
         decoded = decode_id(str(id))
         if decoded is not None and decoded[0] in ("AccessRequest", "OperationAgreement"):
             return await _workflow_node(ctx, decoded[0], str(id))
+        if decoded is not None and decoded[0] == "DataDemand":
+            return await demand_node(ctx, str(id))
         return await _lookup(ctx, str(id), "node")
 
     @strawberry.field(description="Every publishing department the sources know.")
@@ -347,8 +350,8 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery))
-    mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation))
+    query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery, DemandQuery))
+    mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation, DemandMutation))
     return _Schema(
         query=query,
         mutation=mutation,

@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -14,10 +15,13 @@ import yaml
 
 from gateway.access import Policy
 from gateway.app import Gateway, create_app
+from gateway.audit import AuditLog
 from gateway.config import GatewayConfig, parse_config
+from gateway.demo.demands import seed_demands
 from gateway.federation import TransportName
 from gateway.http import bounded_http_protocol
 from gateway.store import AgreementRepository, NewAgreement, open_store
+from gateway.workflows import WorkingCalendar
 from schema.model import Sensitivity
 from simulators.catalogue import PlatformCatalogue, build_city_catalogue
 from simulators.platforms import PlatformServer, demo_specs, running_platforms
@@ -275,6 +279,25 @@ def banner(url: str, servers: dict[str, PlatformServer], audit_path: str | None 
     return "\n".join(lines)
 
 
+async def seed_demo_demands(config: GatewayConfig, policy: Policy, audit_path: str) -> None:
+    """A few data demands in every state, in the demo's store, audited in its log."""
+    assert config.store_url is not None
+    names = {d.id: d.name_zh for d in build_city_catalogue().departments}
+    store = await open_store(config.store_url, upgrade_schema=True)
+    try:
+        async with AuditLog(Path(audit_path)) as audit:
+            await seed_demands(
+                store,
+                audit=audit,
+                calendar=WorkingCalendar(config.server.time_zone),
+                settings=policy.workflows,
+                now=datetime.now(UTC),
+                department_names=names,
+            )
+    finally:
+        await store.aclose()
+
+
 async def run_demo(
     *,
     host: str = "127.0.0.1",
@@ -298,10 +321,12 @@ async def _run(
             servers, host=host, port=port, audit_path=audit_path, store_path=store_path
         )
         await seed_store(f"sqlite+aiosqlite:///{store_path}")
+        policy = demo_policy()
+        await seed_demo_demands(config, policy, audit_path)
         gateway = Gateway(
             config,
             transport=transport,
-            policy=demo_policy(),
+            policy=policy,
             headers_hint={"X-API-Key": "demo-key-transport-analyst"},
         )
         server = uvicorn.Server(

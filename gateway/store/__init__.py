@@ -9,7 +9,8 @@ The front door of the store (see docs/store.md):
 - repositories: ``AccessRequestRepository``, ``AgreementRepository`` and the
   ``IssuedGrantsLoader`` (the grants they issued, reloaded when ``grant_changes`` moves);
 - the outbox: ``append_event`` (inside a workflow's transaction), ``OutboxRepository``,
-  ``OutboxEvent``.
+  ``OutboxEvent``;
+- data demands: ``DemandRepository`` and its records (``gateway.store.demands``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ from gateway.store.agreements import (
     NewAgreement,
     Usage,
     agreement_global_id,
+)
+from gateway.store.demands import (
+    DemandFilter,
+    DemandPage,
+    DemandRecord,
+    DemandRepository,
+    DepartmentDemands,
+    NewDemand,
+    Ranked,
+    StaleDemand,
+    client_hash,
+    receipt_hash,
 )
 from gateway.store.engine import (
     SUPPORTED_SCHEMES,
@@ -71,18 +84,28 @@ __all__ = [
     "request_global_id",
     "SUPPORTED_SCHEMES",
     "BigId",
+    "DemandFilter",
+    "DemandPage",
+    "DemandRecord",
+    "DemandRepository",
+    "DepartmentDemands",
+    "NewDemand",
     "OutboxEvent",
     "OutboxRepository",
+    "Ranked",
+    "StaleDemand",
     "Store",
     "StoreError",
     "UTCDateTime",
     "alembic_config",
     "append_event",
     "check_store_url",
+    "client_hash",
     "current_revision",
     "head_revision",
     "metadata",
     "open_store",
+    "receipt_hash",
     "outbox",
     "quality_dataset_links",
     "quality_department_figures",

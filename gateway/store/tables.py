@@ -170,3 +170,85 @@ grant_changes = sa.Table(
     sa.Column("subject", sa.String(200), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
 )
+
+# Open-data demands and error reports (gateway.store.demands). The contact details and the
+# receipt's hash never leave the repository except to those the API lets read them.
+data_demands = sa.Table(
+    "data_demands",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("dataset_id", sa.String(512), nullable=True),  # the global id named
+    sa.Column("department", sa.String(256), nullable=True),  # assigned to
+    sa.Column("department_name", sa.String(256), nullable=True),
+    sa.Column("purpose", sa.Text, nullable=True),
+    sa.Column("contact", sa.JSON, nullable=False),  # {name, email, phone}
+    sa.Column("submitter_id", sa.String(256), nullable=True),  # null: anonymous
+    sa.Column("receipt_sha256", sa.String(64), nullable=False),
+    # 1 for the submitter + one per distinct supporter (data_demand_supporters).
+    sa.Column("support_count", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("due_at", UTCDateTime, nullable=False),  # the current stage's deadline
+    sa.Column("assigned_at", UTCDateTime, nullable=True),
+    sa.Column("answer_decision", sa.String(32), nullable=True),
+    sa.Column("answer_reason", sa.Text, nullable=True),
+    sa.Column("answer_planned_date", sa.Date, nullable=True),
+    sa.Column("answer_dataset_ids", sa.JSON, nullable=True),
+    sa.Column("answered_at", UTCDateTime, nullable=True),
+    sa.Column("answered_by", sa.String(256), nullable=True),
+    sa.Column("answer_late", sa.Boolean, nullable=True),
+    sa.Column("close_reason", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Bumped by every change: a change based on a stale read is refused, not lost.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+)
+sa.Index("ix_data_demands_state", data_demands.c.state)
+sa.Index("ix_data_demands_department", data_demands.c.department)
+sa.Index("ix_data_demands_dataset_id", data_demands.c.dataset_id)
+
+# One row per theme of a demand, for the ranking (GROUP BY on every database).
+data_demand_themes = sa.Table(
+    "data_demand_themes",
+    metadata,
+    sa.Column(
+        "demand_id",
+        BigId,
+        sa.ForeignKey("data_demands.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("theme", sa.String(64), primary_key=True),
+)
+sa.Index("ix_data_demand_themes_theme", data_demand_themes.c.theme)
+
+# One support per authenticated caller and demand.
+data_demand_supporters = sa.Table(
+    "data_demand_supporters",
+    metadata,
+    sa.Column(
+        "demand_id",
+        BigId,
+        sa.ForeignKey("data_demands.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("supporter_id", sa.String(256), primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+# Anonymous submissions of the last hour, per client (a SHA-256 of its address key), for
+# workflows.demands.anonymous_per_hour; rows older than the window are deleted as new ones
+# arrive, so no address trace outlives the hour. Shared by replicas through the store.
+data_demand_anonymous_submissions = sa.Table(
+    "data_demand_anonymous_submissions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("client_key", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+sa.Index(
+    "ix_data_demand_anonymous_submissions_client",
+    data_demand_anonymous_submissions.c.client_key,
+    data_demand_anonymous_submissions.c.at,
+)

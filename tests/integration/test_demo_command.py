@@ -45,6 +45,7 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
         text = "".join(banner)
         assert f"http://127.0.0.1:{port}/graphql" in text
         assert "demo-key-transport-analyst" in text and "demo-key-auditor" in text
+        assert "demo-key-data-bureau" in text and "demo-key-<department>-reviewer" in text
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -88,6 +89,24 @@ def test_demo_serves_graphiql_and_merged_results() -> None:
         assert len(connection["sources"]) >= 5
         assert {s["status"] for s in connection["sources"]} == {"OK"}, connection["sources"]
         assert len(connection["facets"]["departments"]) >= 6
+        # The demo seeds data demands in every state; the reviewers answer them.
+        demands = urllib.request.Request(
+            base + "/graphql",
+            data=json.dumps(
+                {
+                    "query": "{ dataDemands(first: 50) { edges { node { state overdue contact "
+                    "{ email } } } } demandRanking(first: 3) { themes { theme } } }"
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json", "X-API-Key": "demo-key-data-bureau"},
+        )
+        with urllib.request.urlopen(demands, timeout=10) as response:
+            seeded = json.loads(response.read())["data"]
+        nodes = [edge["node"] for edge in seeded["dataDemands"]["edges"]]
+        assert {n["state"] for n in nodes} == {"RECEIVED", "ASSIGNED", "ANSWERED", "CLOSED"}
+        assert any(n["overdue"] for n in nodes)
+        assert all(n["contact"]["email"] for n in nodes)  # the bureau sees contacts
+        assert seeded["demandRanking"]["themes"][0]["theme"] == "transport"
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -8,7 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.access.policy import ANONYMOUS, Caller
-from gateway.access.ratelimit import RateDecision, RateLimit, RateLimitConfig, RateLimiter
+from gateway.access.ratelimit import (
+    RateDecision,
+    RateLimit,
+    RateLimitConfig,
+    RateLimiter,
+    address_key,
+    window_decision,
+)
 
 ANALYST = Caller(id="analyst", department="transport", roles=("government-staff",))
 
@@ -137,3 +144,25 @@ def test_rate_limit_config_reports_bad_values_and_unknown_keys() -> None:
         ("default", "rate_per_second"),
         ("per_ip",),
     ]
+
+
+def test_a_window_allows_its_limit_then_says_when_the_oldest_leaves() -> None:
+    assert window_decision([], 3, 3600, 1000.0).allowed
+    assert window_decision([100.0, 200.0], 3, 3600, 1000.0).allowed
+    refused = window_decision([100.0, 200.0, 900.0], 3, 3600, 1000.0)
+    assert not refused.allowed
+    assert refused.retry_after_seconds == 2700.0  # 100 + 3600 - 1000
+    # Moments that left the window do not count.
+    assert window_decision([-5000.0, 200.0, 900.0], 3, 3600, 1000.0).allowed
+    # With more earlier moments than the limit (a lowered limit), wait until only
+    # limit - 1 remain: the third oldest of four leaves at 300 + 3600.
+    late = window_decision([100.0, 200.0, 300.0, 400.0], 2, 3600, 1000.0)
+    assert late.retry_after_seconds == 2900.0
+    assert not window_decision([], 0, 3600, 1000.0).allowed
+
+
+def test_addresses_are_keyed_like_the_request_limiter_keys_them() -> None:
+    assert address_key("203.0.113.7") == "203.0.113.7"
+    assert address_key("2001:db8:1:2:3:4:5:6") == address_key("2001:db8:1:2:ffff::1")
+    assert address_key("::ffff:203.0.113.7") == "203.0.113.7"
+    assert address_key(None) == "unknown"
