@@ -206,6 +206,34 @@ class AuditConfig(_Strict):
     rotate_mb: float = Field(default=100, gt=0, le=1_000_000)
 
 
+class ResponseCacheConfig(_Strict):
+    """Whole answers kept per caller's grant set (gateway/http/response_cache.py).
+
+    ``ttl_seconds: 0`` switches it off; it is never kept longer than the shortest upstream
+    cache of the sources (an answer must not outlive the pages it was built from)."""
+
+    ttl_seconds: float = Field(default=10, ge=0, le=3600)
+    max_entries: int = Field(default=10_000, ge=1, le=1_000_000)
+
+
+class SharedConfig(_Strict):
+    """What replicas share at request speed. Unset: each process keeps its own."""
+
+    # redis://[:password@]host:port/db or rediss://...; e.g. ${REDIS_URL}
+    redis_url: SecretStr | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = urlsplit(value.get_secret_value()).scheme
+            if scheme not in ("redis", "rediss", "unix"):
+                raise ValueError(
+                    f"unsupported scheme {scheme!r}; use redis://host:6379/0 or rediss://"
+                )
+        return value
+
+
 class GraphQLConfig(_Strict):
     graphiql: bool = True
     introspection: bool = True
@@ -215,6 +243,7 @@ class GraphQLConfig(_Strict):
     # Seals pagination cursors. Unset: a random secret per process, so cursors die with it;
     # set the same one (e.g. ${CURSOR_SECRET}) on every replica to page across them.
     cursor_secret: SecretStr | None = None
+    response_cache: ResponseCacheConfig = ResponseCacheConfig()
 
     @field_validator("cursor_secret")
     @classmethod
@@ -236,6 +265,7 @@ class GatewayFile(_Strict):
     quality: QualitySettings = QualitySettings()
     store: StoreConfig = StoreConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    shared: SharedConfig = SharedConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +295,7 @@ class GatewayConfig:
     # the gateway then keeps no state and the workflows are unavailable.
     store_url: str | None = None
     notifications: NotificationsConfig = NotificationsConfig()
+    shared: SharedConfig = SharedConfig()
 
     @property
     def store_upgrades_at_start(self) -> bool:
@@ -399,6 +430,7 @@ def parse_config(
         quality=parsed.quality,
         store_url=store_url,
         notifications=parsed.notifications,
+        shared=parsed.shared,
     )
 
 
