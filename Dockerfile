@@ -19,6 +19,8 @@ COPY pyproject.toml README.md ./
 COPY schema ./schema
 COPY connectors ./connectors
 COPY gateway ./gateway
+# `catalogue-gateway demo` serves the simulated platforms from this package.
+COPY simulators ./simulators
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin gateway \
     && mkdir -p /etc/catalogue-gateway /var/lib/catalogue-gateway \

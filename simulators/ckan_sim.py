@@ -19,16 +19,15 @@ clears them.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from simulators.catalogue import PlatformCatalogue
@@ -36,9 +35,10 @@ from simulators.ckan_index import parse_sort, platform_index
 from simulators.faults import (
     CORRUPTION,
     Fault,
-    FaultInjector,
     FaultMode,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 from simulators.solr_fq import FqSyntaxError, check_field
 
@@ -149,7 +149,7 @@ def _list_param(params: Mapping[str, Any], key: str, errors: dict[str, list[str]
 Handler = Callable[[Mapping[str, Any], str], Awaitable[str]]
 
 
-class CkanSimulator:
+class CkanSimulator(SimulatedPlatform):
     """One simulated CKAN site serving ``platform``; ``app`` is its Starlette app.
 
     ``base_url`` fixes the site URL used in links (``{base}`` in the stored records);
@@ -165,9 +165,7 @@ class CkanSimulator:
         base_url: str | None = None,
         stats: SimStats | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.index = platform_index(platform)
         self._actions: dict[str, Handler] = {
@@ -188,10 +186,6 @@ class CkanSimulator:
                 *self.faults.admin_routes(),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     def _base(self, request: Request) -> str:
         return self.base_url or str(request.base_url).rstrip("/")
@@ -235,33 +229,21 @@ class CkanSimulator:
             )
             return Response(body.encode(), media_type=JSON_TYPE)
 
-        async def huge(size: int) -> Response:
-            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+        async def huge() -> HugeBody:
+            # A valid package_search envelope whose results repeat.
+            head = (
+                f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
+                f'"success":true,"result":{{"count":{len(self.index.json)},"facets":{{}},'
+                '"results":['
+            )
+            return HugeBody(
+                head.encode(),
+                ",".join(self.index.json).replace("{base}", base).encode(),
+                f'],"sort":"{DEFAULT_SORT}","search_facets":{{}}}}}}'.encode(),
+                JSON_TYPE,
+            )
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
-        """A valid package_search envelope whose results repeat until ``size`` bytes."""
-        block = ",".join(self.index.json).replace("{base}", base).encode()
-        head = (
-            f'{{"help":"{base}/api/3/action/help_show?name=package_search",'
-            f'"success":true,"result":{{"count":{len(self.index.json)},"facets":{{}},'
-            '"results":['
-        ).encode()
-        yield head
-        sent, piece = len(head), 1 << 16
-        while True:
-            for offset in range(0, len(block), piece):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + piece]
-                # Let the loop notice a client that hung up before the next write.
-                await asyncio.sleep(0)
-            sent += len(block)
-            if sent >= size:
-                break
-            yield b","
-        yield f'],"sort":"{DEFAULT_SORT}","search_facets":{{}}}}}}'.encode()
 
     # -- actions -----------------------------------------------------------------------
 

@@ -32,11 +32,10 @@ and ``Last-Modified``, same records).
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -44,7 +43,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from schema import vocab
@@ -53,8 +52,9 @@ from simulators.catalogue import PlatformCatalogue
 from simulators.faults import (
     CORRUPTION,
     Fault,
-    FaultInjector,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 
 __all__ = [
@@ -198,7 +198,7 @@ class _Document:
     entries: list[bytes]  # each dataset serialised, for the ``huge`` fault
 
 
-class DataJsonSimulator:
+class DataJsonSimulator(SimulatedPlatform):
     """One simulated agency serving ``/data.json`` for ``platform``; ``app`` is its app.
 
     ``base_url`` fixes the site URL used in links; by default each request's own base
@@ -213,9 +213,7 @@ class DataJsonSimulator:
         base_url: str | None = None,
         stats: SimStats | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.revision = 0
         stamps = [p["metadata_modified"] for p in platform.packages]
@@ -229,10 +227,6 @@ class DataJsonSimulator:
                 Route("/__sim__/touch", self.admin_touch, methods=["POST"]),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     def touch(self) -> None:
         """Publish a new revision: a new ETag and Last-Modified (the records stay)."""
@@ -319,29 +313,13 @@ class DataJsonSimulator:
             )
             return Response(body.encode(), media_type=JSON_TYPE)
 
-        async def huge(size: int) -> Response:
-            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+        async def huge() -> HugeBody:
+            # A valid data.json whose datasets repeat.
+            entries = self._document(base).entries or [b"{}"]
+            head = f'{{"conformsTo":"{CONFORMS_TO}","dataset":['.encode()
+            return HugeBody(head, b",".join(entries), b"]}", JSON_TYPE)
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
-        """A valid data.json whose datasets repeat until ``size`` bytes."""
-        entries = self._document(base).entries or [b"{}"]
-        block = b",".join(entries)
-        head = f'{{"conformsTo":"{CONFORMS_TO}","dataset":['.encode()
-        yield head
-        sent, piece = len(head), 1 << 16
-        while True:
-            for offset in range(0, len(block), piece):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + piece]
-                await asyncio.sleep(0)  # notice a client that hung up
-            sent += len(block)
-            if sent >= size:
-                break
-            yield b","
-        yield b"]}"
 
     # -- admin -------------------------------------------------------------------------
 

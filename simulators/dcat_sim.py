@@ -40,7 +40,7 @@ import asyncio
 import hashlib
 import math
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -49,7 +49,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from schema import vocab
@@ -58,8 +58,9 @@ from simulators.catalogue import PlatformCatalogue
 from simulators.faults import (
     ERROR_PAGE,
     Fault,
-    FaultInjector,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 
 __all__ = ["DATASETS_PER_PAGE", "DcatSimulator", "catalogue_graph"]
@@ -270,7 +271,7 @@ def _add_distribution(
         g.add((dist, DCTERMS.license, URIRef(pkg["license_url"])))
 
 
-class DcatSimulator:
+class DcatSimulator(SimulatedPlatform):
     """One simulated DCAT-AP catalogue serving ``platform``; ``app`` is its Starlette app."""
 
     def __init__(
@@ -282,9 +283,7 @@ class DcatSimulator:
         page_size: int = DATASETS_PER_PAGE,
         base_url: str | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.page_size = page_size
         self.base_url = base_url.rstrip("/") if base_url else None
         self.packages = sorted(
@@ -307,10 +306,6 @@ class DcatSimulator:
                 *self.faults.admin_routes(),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     @property
     def pages(self) -> int:
@@ -404,39 +399,11 @@ class DcatSimulator:
         def garbage() -> Response:
             return Response(_GARBAGE[FORMATS[fmt][1]], media_type=FORMATS[fmt][1])
 
-        async def huge(size: int) -> Response:
-            body = await asyncio.to_thread(self.document, fmt, request.url.path, 1)
-            return StreamingResponse(
-                self._huge_body(body, FORMATS[fmt][0], size), media_type=FORMATS[fmt][1]
-            )
+        async def huge() -> HugeBody:
+            page = await asyncio.to_thread(self.document, fmt, request.url.path, 1)
+            return _huge_body(page, *FORMATS[fmt])
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, page: bytes, syntax: str, size: int) -> AsyncIterator[bytes]:
-        """A valid RDF document of about ``size`` bytes: page 1's content, repeated
-        (duplicate triples are allowed; the graph stays the same)."""
-        if syntax == "json-ld":  # rdflib writes an expanded document: one top-level array
-            start, end = page.index(b"["), page.rindex(b"]")
-            head, block, sep, tail = b"[", page[start + 1 : end], b",", b"]"
-        elif syntax == "pretty-xml":
-            open_end = page.index(b">", page.index(b"<rdf:RDF")) + 1
-            close = page.rindex(b"</rdf:RDF>")
-            head, block, sep, tail = page[:open_end], page[open_end:close], b"", page[close:]
-        else:  # Turtle and N3 documents may simply be concatenated
-            head, block, sep, tail = b"", page, b"\n", b""
-        yield head
-        sent, piece = len(head), 1 << 16
-        while True:
-            for offset in range(0, len(block), piece):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + piece]
-                await asyncio.sleep(0)
-            sent += len(block)
-            if sent >= size:
-                break
-            yield sep
-        yield tail
 
 
 # -- HTTP helpers -------------------------------------------------------------------------
@@ -458,6 +425,20 @@ _GARBAGE: Mapping[str, bytes] = {
     ).encode(),
 }
 _GARBAGE = {**_GARBAGE, "text/n3": _GARBAGE["text/turtle"]}
+
+
+def _huge_body(page: bytes, syntax: str, media_type: str) -> HugeBody:
+    """A valid RDF document of any size: page 1's content, repeated (duplicate triples are
+    allowed; the graph stays the same)."""
+    if syntax == "json-ld":  # rdflib writes an expanded document: one top-level array
+        start, end = page.index(b"["), page.rindex(b"]")
+        return HugeBody(b"[", page[start + 1 : end], b"]", media_type, sep=b",")
+    if syntax == "pretty-xml":
+        open_end = page.index(b">", page.index(b"<rdf:RDF")) + 1
+        close = page.rindex(b"</rdf:RDF>")
+        return HugeBody(page[:open_end], page[open_end:close], page[close:], media_type, sep=b"")
+    # Turtle and N3 documents may simply be concatenated
+    return HugeBody(b"", page, b"", media_type, sep=b"\n")
 
 
 def _negotiate(accept: str) -> str | None:

@@ -1,5 +1,6 @@
 """How a simulated platform misbehaves (``Fault``), what it was asked (``SimStats``), and
-the plumbing every simulator shares (``FaultInjector``).
+the plumbing every simulator shares (``FaultInjector``, ``HugeBody``, and the base class
+``SimulatedPlatform``).
 
 ``Fault`` and ``SimStats`` are shared and mutable: tests, benchmarks and the ``/__sim__``
 admin endpoints change a ``Fault`` or read ``SimStats`` while the simulator serves
@@ -17,13 +18,16 @@ import random
 import threading
 import zlib
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from simulators.catalogue import PlatformCatalogue
 
 __all__ = [
     "CORRUPTION",
@@ -33,7 +37,9 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "FaultMode",
+    "HugeBody",
     "SimStats",
+    "SimulatedPlatform",
     "error_page",
 ]
 
@@ -148,6 +154,21 @@ class SimStats:
             }
 
 
+@dataclass(frozen=True, slots=True)
+class HugeBody:
+    """A platform's valid answer of any size, for the ``huge`` fault: ``head``, then
+    ``block`` repeated (joined by ``sep``) until about the size asked, then ``tail``.
+
+        >>> HugeBody(b'{"results":[', b",".join(records), b"]}", "application/json")
+    """
+
+    head: bytes
+    block: bytes
+    tail: bytes
+    media_type: str
+    sep: bytes = b","
+
+
 class FaultInjector:
     """What every simulator does alike: delay and fail per its ``Fault``, end every wait
     at shutdown, and serve ``/__sim__/fault``, ``/__sim__/stats`` and
@@ -158,6 +179,8 @@ class FaultInjector:
         >>> app = Starlette(routes=[*my_routes, *faults.admin_routes()])
         >>> if await faults.unavailable(request): return my_503_page()
     """
+
+    PIECE = 1 << 16  # bytes a huge answer writes at a time
 
     def __init__(self, fault: Fault | None = None, stats: SimStats | None = None) -> None:
         self.fault = fault if fault is not None else Fault()
@@ -189,11 +212,11 @@ class FaultInjector:
         request: Request,
         *,
         garbage: Callable[[], Response],
-        huge: Callable[[int], Awaitable[Response]],
+        huge: Callable[[], Awaitable[HugeBody]],
     ) -> Response | None:
         """What the platform answers instead of its real answer, per the fault (after its
         latency); ``None``: answer normally. ``garbage`` builds the platform's broken
-        body, ``huge`` its valid answer of about the given size."""
+        body, ``huge`` the parts of its valid answer (streamed to ``huge_bytes``)."""
         if await self.unavailable(request):
             return error_page(503, "Service Temporarily Unavailable")
         match self.fault.mode:
@@ -204,8 +227,27 @@ class FaultInjector:
             case "html":
                 return Response(LOGIN_PAGE, media_type="text/html; charset=utf-8")
             case "huge":
-                return await huge(self.fault.huge_bytes)
+                body = await huge()
+                return StreamingResponse(
+                    self._repeat(body, self.fault.huge_bytes), media_type=body.media_type
+                )
         return None
+
+    async def _repeat(self, body: HugeBody, size: int) -> AsyncIterator[bytes]:
+        yield body.head
+        sent = len(body.head)
+        while True:
+            for offset in range(0, len(body.block), self.PIECE):
+                if self.closing:
+                    return
+                yield body.block[offset : offset + self.PIECE]
+                # Let the loop notice a client that hung up before the next write.
+                await asyncio.sleep(0)
+            sent += len(body.block)
+            if sent >= size:
+                break
+            yield body.sep
+        yield body.tail
 
     async def sleep(self, request: Request, seconds: float | None, *, watch_client: bool) -> None:
         """Sleep ``seconds`` (``None``: forever) or until released / the client leaves."""
@@ -256,6 +298,28 @@ class FaultInjector:
     async def _admin_stats_reset(self, request: Request) -> Response:
         self.stats.reset()
         return _json(self.stats.as_dict())
+
+
+class SimulatedPlatform:
+    """What every simulator has: the ``platform`` it serves, its ``faults`` (with their
+    ``fault`` and ``stats``) and ``release()`` for shutdown.
+
+        >>> class MySimulator(SimulatedPlatform):
+        ...     def __init__(self, platform, fault=None, *, stats=None):
+        ...         super().__init__(platform, fault, stats)
+        ...         self.app = Starlette(routes=[..., *self.faults.admin_routes()])
+    """
+
+    def __init__(
+        self, platform: PlatformCatalogue, fault: Fault | None, stats: SimStats | None
+    ) -> None:
+        self.platform = platform
+        self.faults = FaultInjector(fault, stats)
+        self.fault, self.stats = self.faults.fault, self.faults.stats
+
+    def release(self) -> None:
+        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
+        self.faults.release()
 
 
 async def client_gone(request: Request) -> None:

@@ -35,18 +35,17 @@ Faults (``Fault``) and the admin endpoints (``/__sim__/fault``, ``/__sim__/stats
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import html
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from schema import vocab
@@ -54,8 +53,9 @@ from simulators.catalogue import PlatformCatalogue
 from simulators.faults import (
     CORRUPTION,
     Fault,
-    FaultInjector,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 from simulators.odsql import (
     FieldSpec,
@@ -297,7 +297,7 @@ def _search_texts(dataset: Record) -> dict[str | None, str]:
 # -- the app ---------------------------------------------------------------------------
 
 
-class OpenDataSoftSimulator:
+class OpenDataSoftSimulator(SimulatedPlatform):
     """One simulated OpenDataSoft portal serving ``platform``; ``app`` is its Starlette app.
 
     ``result_window`` (``offset + limit`` cap) and ``page_size_max`` (``limit`` cap) are
@@ -314,9 +314,7 @@ class OpenDataSoftSimulator:
         *,
         stats: SimStats | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.datasets = ods_datasets(platform)
         self.by_id = {d["dataset_id"]: d for d in self.datasets}
         self.json = {d["dataset_id"]: _dumps(d) for d in self.datasets}
@@ -338,10 +336,6 @@ class OpenDataSoftSimulator:
                 Route(API + "/{rest:path}", self._api("unknown", self.unknown)),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -372,28 +366,12 @@ class OpenDataSoftSimulator:
             body = '{"total_count": 12, "results": [{"dataset_id": "bus-rou' + CORRUPTION
             return Response(body.encode(), media_type=JSON_TYPE)
 
-        async def huge(size: int) -> Response:
-            return StreamingResponse(self._huge_body(size), media_type=JSON_TYPE)
+        async def huge() -> HugeBody:
+            # A valid ``catalog/datasets`` answer whose results repeat.
+            head = f'{{"total_count": {len(self.json)}, "results": ['.encode()
+            return HugeBody(head, ",".join(self.json.values()).encode(), b"]}", JSON_TYPE)
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, size: int) -> AsyncIterator[bytes]:
-        """A valid ``catalog/datasets`` answer whose results repeat until ``size`` bytes."""
-        block = ",".join(self.json.values()).encode()
-        head = f'{{"total_count": {len(self.json)}, "results": ['.encode()
-        yield head
-        sent, piece = len(head), 1 << 16
-        while True:
-            for offset in range(0, len(block), piece):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + piece]
-                await asyncio.sleep(0)  # notice a client that hung up
-            sent += len(block)
-            if sent >= size:
-                break
-            yield b","
-        yield b"]}"
 
     # -- query evaluation --------------------------------------------------------------
 

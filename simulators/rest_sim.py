@@ -35,18 +35,17 @@ simulator's, with the same admin endpoints (``/__sim__/fault``, ``/__sim__/stats
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from schema import vocab
@@ -55,8 +54,9 @@ from simulators.catalogue import PlatformCatalogue
 from simulators.faults import (
     CORRUPTION,
     Fault,
-    FaultInjector,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 
 __all__ = [
@@ -206,7 +206,7 @@ def native_record(package: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class RestSimulator:
+class RestSimulator(SimulatedPlatform):
     """One simulated catalogue API serving ``platform``; ``app`` is its Starlette app."""
 
     def __init__(
@@ -218,9 +218,7 @@ class RestSimulator:
         app_key: str = DEMO_APP_KEY,
         base_url: str | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.app_key = app_key
         self.base_url = base_url.rstrip("/") if base_url else None
         self.records = [native_record(p) for p in platform.packages]
@@ -243,10 +241,6 @@ class RestSimulator:
                 Route("/api/{rest:path}", self.unknown, methods=["GET", "POST"]),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     # -- endpoints -----------------------------------------------------------------------
 
@@ -370,29 +364,14 @@ class RestSimulator:
             )
             return Response(body.encode(), media_type=JSON_TYPE)
 
-        async def huge(size: int) -> Response:
+        async def huge() -> HugeBody:
+            # A valid search answer whose list repeats the records.
             base = self.base_url or str(request.base_url).rstrip("/")
-            return StreamingResponse(self._huge_body(base, size), media_type=JSON_TYPE)
+            block = ",".join(self._json).replace("{base}", base).encode()
+            head = f'{{"code":0,"msg":"success","data":{{"total":{len(self._json)},"list":['
+            return HugeBody(head.encode(), block, b"]}}", JSON_TYPE)
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, base: str, size: int) -> AsyncIterator[bytes]:
-        """A valid search answer whose list repeats the records until ``size`` bytes."""
-        block = ",".join(self._json).replace("{base}", base).encode()
-        head = f'{{"code":0,"msg":"success","data":{{"total":{len(self._json)},"list":['.encode()
-        yield head
-        sent = len(head)
-        while True:
-            for offset in range(0, len(block), 1 << 16):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + (1 << 16)]
-                await asyncio.sleep(0)  # notice a client that hung up
-            sent += len(block)
-            if sent >= size:
-                break
-            yield b","
-        yield b"]}}"
 
 
 def _positive(params: Mapping[str, str], key: str, default: int) -> int:

@@ -29,26 +29,26 @@ Also ``/api/catalog/v1/domains``, ``/domain_categories``, ``/domain_tags`` (coun
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from simulators.catalogue import PlatformCatalogue
 from simulators.faults import (
     CORRUPTION,
     Fault,
-    FaultInjector,
+    HugeBody,
     SimStats,
+    SimulatedPlatform,
 )
 from simulators.socrata_records import Asset, asset_index, tokens
 
@@ -126,7 +126,7 @@ class BadRequest(Exception):
 Params = Mapping[str, list[str]]
 
 
-class SocrataSimulator:
+class SocrataSimulator(SimulatedPlatform):
     """One simulated Socrata site serving ``platform``; ``app`` is its Starlette app.
 
     ``domain`` is the site's domain name (``metadata.domain``, what ``domains=`` must
@@ -143,9 +143,7 @@ class SocrataSimulator:
         domain: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        self.platform = platform
-        self.faults = FaultInjector(fault, stats)
-        self.fault, self.stats = self.faults.fault, self.faults.stats
+        super().__init__(platform, fault, stats)
         self.domain = domain
         self.base_url = base_url.rstrip("/") if base_url else None
         self.index = asset_index(platform)
@@ -160,10 +158,6 @@ class SocrataSimulator:
                 *self.faults.admin_routes(),
             ]
         )
-
-    def release(self) -> None:
-        """Wake every hanging or delayed request (call on the server's loop at shutdown)."""
-        self.faults.release()
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -194,28 +188,13 @@ class SocrataSimulator:
             body = '{"results":[{"resource":{"name":"公交线路","id":"8ab3-x9q' + CORRUPTION
             return Response(body.encode(), media_type=JSON_TYPE)
 
-        async def huge(size: int) -> Response:
-            return StreamingResponse(self._huge_body(base, domain, size), media_type=JSON_TYPE)
+        async def huge() -> HugeBody:
+            # A valid catalog answer whose results repeat.
+            block = ",".join(_fill(a.json, base, domain) for a in self.index.assets)
+            tail = f'],"resultSetSize":{len(self.index.assets)},"timings":{{}},"warnings":[]}}'
+            return HugeBody(b'{"results":[', block.encode(), tail.encode(), JSON_TYPE)
 
         return await self.faults.failure(request, garbage=garbage, huge=huge)
-
-    async def _huge_body(self, base: str, domain: str, size: int) -> AsyncIterator[bytes]:
-        """A valid catalog answer whose results repeat until ``size`` bytes."""
-        block = ",".join(_fill(a.json, base, domain) for a in self.index.assets).encode()
-        head = b'{"results":['
-        yield head
-        sent, piece = len(head), 1 << 16
-        while True:
-            for offset in range(0, len(block), piece):
-                if self.faults.closing:
-                    return
-                yield block[offset : offset + piece]
-                await asyncio.sleep(0)  # notice a client that hung up before writing more
-            sent += len(block)
-            if sent >= size:
-                break
-            yield b","
-        yield f'],"resultSetSize":{len(self.index.assets)},"timings":{{}},"warnings":[]}}'.encode()
 
     # -- the Discovery API -------------------------------------------------------------
 

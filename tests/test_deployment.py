@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,14 @@ def test_the_deployment_config_writes_the_audit_log_in_the_data_folder() -> None
     config = next(b for b in blocks if isinstance(b, dict) and "sources" in b)
     assert config["audit"]["path"].startswith("${CATALOGUE_GATEWAY_DATA_DIR}/")
     assert config["server"]["proxy_headers"] is True
+
+
+def test_the_image_copies_every_package_the_install_includes() -> None:
+    # `pip install .` in the image installs only what was copied: a package the wheel
+    # includes but the Dockerfile leaves out (simulators, for `demo`) is missing at run time.
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    packages = {p.rstrip("*") for p in setuptools["packages"]["find"]["include"]}
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, re.M))
+    assert packages <= copied
+    assert "RUN pip install . " in dockerfile  # not editable: the copies are what runs

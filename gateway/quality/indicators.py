@@ -101,20 +101,24 @@ WEIGHTS: Mapping[str, int] = {
 
 # -- timeliness ---------------------------------------------------------------------------
 
-# (months, days) of one period; CONT and HOURLY are checked as DAILY.
-_PERIODS: Mapping[UpdateFrequency, tuple[int, int]] = {
-    UpdateFrequency.CONT: (0, 1),
-    UpdateFrequency.HOURLY: (0, 1),
-    UpdateFrequency.DAILY: (0, 1),
-    UpdateFrequency.WEEKLY: (0, 7),
-    UpdateFrequency.BIWEEKLY: (0, 14),
-    UpdateFrequency.MONTHLY: (1, 0),
-    UpdateFrequency.BIMONTHLY: (2, 0),
-    UpdateFrequency.QUARTERLY: (3, 0),
-    UpdateFrequency.ANNUAL_2: (6, 0),
-    UpdateFrequency.ANNUAL: (12, 0),
-    UpdateFrequency.BIENNIAL: (24, 0),
-}
+# CONT and HOURLY are checked as DAILY (docs/quality.md "Timeliness").
+_CHECKED_AS_DAILY = frozenset({UpdateFrequency.CONT, UpdateFrequency.HOURLY})
+_MONTH_DAYS = vocab.period_days(UpdateFrequency.MONTHLY) or 0.0
+
+
+def update_period(frequency: UpdateFrequency) -> tuple[int, float] | None:
+    """One period of ``frequency`` as (calendar months, days): whole months of the
+    vocabulary's period (``schema.vocab.period_days``) count in calendar months, shorter
+    periods in days; ``None`` for a frequency without one (IRREG, NEVER, UNKNOWN)."""
+    if frequency in _CHECKED_AS_DAILY:
+        frequency = UpdateFrequency.DAILY
+    days = vocab.period_days(frequency)
+    if days is None:
+        return None
+    months = round(days / _MONTH_DAYS)
+    if months >= 1 and abs(days - months * _MONTH_DAYS) < 1e-9:
+        return months, 0.0
+    return 0, days
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -130,11 +134,11 @@ def timeliness(
 ) -> TimelinessResult:
     """ON_TIME / OVERDUE against ``modified`` + one period + the grace; UNKNOWN without a
     periodic frequency (IRREG, NEVER, UNKNOWN) or without ``modified``."""
-    period = _PERIODS.get(dataset.update_frequency)
+    one_period = update_period(dataset.update_frequency)
     modified = dataset.modified
-    if period is None or modified is None:
+    if one_period is None or modified is None:
         return TimelinessResult(Timeliness.UNKNOWN)
-    months, days = period
+    months, days = one_period
     next_due = add_months(modified, months) + timedelta(days=days)
     expected_by = next_due + (next_due - modified) * grace_fraction
     if now.tzinfo is None or expected_by.tzinfo is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -39,9 +39,11 @@ class StaleDemand(Exception):
     """The demand changed since it was read; read it again and retry."""
 
 
-@dataclass(frozen=True, slots=True)
-class DemandRecord:
-    id: int
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _DemandFields:
+    """What a demand is submitted with: the columns of ``data_demands`` set at insert
+    (``themes`` live in ``data_demand_themes``)."""
+
     kind: str
     state: str
     title: str
@@ -54,9 +56,16 @@ class DemandRecord:
     contact: Mapping[str, str | None]
     submitter_id: str | None
     receipt_sha256: str
-    support_count: int
     due_at: datetime
     assigned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemandRecord(_DemandFields):
+    """A stored demand as read: every column of ``data_demands`` and its themes."""
+
+    id: int
+    support_count: int
     answer_decision: str | None
     answer_reason: str | None
     answer_planned_date: date | None
@@ -70,22 +79,10 @@ class DemandRecord:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewDemand:
-    kind: str
-    state: str
-    title: str
-    description: str
-    dataset_id: str | None
-    department: str | None
-    department_name: str | None
-    themes: tuple[str, ...]
-    purpose: str | None
-    contact: Mapping[str, str | None]
-    submitter_id: str | None
-    receipt_sha256: str
-    due_at: datetime
-    assigned_at: datetime | None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDemand(_DemandFields):
+    """A demand to insert; ``now`` is its creation time."""
+
     now: datetime
 
 
@@ -246,27 +243,7 @@ class DemandRepository:
 
     async def insert(self, conn: AsyncConnection, new: NewDemand) -> int:
         result = await conn.execute(
-            data_demands.insert()
-            .values(
-                kind=new.kind,
-                state=new.state,
-                title=new.title,
-                description=new.description,
-                dataset_id=new.dataset_id,
-                department=new.department,
-                department_name=new.department_name,
-                purpose=new.purpose,
-                contact=dict(new.contact),
-                submitter_id=new.submitter_id,
-                receipt_sha256=new.receipt_sha256,
-                support_count=1,
-                due_at=new.due_at,
-                assigned_at=new.assigned_at,
-                created_at=new.now,
-                updated_at=new.now,
-                version=1,
-            )
-            .returning(data_demands.c.id)
+            data_demands.insert().values(**_row_values(new)).returning(data_demands.c.id)
         )
         demand_id = int(result.scalar_one())
         if new.themes:
@@ -370,33 +347,28 @@ def _conditions(where: DemandFilter) -> list[Any]:
     return conditions
 
 
+# The one mapping between the dataclasses and the table: fields and columns share their names
+# (tests/gateway/store/test_demands_repository.py proves the two lists equal).
+_SUBMITTED = tuple(f.name for f in fields(_DemandFields) if f.name != "themes")
+_READ_AS_IS = tuple(
+    f.name
+    for f in fields(DemandRecord)
+    if f.name not in {"themes", "contact", "answer_dataset_ids"}
+)
+
+
+def _row_values(new: NewDemand) -> dict[str, Any]:
+    """The ``data_demands`` row of a new demand: its own fields and the starting counters."""
+    values: dict[str, Any] = {name: getattr(new, name) for name in _SUBMITTED}
+    values["contact"] = dict(new.contact)
+    values.update(support_count=1, created_at=new.now, updated_at=new.now, version=1)
+    return values
+
+
 def _record(row: sa.RowMapping, themes: Sequence[str]) -> DemandRecord:
     return DemandRecord(
-        id=row["id"],
-        kind=row["kind"],
-        state=row["state"],
-        title=row["title"],
-        description=row["description"],
-        dataset_id=row["dataset_id"],
-        department=row["department"],
-        department_name=row["department_name"],
+        **{name: row[name] for name in _READ_AS_IS},
         themes=tuple(themes),
-        purpose=row["purpose"],
         contact=dict(row["contact"] or {}),
-        submitter_id=row["submitter_id"],
-        receipt_sha256=row["receipt_sha256"],
-        support_count=row["support_count"],
-        due_at=row["due_at"],
-        assigned_at=row["assigned_at"],
-        answer_decision=row["answer_decision"],
-        answer_reason=row["answer_reason"],
-        answer_planned_date=row["answer_planned_date"],
         answer_dataset_ids=tuple(row["answer_dataset_ids"] or ()),
-        answered_at=row["answered_at"],
-        answered_by=row["answered_by"],
-        answer_late=row["answer_late"],
-        close_reason=row["close_reason"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
     )

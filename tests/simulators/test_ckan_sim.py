@@ -338,18 +338,19 @@ def test_status_show_reports_ckan_version_and_site(client, servers):
 def test_hang_mode_never_answers(client, servers):
     server = servers[TRANSPORT]
     server.fault.mode = "hang"
-    started = time.perf_counter()
     with pytest.raises(httpx.ReadTimeout):
         client.get(f"{server.url}/api/3/action/package_search", timeout=0.3)
-    assert time.perf_counter() - started < 2
+    assert server.stats.count("package_search") == 1  # it was asked, and never answered
 
 
 def test_latency_delays_each_answer(client, servers):
     server = servers[TRANSPORT]
-    server.fault.latency_ms = 150
-    started = time.perf_counter()
-    search(client, server, rows=1)
-    assert time.perf_counter() - started >= 0.15
+    server.fault.latency_ms = 60_000
+    # A client waiting far less than the latency gets no answer; without it, one comes.
+    with pytest.raises(httpx.ReadTimeout):
+        client.get(f"{server.url}/api/3/action/package_search", timeout=0.3)
+    server.fault.latency_ms = 0
+    assert search(client, server, rows=1)["count"] > 0
 
 
 def test_error_mode_answers_500_html(client, servers):
@@ -429,7 +430,7 @@ def test_stats_count_requests_per_action(client, servers):
     assert server.stats.total == 0
 
 
-def test_stopping_with_a_hung_request_is_quick(client):
+def test_stopping_releases_a_hung_request_with_503(client):
     fault = Fault(mode="hang")
     platform = build_city_catalogue().platforms[TRANSPORT]
     answers: list[int] = []
@@ -442,9 +443,9 @@ def test_stopping_with_a_hung_request_is_quick(client):
         caller.start()
         while running[TRANSPORT].stats.total == 0:
             time.sleep(0.01)
-        started = time.perf_counter()
-    assert time.perf_counter() - started < 1.5
+    # Stopping answered the hung call (the caller would wait 10 s otherwise, then fail).
     caller.join(timeout=5)
+    assert not caller.is_alive()
     assert answers == [503]  # released at shutdown rather than left hanging
 
 

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -319,45 +319,47 @@ async def test_roles_that_are_not_strings_are_refused(
 
 @pytest.mark.parametrize(
     ("claims", "message"),
+    # Claims from the moment the test runs, not the one the module was collected at: in a
+    # long suite "600 s ahead" at collection is already past when the test runs.
     [
         pytest.param(
-            {"exp": int(time.time()) - 120, "iat": int(time.time()) - 600},
+            lambda now: {"exp": now - 120, "iat": now - 600},
             "the token has expired",
             id="expired",
         ),
         pytest.param(
-            {"nbf": int(time.time()) + 600},
+            lambda now: {"nbf": now + 600},
             "the token is not valid yet (its nbf is in the future)",
             id="nbf-in-future",
         ),
         pytest.param(
-            {"iat": int(time.time()) + 600},
+            lambda now: {"iat": now + 600},
             "the token is not valid yet (its iat is in the future)",
             id="iat-in-future",
         ),
         pytest.param(
-            {"aud": "another-service"},
+            lambda now: {"aud": "another-service"},
             "the token is not issued for this gateway (aud does not match)",
             id="wrong-audience",
         ),
         pytest.param(
-            {"iss": "https://evil.test"},
+            lambda now: {"iss": "https://evil.test"},
             "the token's issuer is not accepted (iss does not match)",
             id="wrong-issuer",
         ),
-        pytest.param({"exp": None}, "the token has no 'exp' claim", id="no-expiry"),
+        pytest.param(lambda now: {"exp": None}, "the token has no 'exp' claim", id="no-expiry"),
         pytest.param(
-            {"exp": str(int(time.time()) + 300)},
+            lambda now: {"exp": str(now + 300)},
             "the token's exp claim must be a number (a NumericDate)",
             id="exp-numeric-string",
         ),
         pytest.param(
-            {"nbf": str(int(time.time()) - 60)},
+            lambda now: {"nbf": str(now - 60)},
             "the token's nbf claim must be a number (a NumericDate)",
             id="nbf-numeric-string",
         ),
         pytest.param(
-            {"iat": True},
+            lambda now: {"iat": True},
             "the token's iat claim must be a number (a NumericDate)",
             id="iat-boolean",
         ),
@@ -367,11 +369,11 @@ async def test_tokens_failing_a_claim_check_are_refused_with_the_reason(
     authenticator: Authenticator,
     jwks: Jwks,
     ec_key: ec.EllipticCurvePrivateKey,
-    claims: dict[str, Any],
+    claims: Callable[[int], dict[str, Any]],
     message: str,
 ) -> None:
     jwks.keys = [public_jwk(ec_key, "k1")]
-    signed = token(ec_key, **claims)
+    signed = token(ec_key, **claims(int(time.time())))
     error = await rejected(authenticator, bearer(signed), jwt_policy())
     assert error.message == message
     assert error.status == 401

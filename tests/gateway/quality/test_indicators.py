@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.quality import WEIGHTS, LinkResult, LinkState, ProblemCode, Timeliness, assess
-from gateway.quality.indicators import add_months, openness, timeliness
+from gateway.quality.indicators import add_months, openness, timeliness, update_period
 from schema.model import (
     ContactPoint,
     Dataset,
@@ -20,6 +20,7 @@ from schema.model import (
     Temporal,
     UpdateFrequency,
 )
+from schema.vocab import period_days
 
 MODIFIED = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -134,6 +135,56 @@ def test_no_periodic_frequency_gives_unknown(frequency: UpdateFrequency) -> None
         None,
         None,
     )
+
+
+# The periods as indicators.py stated them before it read schema.vocab.period_days: the
+# oracle for the frequencies it had (calendar months stay calendar months).
+STATED_BEFORE = {
+    UpdateFrequency.CONT: (0, 1),
+    UpdateFrequency.HOURLY: (0, 1),
+    UpdateFrequency.DAILY: (0, 1),
+    UpdateFrequency.WEEKLY: (0, 7),
+    UpdateFrequency.BIWEEKLY: (0, 14),
+    UpdateFrequency.MONTHLY: (1, 0),
+    UpdateFrequency.BIMONTHLY: (2, 0),
+    UpdateFrequency.QUARTERLY: (3, 0),
+    UpdateFrequency.ANNUAL_2: (6, 0),
+    UpdateFrequency.ANNUAL: (12, 0),
+    UpdateFrequency.BIENNIAL: (24, 0),
+}
+
+
+@pytest.mark.parametrize("frequency", list(STATED_BEFORE), ids=lambda f: f.value)
+def test_a_period_read_from_the_vocabulary_is_the_one_stated_before(
+    frequency: UpdateFrequency,
+) -> None:
+    assert update_period(frequency) == STATED_BEFORE[frequency]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period"),
+    [
+        (UpdateFrequency.WEEKLY_2, (0, 3.5)),
+        (UpdateFrequency.MONTHLY_2, (0, 365.25 / 24)),
+        (UpdateFrequency.ANNUAL_3, (4, 0)),
+        (UpdateFrequency.TRIENNIAL, (36, 0)),
+        (UpdateFrequency.DECENNIAL, (120, 0)),
+    ],
+    ids=lambda v: getattr(v, "value", ""),
+)
+def test_every_regular_frequency_of_the_vocabulary_is_checked(
+    frequency: UpdateFrequency, period: tuple[int, float]
+) -> None:
+    assert update_period(frequency) == pytest.approx(period)
+    result = timeliness(complete(update_frequency=frequency), now=MODIFIED)
+    assert result.status is Timeliness.ON_TIME
+
+
+def test_only_frequencies_without_a_vocabulary_period_are_unknown() -> None:
+    unknown = {f for f in UpdateFrequency if update_period(f) is None}
+    assert unknown == {f for f in UpdateFrequency if period_days(f) is None} - {
+        UpdateFrequency.CONT
+    }
 
 
 def test_add_months_clamps_to_the_end_of_the_month() -> None:

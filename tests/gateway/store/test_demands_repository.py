@@ -4,12 +4,14 @@ per caller even when sent twice at once, the anonymous window forgets old addres
 from __future__ import annotations
 
 import asyncio
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from gateway.store import (
+    DemandRecord,
     DemandRepository,
     NewDemand,
     StaleDemand,
@@ -17,7 +19,7 @@ from gateway.store import (
     client_hash,
     receipt_hash,
 )
-from gateway.store.tables import data_demand_anonymous_submissions
+from gateway.store.tables import data_demand_anonymous_submissions, data_demands
 
 NOW = datetime(2026, 9, 29, 2, 0, tzinfo=UTC)
 
@@ -43,6 +45,50 @@ async def new_demand(repository: DemandRepository, **overrides: object) -> int:
     values.update(overrides)
     async with repository.store.transaction() as conn:
         return await repository.insert(conn, NewDemand(**values))  # type: ignore[arg-type]
+
+
+def test_a_record_has_one_field_per_column_and_its_themes() -> None:
+    # The repository maps rows by name: a column without a field (or the reverse) fails here.
+    names = {f.name for f in fields(DemandRecord)}
+    assert names - {"themes"} == set(data_demands.c.keys())
+    assert {f.name for f in fields(NewDemand)} - {"now"} < names
+
+
+async def test_a_demand_reads_back_as_it_was_submitted(store: Store) -> None:
+    repository = DemandRepository(store)
+    demand_id = await new_demand(repository, purpose="a survey", dataset_id="ds-1")
+    record = await repository.get(demand_id)
+    assert record is not None
+    submitted = {
+        "kind": "OPEN_DATA",
+        "state": "ASSIGNED",
+        "title": "Bus stops",
+        "description": "step-free access",
+        "dataset_id": "ds-1",
+        "department": "transport",
+        "department_name": "Transport Bureau",
+        "themes": ("accessibility", "transport"),  # read back sorted
+        "purpose": "a survey",
+        "contact": {"name": None, "email": "a@example.cn", "phone": None},
+        "submitter_id": None,
+        "receipt_sha256": receipt_hash("ddr_x"),
+        "due_at": NOW + timedelta(days=3),
+        "assigned_at": NOW,
+        "id": demand_id,
+        "support_count": 1,
+        "answer_decision": None,
+        "answer_reason": None,
+        "answer_planned_date": None,
+        "answer_dataset_ids": (),
+        "answered_at": None,
+        "answered_by": None,
+        "answer_late": None,
+        "close_reason": None,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "version": 1,
+    }
+    assert {f.name: getattr(record, f.name) for f in fields(record)} == submitted
 
 
 async def test_a_change_based_on_a_stale_read_is_refused(store: Store) -> None:
