@@ -21,7 +21,7 @@ from gateway.config import GatewayConfig, load_config
 from gateway.http import LoggingConfig, bounded_http_protocol, configure_logging
 from gateway.problems import ConfigError, read_yaml
 from gateway.store import StoreError, head_revision, open_store, safe_url
-from gateway.workers import Supervisor, bind_listener, inherited_socket, worker_command
+from gateway.workers import Supervisor, listen_reusing_port, reserve_port, worker_command
 
 log = logging.getLogger("gateway.cli")
 
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     # Set by the --workers supervisor for each worker process it starts.
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
-    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     check = sub.add_parser("check-config", help="validate a config file, listing every problem")
     check.add_argument("file", metavar="FILE")
@@ -214,7 +214,7 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             for warning in workers_warnings(config, args.workers):
                 log.warning("%s", warning)
             asyncio.run(_check_store(config))
-        if args.workers > 1 and args.listen_fd is None:
+        if args.workers > 1 and args.worker_index is None:
             return _supervise(args, config, argv)
         if args.worker_index is not None and config.audit.path is not None:
             own = worker_audit_path(Path(config.audit.path), args.worker_index)
@@ -228,18 +228,22 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     app = create_app(gateway)
     options = serve_options(args, config)
     http = bounded_http_protocol(config.server.header_timeout_seconds)
-    if args.listen_fd is None:
+    if not args.reuse_port:
         uvicorn.run(app, **options, http=http)
         return EXIT_OK
-    server = uvicorn.Server(uvicorn.Config(app, **options, http=http))
-    server.run(sockets=[inherited_socket(args.listen_fd)])
+    try:
+        sock = listen_reusing_port(options["host"], options["port"])
+    except OSError as exc:
+        print(f"worker {args.worker_index}: cannot listen ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_CONFIG
+    uvicorn.Server(uvicorn.Config(app, **options, http=http)).run(sockets=[sock])
     return EXIT_OK
 
 
 def _supervise(args: argparse.Namespace, config: GatewayConfig, argv: Sequence[str]) -> int:
     options = serve_options(args, config)
     try:
-        listener = bind_listener(options["host"], options["port"])
+        listener = reserve_port(options["host"], options["port"])
     except OSError as exc:
         print(
             f"cannot listen on {options['host']}:{options['port']} ({exc.strerror or exc}); "

@@ -1,10 +1,15 @@
 """``serve --workers N``: N gateway processes answering on one listening socket.
 
-The supervisor (this process) binds the port once and starts N copies of ``serve`` that
-inherit the socket (``--listen-fd``); the kernel hands each new connection to whichever
-worker accepts first, so a busy worker takes fewer. Each worker is a whole gateway: its own
-event loop, upstream cache, audit chain (``audit.path`` with ``.w<i>`` before the suffix,
-see ``gateway.audit.worker_audit_path``) and connections to the store and Redis.
+The supervisor (this process) reserves the port (a bound, never listening socket with
+``SO_REUSEPORT``) and starts N copies of ``serve``, each listening on that port with its
+own ``SO_REUSEPORT`` socket (``--reuse-port``): the kernel spreads new connections over
+the workers by a hash of the client's address and port. (One listening socket shared by
+all would let one worker's event loop accept a whole burst of connections at once and
+leave the others idle: asyncio accepts up to the backlog per wake-up.) A connection stays
+with its worker; a worker's queued connections are reset if it dies. Each worker is a
+whole gateway: its own event loop, upstream cache, audit chain (``audit.path`` with
+``.w<i>`` before the suffix, see ``gateway.audit.worker_audit_path``) and connections to
+the store and Redis.
 
 SIGTERM or SIGINT stops every worker gracefully (each finishes its requests, as a single
 ``serve`` does) and then the supervisor; a worker still running after
@@ -18,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -35,11 +39,32 @@ EARLY_EXIT_SECONDS = 10.0
 _POLL_SECONDS = 0.2
 
 
-def bind_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening TCP socket on ``host:port`` that child processes can inherit."""
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT`` that never listens: it holds
+    the port (and picks one for port 0) while the workers listen beside it."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    sock = socket.create_server((host, port), family=family, backlog=backlog)
-    sock.set_inheritable(True)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listen_reusing_port(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A worker's own listening socket on the supervisor's port (``SO_REUSEPORT``)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -51,7 +76,8 @@ class _Worker:
 
 
 class Supervisor:
-    """Runs ``workers`` copies of ``command`` (with ``--worker-index I --listen-fd FD``)."""
+    """Runs ``workers`` copies of ``command`` (with ``--worker-index I --reuse-port --port
+    P``, P the port ``listener`` holds)."""
 
     def __init__(self, command: Sequence[str], listener: socket.socket, workers: int) -> None:
         if workers < 1:
@@ -63,9 +89,9 @@ class Supervisor:
         self._stopping = False
 
     def _spawn(self, index: int) -> None:
-        fd = self.listener.fileno()
-        argv = [*self.command, "--worker-index", str(index), "--listen-fd", str(fd)]
-        process = subprocess.Popen(argv, pass_fds=(fd,))
+        port = self.listener.getsockname()[1]
+        argv = [*self.command, "--worker-index", str(index), "--reuse-port", "--port", str(port)]
+        process = subprocess.Popen(argv)
         self.workers[index] = _Worker(index, process, time.monotonic())
         log.info("worker %d started (pid %d)", index, process.pid)
 
@@ -158,10 +184,3 @@ def worker_command(argv: Sequence[str]) -> list[str]:
             continue
         out.append(arg)
     return [sys.executable, "-m", "gateway.cli", *out]
-
-
-def inherited_socket(fd: int) -> socket.socket:
-    """The supervisor's listening socket, in a worker."""
-    sock = socket.socket(fileno=fd)
-    os.set_inheritable(fd, False)
-    return sock

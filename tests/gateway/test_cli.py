@@ -74,3 +74,44 @@ def test_hash_key_with_nothing_piped_is_an_error(capsys: pytest.CaptureFixture[s
     )
     assert result.returncode == 2
     assert "no key given" in result.stderr
+
+
+def test_workers_need_a_cursor_secret_and_shared_rate_limits() -> None:
+    from gateway.cli import workers_warnings
+
+    limited = {"rate": {"default": {"rate_per_second": 1, "burst": 2}}}
+    bare = parse_config({"sources": SOURCES, "limits": limited})
+    assert workers_warnings(bare, 1) == ()
+    cursor, limits = workers_warnings(bare, 2)
+    assert "graphql.cursor_secret" in cursor and "BAD_CURSOR" in cursor
+    assert "shared.redis_url" in limits and "2x" in limits
+    ready = parse_config(
+        {
+            "sources": SOURCES,
+            "limits": limited,
+            "graphql": {"cursor_secret": "s" * 32},
+            "shared": {"redis_url": "redis://127.0.0.1:6379/0"},
+        }
+    )
+    assert workers_warnings(ready, 4) == ()
+
+
+def test_check_config_warns_about_what_n_workers_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "sources: [{id: a, connector: ckan, url: 'http://127.0.0.1:9'}]\naudit: {enabled: false}\n"
+    )
+    assert main(["check-config", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["check-config", str(path), "--workers", "2"]) == 0
+    assert "warning: --workers 2 without graphql.cursor_secret" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["0", "65", "two"])
+def test_workers_is_a_count_from_1_to_64(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--config", "g.yaml", "--workers", bad])

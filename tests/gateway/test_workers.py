@@ -7,24 +7,29 @@ import logging
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from gateway import workers
 from gateway.audit import worker_audit_path
-from gateway.workers import Supervisor, bind_listener, worker_command
+from gateway.workers import Supervisor, reserve_port, worker_command
 
-# A worker stand-in: answers one connection on the inherited socket with its index, or
-# exits with a code after a while (sys.argv: [... "--worker-index", I, "--listen-fd", FD]).
+# A worker stand-in: listens on the supervisor's port beside the others, answering each
+# connection with its index, or exits with a code after a while
+# (sys.argv: [..., "--worker-index", I, "--reuse-port", "--port", P]).
 CHILD = """
 import os, socket, sys, time
-index, fd = int(sys.argv[-3]), int(sys.argv[-1])
+index, port = int(sys.argv[-4]), int(sys.argv[-1])
 mode = sys.argv[1]
 if mode == "exit":
     time.sleep(float(sys.argv[2]))
     sys.exit(3)
-sock = socket.socket(fileno=fd)
+sock = socket.socket()
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+sock.bind(("127.0.0.1", port))
+sock.listen(64)
 while True:
     conn, _ = sock.accept()
     conn.sendall(str(index).encode())
@@ -39,21 +44,19 @@ def stop_after(supervisor: Supervisor, seconds: float) -> threading.Timer:
 
 
 def test_every_worker_answers_on_the_one_port_and_all_stop_on_sigterm() -> None:
-    listener = bind_listener("127.0.0.1", 0)
+    listener = reserve_port("127.0.0.1", 0)
     port = listener.getsockname()[1]
     supervisor = Supervisor([sys.executable, "-c", CHILD, "serve"], listener, 2)
     seen: set[str] = set()
 
     def connect() -> None:
-        for _ in range(200):
+        for _ in range(400):  # until both have answered: connections are spread over them
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
                     seen.add(conn.recv(16).decode())
             except OSError:
-                pass
-            if len(supervisor.workers) == 2 and all(
-                w.process.poll() is None for w in supervisor.workers.values()
-            ):
+                time.sleep(0.05)  # not listening yet
+            if seen == {"1", "2"}:
                 break
         supervisor._on_signal(15, None)
 
@@ -61,7 +64,7 @@ def test_every_worker_answers_on_the_one_port_and_all_stop_on_sigterm() -> None:
     client.start()
     assert supervisor.run() == 0
     client.join()
-    assert seen <= {"1", "2"} and seen
+    assert seen == {"1", "2"}
     assert all(w.process.returncode is not None for w in supervisor.workers.values())
 
 
@@ -70,7 +73,7 @@ def test_a_worker_that_dies_later_is_reported_and_started_again(
 ) -> None:
     monkeypatch.setattr(workers, "EARLY_EXIT_SECONDS", 0.0)
     supervisor = Supervisor(
-        [sys.executable, "-c", CHILD, "exit", "0.2"], bind_listener("127.0.0.1", 0), 1
+        [sys.executable, "-c", CHILD, "exit", "0.2"], reserve_port("127.0.0.1", 0), 1
     )
     timer = stop_after(supervisor, 2.0)
     with caplog.at_level(logging.INFO, logger="gateway.workers"):
@@ -84,7 +87,7 @@ def test_a_worker_that_dies_later_is_reported_and_started_again(
 
 def test_a_worker_that_dies_at_start_stops_the_server(caplog: pytest.LogCaptureFixture) -> None:
     supervisor = Supervisor(
-        [sys.executable, "-c", CHILD, "exit", "0"], bind_listener("127.0.0.1", 0), 2
+        [sys.executable, "-c", CHILD, "exit", "0"], reserve_port("127.0.0.1", 0), 2
     )
     timer = stop_after(supervisor, 20.0)  # only if the supervisor fails to stop by itself
     with caplog.at_level(logging.ERROR, logger="gateway.workers"):
