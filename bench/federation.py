@@ -354,6 +354,7 @@ def run_workers(args: argparse.Namespace) -> None:
             "cursor_secret": "bench-" + "0" * 32,
             "response_cache": {"ttl_seconds": 0},
         }
+        document["quality"] = {"sweep_enabled": False}  # no background sweep mid-measure
         config.write_text(yaml.safe_dump(document, allow_unicode=True))
         for _ in range(args.rounds):
             for workers, name in ((1, names[1]), (args.workers, names[2])):

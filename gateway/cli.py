@@ -21,7 +21,13 @@ from gateway.config import GatewayConfig, load_config
 from gateway.http import LoggingConfig, bounded_http_protocol, configure_logging
 from gateway.problems import ConfigError, read_yaml
 from gateway.store import StoreError, head_revision, open_store, safe_url
-from gateway.workers import Supervisor, listen_reusing_port, reserve_port, worker_command
+from gateway.workers import (
+    Supervisor,
+    listen_reusing_port,
+    reserve_port,
+    watch_parent,
+    worker_command,
+)
 
 log = logging.getLogger("gateway.cli")
 
@@ -216,11 +222,8 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
             asyncio.run(_check_store(config))
         if args.workers > 1 and args.worker_index is None:
             return _supervise(args, config, argv)
-        if args.worker_index is not None and config.audit.path is not None:
-            own = worker_audit_path(Path(config.audit.path), args.worker_index)
-            config = dataclasses.replace(
-                config, audit=config.audit.model_copy(update={"path": str(own)})
-            )
+        if args.worker_index is not None:
+            config = worker_config(config, args.worker_index)
         gateway = Gateway(config, transport=args.transport)
     except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)
@@ -236,8 +239,25 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"worker {args.worker_index}: cannot listen ({exc.strerror or exc})", file=sys.stderr)
         return EXIT_CONFIG
-    uvicorn.Server(uvicorn.Config(app, **options, http=http)).run(sockets=[sock])
+    watch_parent()  # a worker whose supervisor is gone stops too
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
+        uvicorn.Server(uvicorn.Config(app, **options, http=http)).run(sockets=[sock])
     return EXIT_OK
+
+
+def worker_config(config: GatewayConfig, index: int) -> GatewayConfig:
+    """Worker ``index``'s view of ``config``: its own audit chain (``audit.w<i>.log``), and
+    the periodic quality sweep in worker 1 only (one sweep per host is enough; the
+    workflow sweep runs in each, its updates are idempotent)."""
+    if config.audit.path is not None:
+        own = worker_audit_path(Path(config.audit.path), index)
+        config = dataclasses.replace(
+            config, audit=config.audit.model_copy(update={"path": str(own)})
+        )
+    if index > 1:
+        quality = config.quality.model_copy(update={"sweep_enabled": False})
+        config = dataclasses.replace(config, quality=quality)
+    return config
 
 
 def _supervise(args: argparse.Namespace, config: GatewayConfig, argv: Sequence[str]) -> int:

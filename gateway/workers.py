@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,6 +169,22 @@ class Supervisor:
                 worker.process.kill()
                 worker.process.wait()
         log.info("all %d workers stopped", len(self.workers))
+
+
+def watch_parent(interval: float = 1.0) -> threading.Thread:
+    """In a worker: send this process SIGTERM (a graceful stop) once the supervisor that
+    started it is gone (killed with SIGKILL, say), instead of serving on as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.error("the supervisor (pid %d) is gone; this worker stops", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="watch-supervisor", daemon=True)
+    thread.start()
+    return thread
 
 
 def worker_command(argv: Sequence[str]) -> list[str]:
