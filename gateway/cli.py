@@ -20,7 +20,7 @@ from gateway.audit import worker_audit_path
 from gateway.config import GatewayConfig, load_config
 from gateway.http import LoggingConfig, bounded_http_protocol, configure_logging
 from gateway.problems import ConfigError, read_yaml
-from gateway.store import StoreError, head_revision, open_store, safe_url
+from gateway.store import StoreError, head_revision, open_shared_redis, open_store, safe_url
 from gateway.workers import (
     Supervisor,
     listen_reusing_port,
@@ -306,7 +306,11 @@ def _read_key() -> str:
 
 
 async def _check_store(config: GatewayConfig) -> None:
-    """Fail before serving, with a clear message, when the store is unusable or behind."""
+    """Fail before serving, with a clear message, when the store is unusable or behind, or
+    the shared Redis unreachable."""
+    if config.shared.redis_url is not None:
+        redis = await open_shared_redis(config.shared.redis_url.get_secret_value())
+        await redis.aclose()
     if config.store_url is None:
         return
     store = await open_store(config.store_url, upgrade_schema=config.store_upgrades_at_start)

@@ -115,3 +115,20 @@ def test_check_config_warns_about_what_n_workers_need(
 def test_workers_is_a_count_from_1_to_64(bad: str) -> None:
     with pytest.raises(SystemExit):
         _parser().parse_args(["serve", "--config", "g.yaml", "--workers", bad])
+
+
+def test_serve_refuses_to_start_when_the_shared_redis_is_unreachable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "sources: [{id: a, connector: ckan, url: 'http://127.0.0.1:9'}]\n"
+        "audit: {enabled: false}\n"
+        "shared: {redis_url: 'redis://:hunter2@127.0.0.1:1/0'}\n"
+    )
+    assert main(["serve", "--config", str(path), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the shared Redis at redis://***@127.0.0.1:1/0 is unreachable" in err
+    assert "hunter2" not in err
