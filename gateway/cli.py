@@ -221,6 +221,8 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 log.warning("%s", warning)
             asyncio.run(_check_store(config))
         if args.workers > 1 and args.worker_index is None:
+            if config.policy_path is not None:
+                Policy.load(config.policy_path)  # its problems here, not N times from workers
             return _supervise(args, config, argv)
         if args.worker_index is not None:
             config = worker_config(config, args.worker_index)
@@ -248,7 +250,7 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def worker_config(config: GatewayConfig, index: int) -> GatewayConfig:
     """Worker ``index``'s view of ``config``: its own audit chain (``audit.w<i>.log``), and
     the periodic quality sweep in worker 1 only (one sweep per host is enough; the
-    workflow sweep runs in each, its updates are idempotent)."""
+    workflow sweep runs in each, as it runs in each replica)."""
     if config.audit.path is not None:
         own = worker_audit_path(Path(config.audit.path), index)
         config = dataclasses.replace(
