@@ -341,12 +341,30 @@ async def warm_every_worker(url: str, query: str, concurrency: int) -> None:
             )
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (the workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending += [int(child) for child in children]
+    return total
+
+
 def run_workers(args: argparse.Namespace) -> None:
     """``serve --workers 2`` against ``serve`` (one process) on the warm query, the response
     cache off (it measures execution), same run, alternating per round."""
     query = datasets_query(args.first)
     names = {1: "serve, 1 worker", 2: f"serve --workers {args.workers}"}
     runs: dict[str, list[LoadResult]] = {name: [] for name in names.values()}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in names.values()}
     with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
         config = write_config(Path(tmp) / "workers.yaml", urls, cache_ttl=args.cache_ttl)
         document = yaml.safe_load(config.read_text())
@@ -358,9 +376,17 @@ def run_workers(args: argparse.Namespace) -> None:
         config.write_text(yaml.safe_dump(document, allow_unicode=True))
         for _ in range(args.rounds):
             for workers, name in ((1, names[1]), (args.workers, names[2])):
-                with gateway(config, workers=workers) as (url, _pid):
+                with gateway(config, workers=workers) as (url, pid):
                     asyncio.run(warm_every_worker(url, query, args.concurrency))
-                    runs[name].append(asyncio.run(graphql_load(url, name, query, args)))
+                    gateway_cpu, driver_cpu = tree_cpu_seconds(pid), time.process_time()
+                    result = asyncio.run(graphql_load(url, name, query, args))
+                    cpu[name].append(
+                        (
+                            (tree_cpu_seconds(pid) - gateway_cpu) / result.requests * 1000,
+                            (time.process_time() - driver_cpu) / result.requests * 1000,
+                        )
+                    )
+                    runs[name].append(result)
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache warm, "
         f"response cache off, datasets(first: {args.first}), {args.concurrency} clients, "
@@ -377,12 +403,17 @@ def run_workers(args: argparse.Namespace) -> None:
         f"{', '.join(f'{r:.2f}' for r in paired)}, median {statistics.median(paired):.2f} "
         "(target >= 1.6)"
     )
+    for name, pairs in cpu.items():
+        server = statistics.median(p[0] for p in pairs)
+        driver = statistics.median(p[1] for p in pairs)
+        print(f"{name:<34} CPU ms per request: gateway {server:.2f}, load driver {driver:.2f}")
     finish(
         "workers",
         args,
         {
             "ratio": ratio,
             "paired_ratios": paired,
+            "cpu_ms_per_request": cpu,
             "cpu_count": os.cpu_count(),
             "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
         },
