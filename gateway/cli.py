@@ -273,7 +273,31 @@ def _supervise(args: argparse.Namespace, config: GatewayConfig, argv: Sequence[s
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    log.info("%s", sharing_summary(config, args.workers))
     return Supervisor(worker_command(argv), listener, args.workers).run()
+
+
+def sharing_summary(config: GatewayConfig, workers: int) -> str:
+    """What the ``workers`` processes share and what each keeps, for the start-up log."""
+    store = config.store_url or ""
+    if store.startswith("sqlite"):
+        shared_store = "the SQLite store file (WAL mode; one host only: use PostgreSQL for several)"
+    else:
+        shared_store = "the PostgreSQL store"
+    limits = (
+        "rate-limit buckets in Redis (shared.redis_url)"
+        if config.shared.redis_url is not None
+        else "rate-limit buckets per worker (set shared.redis_url to share them)"
+    )
+    audit = (
+        f"one audit chain per worker ({worker_audit_path(Path(config.audit.path), 1).name} …)"
+        if config.audit.path is not None
+        else "no audit trail"
+    )
+    return (
+        f"{workers} workers share {shared_store}; {limits}; {audit}; each keeps its own "
+        "upstream cache"
+    )
 
 
 def workers_warnings(config: GatewayConfig, workers: int) -> tuple[str, ...]:

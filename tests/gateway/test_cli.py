@@ -132,3 +132,23 @@ def test_serve_refuses_to_start_when_the_shared_redis_is_unreachable(
     err = capsys.readouterr().err
     assert "the shared Redis at redis://***@127.0.0.1:1/0 is unreachable" in err
     assert "hunter2" not in err
+
+
+def test_the_start_up_log_says_what_workers_share() -> None:
+    from gateway.cli import sharing_summary
+
+    sqlite = parse_config({"sources": SOURCES, "store": {"url": "sqlite+aiosqlite:///g.db"}})
+    said = sharing_summary(sqlite, 2)
+    assert "SQLite store file (WAL mode; one host only" in said
+    assert "rate-limit buckets per worker" in said
+    postgres = parse_config(
+        {
+            "sources": SOURCES,
+            "store": {"url": "postgresql+asyncpg://gw@db/gw"},
+            "shared": {"redis_url": "redis://127.0.0.1:6379/0"},
+            "audit": {"path": "/tmp/audit.log"},
+        }
+    )
+    said = sharing_summary(postgres, 2)
+    assert "the PostgreSQL store" in said and "in Redis" in said
+    assert "one audit chain per worker (audit.w1.log" in said
