@@ -50,14 +50,15 @@ def test_every_worker_answers_on_the_one_port_and_all_stop_on_sigterm() -> None:
     seen: set[str] = set()
 
     def connect() -> None:
-        for _ in range(400):  # until both have answered: connections are spread over them
+        deadline = time.monotonic() + 30
+        # until both have answered (one may listen later): connections are spread over them
+        while seen != {"1", "2"} and time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
                     seen.add(conn.recv(16).decode())
             except OSError:
-                time.sleep(0.05)  # not listening yet
-            if seen == {"1", "2"}:
-                break
+                pass  # not listening yet
+            time.sleep(0.01)
         supervisor._on_signal(15, None)
 
     client = threading.Thread(target=connect)

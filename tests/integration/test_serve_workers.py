@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -23,7 +24,12 @@ from tests.integration.test_demo_command import free_port
 pytestmark = pytest.mark.integration
 
 POLICY = Path(__file__).parents[2] / "gateway" / "demo" / "policy.yaml"
-REQUESTS = 24
+MIN_REQUESTS = 10
+
+
+def recorded(chain: Path) -> bool:
+    """The worker writing ``chain`` has recorded a request (fsync: always, the default)."""
+    return chain.exists() and chain.stat().st_size > 0
 
 
 def test_two_workers_answer_on_one_port_each_auditing_in_its_own_chain(
@@ -54,31 +60,30 @@ def test_two_workers_answer_on_one_port_each_auditing_in_its_own_chain(
         try:
             base = f"http://127.0.0.1:{port}"
             answered = 0
+            chains = [tmp_path / "audit.w1.log", tmp_path / "audit.w2.log"]
             deadline = time.monotonic() + 60
-            while answered < REQUESTS and time.monotonic() < deadline:
+            # Until both workers have answered (the second may start listening later): the
+            # kernel spreads new connections over the workers that listen.
+            while answered < MIN_REQUESTS or not all(recorded(c) for c in chains):
+                assert time.monotonic() < deadline, f"{answered} answers, one worker only"
                 request = urllib.request.Request(
                     base + "/graphql",
                     data=json.dumps({"query": "{ me { id } }"}).encode(),
                     headers={"Content-Type": "application/json", "X-API-Key": "demo-key-auditor"},
                 )
-                try:  # a new connection each time: the kernel spreads them over the workers
+                try:  # a new connection each time
                     with urllib.request.urlopen(request, timeout=10) as response:
                         assert json.loads(response.read()) == {"data": {"me": {"id": "auditor"}}}
                         answered += 1
-                except ConnectionError:
+                except (ConnectionError, urllib.error.URLError):
                     time.sleep(0.1)  # not listening yet
-                except urllib.error.URLError:
-                    time.sleep(0.1)
-            assert answered == REQUESTS
         finally:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=40)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
     assert "all 2 workers stopped" in stderr
-    chains = [tmp_path / "audit.w1.log", tmp_path / "audit.w2.log"]
     results = [verify([chain]) for chain in chains]
     assert all(r.ok for r in results), [str(r.problem) for r in results]
-    assert sum(r.records for r in results) == REQUESTS
-    assert all(r.records > 0 for r in results)  # both answered (24 connections, hashed)
+    assert sum(r.records for r in results) == answered  # every answer audited, once
     assert not (tmp_path / "audit.log").exists()
