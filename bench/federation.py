@@ -1,6 +1,6 @@
 """Federation benchmarks: a hung source, deep pages, the upstream cache, memory, a peer.
 
-    python -m bench.federation hung|deep-page|cache|memory|peer|all [options]
+    python -m bench.federation hung|deep-page|cache|memory|peer|workers|all [options]
 
 Every scenario starts N simulated CKAN platforms (bench/ckan_upstreams.py, own process,
 fixed latency) and the gateway (``catalogue-gateway serve``, own process, a generated
@@ -17,6 +17,8 @@ the same run, and saves the raw numbers under bench/results/.
 - ``memory``: ``--requests`` varied requests (bounded set of documents and searches,
   random filters, sorts, sizes and followed cursors); the gateway's RSS after warm-up
   against its RSS at the end.
+- ``workers``: ``serve --workers 2`` against one process on the warm query (upstream cache
+  warm, response cache off), requests per second of each, alternating per round.
 - ``peer``: Hive Gateway (bench/peer/) over the same platforms next to the gateway and a
   raw aiohttp fan-out (bench/fanout.py); needs ``npm ci`` in bench/peer first.
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from bench.common import (
     LoadResult,
@@ -57,6 +61,7 @@ from bench.harness import (
     graphql_load,
     mix_load,
     platforms,
+    post_graphql,
     report,
     session,
     sim,
@@ -65,7 +70,7 @@ from bench.harness import (
 )
 from bench.peer.compare import run_peer
 
-SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer")
+SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer", "workers")
 # Why requests failed, by contender and reason; printed and saved with each scenario.
 # -- the gateway under test -------------------------------------------------------------
 
@@ -322,6 +327,99 @@ def run_cache(args: argparse.Namespace) -> None:
     )
 
 
+# -- workers ----------------------------------------------------------------------------
+
+
+async def warm_every_worker(url: str, query: str, concurrency: int) -> None:
+    """Enough concurrent requests that each worker has answered the query (its own upstream
+    cache is warm) before ``drive`` measures."""
+    async with session(concurrency) as http:
+        body = {"query": query}
+        for _ in range(3):
+            await asyncio.gather(
+                *(post_graphql(http, url, "warm-up", body) for _ in range(concurrency))
+            )
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (the workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending += [int(child) for child in children]
+    return total
+
+
+def run_workers(args: argparse.Namespace) -> None:
+    """``serve --workers 2`` against ``serve`` (one process) on the warm query, the response
+    cache off (it measures execution), same run, alternating per round."""
+    query = datasets_query(args.first)
+    names = {1: "serve, 1 worker", 2: f"serve --workers {args.workers}"}
+    runs: dict[str, list[LoadResult]] = {name: [] for name in names.values()}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in names.values()}
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        config = write_config(Path(tmp) / "workers.yaml", urls, cache_ttl=args.cache_ttl)
+        document = yaml.safe_load(config.read_text())
+        document["graphql"] = {
+            "cursor_secret": "bench-" + "0" * 32,
+            "response_cache": {"ttl_seconds": 0},
+        }
+        document["quality"] = {"sweep_enabled": False}  # no background sweep mid-measure
+        config.write_text(yaml.safe_dump(document, allow_unicode=True))
+        for _ in range(args.rounds):
+            for workers, name in ((1, names[1]), (args.workers, names[2])):
+                with gateway(config, workers=workers) as (url, pid):
+                    asyncio.run(warm_every_worker(url, query, args.concurrency))
+                    gateway_cpu, driver_cpu = tree_cpu_seconds(pid), time.process_time()
+                    result = asyncio.run(graphql_load(url, name, query, args))
+                    cpu[name].append(
+                        (
+                            (tree_cpu_seconds(pid) - gateway_cpu) / result.requests * 1000,
+                            (time.process_time() - driver_cpu) / result.requests * 1000,
+                        )
+                    )
+                    runs[name].append(result)
+    medians = report(
+        f"{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache warm, "
+        f"response cache off, datasets(first: {args.first}), {args.concurrency} clients, "
+        f"{args.requests} requests x {args.rounds} rounds; 2 cores shared with the load "
+        "driver and the simulators",
+        runs,
+    )
+    ratio = medians[names[2]].rps / medians[names[1]].rps
+    # Each round measures both back to back: the ratio within a round is less exposed to
+    # load that comes and goes on a shared machine than the ratio of the two medians.
+    paired = [b.rps / a.rps for a, b in zip(runs[names[1]], runs[names[2]], strict=True)]
+    print(
+        f"\n{args.workers} workers req/s / 1 worker req/s: {ratio:.2f} (medians); per round "
+        f"{', '.join(f'{r:.2f}' for r in paired)}, median {statistics.median(paired):.2f} "
+        "(target >= 1.6)"
+    )
+    for name, pairs in cpu.items():
+        server = statistics.median(p[0] for p in pairs)
+        driver = statistics.median(p[1] for p in pairs)
+        print(f"{name:<34} CPU ms per request: gateway {server:.2f}, load driver {driver:.2f}")
+    finish(
+        "workers",
+        args,
+        {
+            "ratio": ratio,
+            "paired_ratios": paired,
+            "cpu_ms_per_request": cpu,
+            "cpu_count": os.cpu_count(),
+            "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
+        },
+    )
+
+
 # -- memory -----------------------------------------------------------------------------
 
 SEARCHES = (
@@ -464,6 +562,7 @@ RUNNERS = {
     "cache": run_cache,
     "memory": run_memory,
     "peer": run_peer,
+    "workers": run_workers,
 }
 
 
@@ -492,6 +591,8 @@ def main() -> None:
     memory.add_argument("--max-minutes", type=float, default=15)
     memory.add_argument("--warmup", type=int, default=2000)
     memory.add_argument("--seed", type=int, default=2026)
+    workers = parser.add_argument_group("workers")
+    workers.add_argument("--workers", type=int, default=2, help="serve --workers N against 1")
     peer = parser.add_argument_group("peer")
     peer.add_argument("--search", default="数据", help="search text for the peer comparison")
     args = parser.parse_args()
@@ -502,6 +603,7 @@ def main() -> None:
         "cache": (32, 1000),
         "memory": (32, 100_000),
         "peer": (32, 1000),
+        "workers": (32, 1500),
     }
     for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
         concurrency, requests = defaults[scenario]

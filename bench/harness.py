@@ -125,11 +125,14 @@ def process(
 
 
 @contextmanager
-def gateway(config: Path) -> Iterator[tuple[str, int]]:
-    """A running gateway; yields its /graphql URL and pid."""
+def gateway(config: Path, *, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """A running gateway (``serve --workers N`` when ``workers`` > 1); yields its /graphql
+    URL and pid (the supervisor's when there are several workers)."""
     port = free_port()
     log = config.with_suffix(f".{port}.log")
     argv = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     with process([*argv, "--port", str(port)], log) as proc:
         try:
             wait_for_port(port)

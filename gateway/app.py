@@ -31,6 +31,8 @@ from gateway.access import (
     Policy,
     PolicyHolder,
     RateLimiter,
+    RateLimits,
+    SharedRateLimiter,
 )
 from gateway.api import RequestContext, SourceInfo, build_schema
 from gateway.audit import AuditEvent, AuditLog, AuditUnavailable, Outcome
@@ -74,8 +76,10 @@ from gateway.store import (
     AgreementRepository,
     IssuedGrantsLoader,
     OutboxRepository,
+    Redis,
     Store,
     StoreError,
+    open_shared_redis,
     open_store,
     store_pk,
     sweep_workflows,
@@ -163,7 +167,11 @@ class Gateway:
         self.authenticator = Authenticator(self.client)
         self.assessor = QualityAssessor(grace_fraction=config.quality.grace_fraction)
         self.exports = CatalogueExports(self.engine, self.admit, lambda: self.audit)
-        self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
+        # Local buckets; start() swaps in Redis-shared ones when shared.redis_url is set.
+        self.rate_limiter: RateLimits | None = (
+            RateLimiter(config.limits.rate) if config.limits.rate else None
+        )
+        self.shared_redis: Redis | None = None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
@@ -207,6 +215,7 @@ class Gateway:
                 log.warning("%s", warning)
         else:
             log.info("audit: disabled by configuration (audit: {enabled: false})")
+        await self._open_shared()
         if self.store is None and self.config.store_url is not None:
             self.store = await open_store(
                 self.config.store_url, upgrade_schema=self.config.store_upgrades_at_start
@@ -226,6 +235,20 @@ class Gateway:
 
         for connector in self.connectors:
             await connector.start()
+
+    async def _open_shared(self) -> None:
+        """Connect to ``shared.redis_url`` (an unreachable one stops the start: a wrong URL
+        shows at once) and share the rate-limit buckets through it."""
+        url = self.config.shared.redis_url
+        if url is None or self.shared_redis is not None:
+            return
+        self.shared_redis = await open_shared_redis(url.get_secret_value())
+        if self.config.limits.rate is not None:
+            self.rate_limiter = SharedRateLimiter(
+                self.config.limits.rate,
+                self.shared_redis,
+                prefix=self.config.shared.key_prefix,
+            )
 
     async def sweep_workflows(self, now: datetime | None = None) -> None:
         """Expire access requests and agreements past their last day, announce the access
@@ -283,6 +306,9 @@ class Gateway:
         if self.store is not None and self._owns_store:
             await self.store.aclose()
             self.store = None
+        if self.shared_redis is not None:
+            await self.shared_redis.aclose()
+            self.shared_redis = None
         if self._owns_client:
             await self.client.aclose()
         if self._owns_tracer_provider and self.tracer_provider is not None:
@@ -343,7 +369,7 @@ class Gateway:
             )
         if self.rate_limiter is not None:
             client = request.client.host if request.client else None
-            decision = self.rate_limiter.check(caller, client)
+            decision = await self.rate_limiter.decide(caller, client)
             if not decision.allowed:
                 return JSONResponse(
                     http.error_payload(
@@ -428,7 +454,7 @@ class Gateway:
         event.set_caller(caller)
         client = request.client.host if request.client else None
         if self.rate_limiter is not None:
-            decision = self.rate_limiter.check(caller, client)
+            decision = await self.rate_limiter.decide(caller, client)
             if not decision.allowed:
                 return http.respond(
                     http.error_payload(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,10 +16,20 @@ from typing import Any
 
 from gateway.access import Policy, hash_api_key
 from gateway.audit import cli as audit_cli
+from gateway.audit import worker_audit_path
 from gateway.config import GatewayConfig, load_config
 from gateway.http import LoggingConfig, bounded_http_protocol, configure_logging
 from gateway.problems import ConfigError, read_yaml
-from gateway.store import StoreError, head_revision, open_store, safe_url
+from gateway.store import StoreError, head_revision, open_shared_redis, open_store, safe_url
+from gateway.workers import (
+    Supervisor,
+    listen_reusing_port,
+    reserve_port,
+    watch_parent,
+    worker_command,
+)
+
+log = logging.getLogger("gateway.cli")
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -33,6 +44,17 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
     return port
+
+
+def _workers(text: str) -> int:
+    """A worker count for --workers: 1-64."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of workers: {text!r}") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{count} workers: use 1 to 64")
+    return count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,9 +96,27 @@ def _parser() -> argparse.ArgumentParser:
         help="override logging.level",
     )
     serve.add_argument("--log-format", choices=["text", "json"], help="override logging.format")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="N processes answering on the one port (default 1); each writes its own audit "
+        "chain (audit.w1.log …); set graphql.cursor_secret so cursors page on any of them",
+    )
+    # Set by the --workers supervisor for each worker process it starts.
+    serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     check = sub.add_parser("check-config", help="validate a config file, listing every problem")
     check.add_argument("file", metavar="FILE")
+    check.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="also check what `serve --workers N` (or N replicas) needs",
+    )
 
     hash_key = sub.add_parser(
         "hash-key", help="print the hashed form of an API key for policy.yaml"
@@ -101,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_config(path: str) -> int:
+def _check_config(path: str, workers: int = 1) -> int:
     """Check gateway.yaml and its policy file in one run: every problem of both."""
     errors: list[ConfigError] = []
     config: GatewayConfig | None = None
@@ -120,7 +160,7 @@ def _check_config(path: str) -> int:
         print(error, file=sys.stderr)
     if errors or config is None:
         return EXIT_CONFIG
-    for warning in config.warnings:
+    for warning in (*config.warnings, *workers_warnings(config, workers)):
         print(f"warning: {warning}", file=sys.stderr)
     names = ", ".join(s.settings.id for s in config.sources)
     print(f"{path}: OK ({len(config.sources)} sources: {names})")
@@ -159,7 +199,7 @@ def serve_options(args: argparse.Namespace, config: GatewayConfig) -> dict[str, 
     }
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     import uvicorn
 
     from gateway.app import Gateway, create_app
@@ -176,17 +216,108 @@ def _serve(args: argparse.Namespace) -> int:
                 config, logging=config.logging.model_copy(update=overrides)
             )
         configure_logging(config.logging)
+        if args.worker_index is None:  # the supervisor or the only process checks it once
+            for warning in workers_warnings(config, args.workers):
+                log.warning("%s", warning)
+            asyncio.run(_check_store(config))
+        if args.workers > 1 and args.worker_index is None:
+            if config.policy_path is not None:
+                Policy.load(config.policy_path)  # its problems here, not N times from workers
+            return _supervise(args, config, argv)
+        if args.worker_index is not None:
+            config = worker_config(config, args.worker_index)
         gateway = Gateway(config, transport=args.transport)
-        asyncio.run(_check_store(config))
     except (ConfigError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    uvicorn.run(
-        create_app(gateway),
-        **serve_options(args, config),
-        http=bounded_http_protocol(config.server.header_timeout_seconds),
-    )
+    app = create_app(gateway)
+    options = serve_options(args, config)
+    http = bounded_http_protocol(config.server.header_timeout_seconds)
+    if not args.reuse_port:
+        uvicorn.run(app, **options, http=http)
+        return EXIT_OK
+    try:
+        sock = listen_reusing_port(options["host"], options["port"])
+    except OSError as exc:
+        print(f"worker {args.worker_index}: cannot listen ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_CONFIG
+    watch_parent()  # a worker whose supervisor is gone stops too
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
+        uvicorn.Server(uvicorn.Config(app, **options, http=http)).run(sockets=[sock])
     return EXIT_OK
+
+
+def worker_config(config: GatewayConfig, index: int) -> GatewayConfig:
+    """Worker ``index``'s view of ``config``: its own audit chain (``audit.w<i>.log``), and
+    the periodic quality sweep in worker 1 only (one sweep per host is enough; the
+    workflow sweep runs in each, as it runs in each replica)."""
+    if config.audit.path is not None:
+        own = worker_audit_path(Path(config.audit.path), index)
+        config = dataclasses.replace(
+            config, audit=config.audit.model_copy(update={"path": str(own)})
+        )
+    if index > 1:
+        quality = config.quality.model_copy(update={"sweep_enabled": False})
+        config = dataclasses.replace(config, quality=quality)
+    return config
+
+
+def _supervise(args: argparse.Namespace, config: GatewayConfig, argv: Sequence[str]) -> int:
+    options = serve_options(args, config)
+    try:
+        listener = reserve_port(options["host"], options["port"])
+    except OSError as exc:
+        print(
+            f"cannot listen on {options['host']}:{options['port']} ({exc.strerror or exc}); "
+            "choose another --port or stop what holds it",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    log.info("%s", sharing_summary(config, args.workers))
+    return Supervisor(worker_command(argv), listener, args.workers).run()
+
+
+def sharing_summary(config: GatewayConfig, workers: int) -> str:
+    """What the ``workers`` processes share and what each keeps, for the start-up log."""
+    store = config.store_url or ""
+    if store.startswith("sqlite"):
+        shared_store = "the SQLite store file (WAL mode; one host only: use PostgreSQL for several)"
+    else:
+        shared_store = "the PostgreSQL store"
+    limits = (
+        "rate-limit buckets in Redis (shared.redis_url)"
+        if config.shared.redis_url is not None
+        else "rate-limit buckets per worker (set shared.redis_url to share them)"
+    )
+    audit = (
+        f"one audit chain per worker ({worker_audit_path(Path(config.audit.path), 1).name} …)"
+        if config.audit.path is not None
+        else "no audit trail"
+    )
+    return (
+        f"{workers} workers share {shared_store}; {limits}; {audit}; each keeps its own "
+        "upstream cache"
+    )
+
+
+def workers_warnings(config: GatewayConfig, workers: int) -> tuple[str, ...]:
+    """What ``serve --workers N`` (N > 1) or several replicas need that ``config`` lacks."""
+    if workers <= 1:
+        return ()
+    found = []
+    if config.graphql.cursor_secret is None:
+        found.append(
+            f"--workers {workers} without graphql.cursor_secret: each worker seals cursors "
+            "with its own random secret, so a cursor fails (BAD_CURSOR) when the next page "
+            "lands on another worker; set graphql.cursor_secret (32+ characters)"
+        )
+    if config.limits.rate is not None and config.shared.redis_url is None:
+        found.append(
+            f"--workers {workers} without shared.redis_url: each worker keeps its own "
+            f"rate-limit buckets, so a caller gets up to {workers}x limits.rate; set "
+            "shared.redis_url to share them"
+        )
+    return tuple(found)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -201,7 +332,11 @@ def _read_key() -> str:
 
 
 async def _check_store(config: GatewayConfig) -> None:
-    """Fail before serving, with a clear message, when the store is unusable or behind."""
+    """Fail before serving, with a clear message, when the store is unusable or behind, or
+    the shared Redis unreachable."""
+    if config.shared.redis_url is not None:
+        redis = await open_shared_redis(config.shared.redis_url.get_secret_value())
+        await redis.aclose()
     if config.store_url is None:
         return
     store = await open_store(config.store_url, upgrade_schema=config.store_upgrades_at_start)
@@ -264,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(LoggingConfig())  # `serve` applies the config's logging section
     if args.command == "check-config":
-        return _check_config(args.file)
+        return _check_config(args.file, args.workers)
     if args.command == "hash-key":
         key = args.key or _read_key()
         if not key:
@@ -273,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(hash_api_key(key))
         return EXIT_OK
     if args.command == "serve":
-        return _serve(args)
+        return _serve(args, sys.argv[1:] if argv is None else argv)
     if args.command == "demo":
         from gateway.demo.run import run_demo
 

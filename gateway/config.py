@@ -221,6 +221,8 @@ class SharedConfig(_Strict):
 
     # redis://[:password@]host:port/db or rediss://...; e.g. ${REDIS_URL}
     redis_url: SecretStr | None = None
+    # Put before every key the gateway writes, so deployments can share one Redis.
+    key_prefix: str = Field(default="catalogue-gateway:", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     @field_validator("redis_url")
     @classmethod

@@ -40,7 +40,10 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 CONFIG_KEYS = set(GatewayFile.model_fields)
 POLICY_KEYS = {"public", "callers", "jwt", "grants", "workflows"}
 PLACEHOLDER_SOURCE = {"id": "placeholder", "connector": "ckan", "url": "http://127.0.0.1:9"}
-ENV_EXAMPLES = {"STORE_URL": "postgresql+asyncpg://gateway:secret@postgres:5432/gateway"}
+ENV_EXAMPLES = {
+    "STORE_URL": "postgresql+asyncpg://gateway:secret@postgres:5432/gateway",
+    "REDIS_URL": "redis://redis:6379/0",
+}
 MINIMAL_POLICY = "public: {open_types: [OPEN], max_sensitivity: L1}\n"
 
 

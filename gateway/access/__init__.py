@@ -27,9 +27,11 @@ from gateway.access.ratelimit import (
     RateDecision,
     RateLimitConfig,
     RateLimiter,
+    RateLimits,
     address_key,
     window_decision,
 )
+from gateway.access.shared_ratelimit import SharedRateLimiter
 from gateway.access.workflow_settings import DemandSettings, WorkflowDeadlines, WorkflowSettings
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "RateDecision",
     "RateLimitConfig",
     "RateLimiter",
+    "RateLimits",
+    "SharedRateLimiter",
     "WorkflowDeadlines",
     "WorkflowSettings",
     "address_key",

@@ -25,7 +25,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from cachetools import TTLCache
 from pydantic import BaseModel, ConfigDict, Field
@@ -126,11 +126,21 @@ class RateLimiter:
         self._buckets[key] = bucket  # re-inserting restarts the idle clock
         return decision
 
+    async def decide(self, caller: Caller, client_ip: str | None) -> RateDecision:
+        """``check``, awaitable like ``SharedRateLimiter.decide`` (the app calls either)."""
+        return self.check(caller, client_ip)
+
     @property
     def tracked(self) -> int:
         """How many buckets are held now."""
         self._buckets.expire()
         return len(self._buckets)
+
+
+class RateLimits(Protocol):
+    """What the app asks per request: the local ``RateLimiter`` or the shared one."""
+
+    async def decide(self, caller: Caller, client_ip: str | None) -> RateDecision: ...
 
 
 def window_decision(

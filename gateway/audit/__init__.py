@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.audit.chain import worker_audit_path
 from gateway.audit.log import AuditEvent, AuditLog, AuditUnavailable, Outcome, Recordable
 from gateway.audit.workflow import WORKFLOW_KIND, WorkflowRecord, record_workflow
 
@@ -14,4 +15,5 @@ __all__ = [
     "Recordable",
     "WorkflowRecord",
     "record_workflow",
+    "worker_audit_path",
 ]

@@ -262,6 +262,54 @@ class _Walk:
         return False
 
 
+def worker_audit_path(path: Path, index: int) -> Path:
+    """The chain worker ``index`` of ``serve --workers N`` writes (N > 1): ``audit.log`` ->
+    ``audit.w1.log``, ``audit.w2.log`` …; a name without a suffix gets ``.w1`` at the end.
+    Every worker writes its own chain, each verifiable on its own and rotated on its own."""
+    if path.suffix and path.stem:
+        return path.with_name(f"{path.stem}.w{index}{path.suffix}")
+    return path.with_name(f"{path.name}.w{index}")
+
+
+def live_name(path: Path) -> Path:
+    """The live file a (possibly rotated) file belongs to: ``audit.w1.log.3`` ->
+    ``audit.w1.log``. Files with the same live name form one chain."""
+    match = _ROTATED.search(path.name)
+    return path.with_name(path.name[: match.start()]) if match else path
+
+
+def group_chains(paths: Iterable[str | Path]) -> list[list[Path]]:
+    """``paths`` split into chains (by ``live_name``), in the order first named.
+
+    A directory stands for every chain in it: the files that hold audit records (one whose
+    first line parses as a record), with their rotated files.
+    """
+    groups: dict[Path, list[Path]] = {}
+    for given in paths:
+        path = Path(given)
+        members = _chain_files_in(path) if path.is_dir() else [path]
+        for member in members:
+            chain = groups.setdefault(live_name(member), [])
+            if member not in chain:
+                chain.append(member)
+    return list(groups.values())
+
+
+def _chain_files_in(directory: Path) -> list[Path]:
+    candidates = sorted(p for p in directory.iterdir() if p.is_file())
+    chains = {live_name(p) for p in candidates if _starts_with_record(p)}
+    return [p for p in candidates if live_name(p) in chains]
+
+
+def _starts_with_record(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(1 << 20)
+    except OSError:
+        return False
+    return parse_record(first.rstrip(b"\n"))[0] is not None
+
+
 def verify(paths: Iterable[str | Path]) -> VerifyResult:
     """Check the hash chain over ``paths`` (taken in ``chain_order``); the first problem.
 

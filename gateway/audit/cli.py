@@ -7,6 +7,15 @@
     $ echo $?
     0
 
+Several chains (``serve --workers 2`` writes ``audit.w1.log`` and ``audit.w2.log``; a
+directory stands for every chain in it) are verified one by one, each head named::
+
+    $ catalogue-gateway audit verify /var/lib/catalogue-gateway/
+    …/audit.w1.log: OK, 310 records, chain intact
+    …/audit.w1.log head: seq 310, hash 9b0c…
+    …/audit.w2.log: OK, 295 records, chain intact
+    …/audit.w2.log head: seq 295, hash 51de…
+
 Exit codes of ``verify``: 0 the chain holds, 1 it does not (the first problem is printed
 as ``FILE:LINE: what``), 2 a file cannot be read. ``query`` prints matching records as
 JSON lines; it exits 1 when some lines were not records (the answer may be incomplete:
@@ -23,7 +32,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from gateway.audit.chain import ProblemKind, parse_moment, query, verify
+from gateway.audit.chain import (
+    ProblemKind,
+    group_chains,
+    live_name,
+    parse_moment,
+    query,
+    verify,
+)
 
 EXIT_OK = 0
 EXIT_TAMPERED = 1
@@ -31,10 +47,31 @@ EXIT_UNREADABLE = 2
 
 
 def main_verify(files: Sequence[str]) -> int:
-    """Verify the chain over ``files`` (any order; rotated files are put in chain order)."""
+    """Verify every chain in ``files`` (any order; rotated files are put in chain order).
+
+    Files with the same live name (``audit.log``, ``audit.log.1`` …) form one chain; the
+    per-worker chains of ``serve --workers N`` (``audit.w1.log`` …) are chains of their
+    own, and a directory stands for every chain in it. Each is verified on its own; the
+    exit code is the worst of them.
+    """
     if not files:
         print("audit verify: name at least one audit log file", file=sys.stderr)
         return EXIT_UNREADABLE
+    chains = group_chains(files)
+    if not chains:
+        print(
+            f"audit verify: no audit log found in {', '.join(files)}; name the files",
+            file=sys.stderr,
+        )
+        return EXIT_UNREADABLE
+    status = EXIT_OK
+    for chain in chains:
+        named = f"{live_name(chain[0])} " if len(chains) > 1 else ""
+        status = max(status, _verify_chain(chain, named))
+    return status
+
+
+def _verify_chain(files: Sequence[Path], named: str) -> int:
     result = verify(files)
     for index, summary in enumerate(result.files):
         plural = "" if summary.records == 1 else "s"
@@ -49,7 +86,7 @@ def main_verify(files: Sequence[str]) -> int:
         print(result.problem)
         return EXIT_TAMPERED
     if result.last_seq is not None:
-        print(f"head: seq {result.last_seq}, hash {result.last_hash}")
+        print(f"{named}head: seq {result.last_seq}, hash {result.last_hash}")
     return EXIT_OK
 
 
@@ -95,7 +132,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check = actions.add_parser(
         "verify", help="check the hash chain (exit 0 intact, 1 tampered, 2 unreadable)"
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="audit.log and rotated files")
+    check.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="audit.log and rotated files, the workers' audit.wN.log, or a directory",
+    )
     search = actions.add_parser("query", help="print matching records as JSON lines")
     search.add_argument("--caller", help="caller id")
     search.add_argument("--dataset", metavar="ID", help="GraphQL id or source/local-id")

@@ -58,6 +58,7 @@ from gateway.store.migrate import (
     upgrade,
 )
 from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
+from gateway.store.shared import Redis, RedisError, open_shared_redis
 from gateway.store.sweep import store_pk, sweep_workflows
 from gateway.store.tables import (
     metadata,
@@ -93,6 +94,8 @@ __all__ = [
     "OutboxEvent",
     "OutboxRepository",
     "Ranked",
+    "Redis",
+    "RedisError",
     "StaleDemand",
     "Store",
     "StoreError",
@@ -104,6 +107,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "metadata",
+    "open_shared_redis",
     "open_store",
     "receipt_hash",
     "outbox",

@@ -74,3 +74,81 @@ def test_hash_key_with_nothing_piped_is_an_error(capsys: pytest.CaptureFixture[s
     )
     assert result.returncode == 2
     assert "no key given" in result.stderr
+
+
+def test_workers_need_a_cursor_secret_and_shared_rate_limits() -> None:
+    from gateway.cli import workers_warnings
+
+    limited = {"rate": {"default": {"rate_per_second": 1, "burst": 2}}}
+    bare = parse_config({"sources": SOURCES, "limits": limited})
+    assert workers_warnings(bare, 1) == ()
+    cursor, limits = workers_warnings(bare, 2)
+    assert "graphql.cursor_secret" in cursor and "BAD_CURSOR" in cursor
+    assert "shared.redis_url" in limits and "2x" in limits
+    ready = parse_config(
+        {
+            "sources": SOURCES,
+            "limits": limited,
+            "graphql": {"cursor_secret": "s" * 32},
+            "shared": {"redis_url": "redis://127.0.0.1:6379/0"},
+        }
+    )
+    assert workers_warnings(ready, 4) == ()
+
+
+def test_check_config_warns_about_what_n_workers_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "sources: [{id: a, connector: ckan, url: 'http://127.0.0.1:9'}]\naudit: {enabled: false}\n"
+    )
+    assert main(["check-config", str(path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["check-config", str(path), "--workers", "2"]) == 0
+    assert "warning: --workers 2 without graphql.cursor_secret" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["0", "65", "two"])
+def test_workers_is_a_count_from_1_to_64(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["serve", "--config", "g.yaml", "--workers", bad])
+
+
+def test_serve_refuses_to_start_when_the_shared_redis_is_unreachable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        "sources: [{id: a, connector: ckan, url: 'http://127.0.0.1:9'}]\n"
+        "audit: {enabled: false}\n"
+        "shared: {redis_url: 'redis://:hunter2@127.0.0.1:1/0'}\n"
+    )
+    assert main(["serve", "--config", str(path), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the shared Redis at redis://***@127.0.0.1:1/0 is unreachable" in err
+    assert "hunter2" not in err
+
+
+def test_the_start_up_log_says_what_workers_share() -> None:
+    from gateway.cli import sharing_summary
+
+    sqlite = parse_config({"sources": SOURCES, "store": {"url": "sqlite+aiosqlite:///g.db"}})
+    said = sharing_summary(sqlite, 2)
+    assert "SQLite store file (WAL mode; one host only" in said
+    assert "rate-limit buckets per worker" in said
+    postgres = parse_config(
+        {
+            "sources": SOURCES,
+            "store": {"url": "postgresql+asyncpg://gw@db/gw"},
+            "shared": {"redis_url": "redis://127.0.0.1:6379/0"},
+            "audit": {"path": "/tmp/audit.log"},
+        }
+    )
+    said = sharing_summary(postgres, 2)
+    assert "the PostgreSQL store" in said and "in Redis" in said
+    assert "one audit chain per worker (audit.w1.log" in said
