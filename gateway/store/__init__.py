@@ -58,6 +58,7 @@ from gateway.store.migrate import (
     upgrade,
 )
 from gateway.store.outbox import OutboxEvent, OutboxRepository, append_event, retry_delay
+from gateway.store.shared import Redis, open_shared_redis
 from gateway.store.sweep import store_pk, sweep_workflows
 from gateway.store.tables import (
     metadata,
@@ -92,6 +93,7 @@ __all__ = [
     "NewDemand",
     "OutboxEvent",
     "OutboxRepository",
+    "Redis",
     "Ranked",
     "StaleDemand",
     "Store",
@@ -104,6 +106,7 @@ __all__ = [
     "current_revision",
     "head_revision",
     "metadata",
+    "open_shared_redis",
     "open_store",
     "receipt_hash",
     "outbox",
