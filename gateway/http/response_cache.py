@@ -94,6 +94,12 @@ class CachePlan:
     normalised: str
     node_literals: tuple[str, ...] = ()
     node_variables: tuple[str, ...] = ()
+    digest: str = ""  # SHA-256 of ``normalised``, derived when not given
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            digest = hashlib.sha256(self.normalised.encode("utf-8", "surrogatepass")).hexdigest()
+            object.__setattr__(self, "digest", digest)
 
     def nodes_are_datasets(self, variables: Mapping[str, Any] | None) -> bool:
         ids: list[Any] = list(self.node_literals)
@@ -371,22 +377,30 @@ class ResponseCache:
         that is not a Dataset's)."""
         if not plan.nodes_are_datasets(variables):
             return None
-        material = [
-            _KEY_VERSION,
-            plan.normalised,
-            operation_name,
-            variables or {},
-            media_type,
-            list(languages),
-            grant_fingerprint,
-            policy_generation,
-            grant_revision,
-        ]
         try:
-            text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            values = (
+                json.dumps(variables, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                if variables
+                else "{}"
+            )
         except (TypeError, ValueError):
             return None
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        # Each part is JSON (a string quoted, its quotes escaped), so no two different
+        # tuples of parts join to the same text.
+        material = "\n".join(
+            (
+                _KEY_VERSION,
+                plan.digest,
+                json.dumps(operation_name, ensure_ascii=False),
+                values,
+                json.dumps(media_type),
+                json.dumps(languages, ensure_ascii=False),
+                grant_fingerprint,
+                str(int(policy_generation)),
+                str(int(grant_revision)),
+            )
+        )
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
     async def get(self, key: str) -> CachedAnswer | None:
         found = await self.answers.get(key)
