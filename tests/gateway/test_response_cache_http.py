@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from gateway.access.policy import Policy
 from gateway.app import Gateway
 from gateway.audit.log import AuditLog, verify
 from gateway.config import parse_config
+from gateway.http import RedisAnswers
 from schema.model import OpenType, ShareType
 from tests.gateway.conftest import GatewayFactory, asgi_client, make_dataset
 from tests.gateway.memory_connector import MemoryConnector
+from tests.store_support import redis_url, requires_redis
 
 
 def _key(text: str) -> str:
@@ -204,3 +207,48 @@ def test_the_ttl_is_bounded_by_the_upstream_cache(http_client: httpx.AsyncClient
     assert shorter is not None and shorter.ttl_seconds == 3
     assert built(0, 10).response_cache is None  # no upstream cache: nothing to hold
     assert built(30, 0).response_cache is None  # switched off
+
+
+def redis_gateway(client: httpx.AsyncClient, url: str) -> Gateway:
+    config = parse_config(
+        {
+            "sources": [{"id": "a", "connector": "ckan", "url": "http://127.0.0.1:9"}],
+            "shared": {"redis_url": url},
+        }
+    )
+    connector = MemoryConnector(config.sources[0].settings, client, SOURCES["a"])
+    return Gateway(
+        config, client=client, connectors=[connector], policy=Policy.parse(POLICY),
+        cursor_secret=b"k" * 32,
+    )  # fmt: skip
+
+
+@requires_redis
+async def test_replicas_share_entries_through_redis_never_across_grant_sets(
+    http_client: httpx.AsyncClient,
+) -> None:
+    url = redis_url()
+    assert url is not None
+    prefix = f"test:{uuid.uuid4().hex}:"
+    one, other = redis_gateway(http_client, url), redis_gateway(http_client, url)
+    for gateway in (one, other):
+        await gateway.start()
+        assert gateway.response_cache is not None
+        assert isinstance(gateway.response_cache.answers, RedisAnswers)
+        gateway.response_cache.answers.prefix = prefix
+    try:
+        async with asgi_client(one) as first, asgi_client(other) as second:
+            filled = await first.post("/graphql", json=QUERY, headers={"x-api-key": "key-a"})
+            shared = await second.post("/graphql", json=QUERY, headers={"x-api-key": "key-c"})
+            visitor = await second.post("/graphql", json=QUERY, headers={"x-api-key": "key-b"})
+        assert shared.content == filled.content
+        assert visitor.json()["data"]["datasets"]["totalCount"] == 1
+        assert other.response_cache is not None and other.response_cache.hits == 1
+    finally:
+        answers = one.response_cache.answers if one.response_cache else None
+        if isinstance(answers, RedisAnswers):
+            keys = [k async for k in answers.client.scan_iter(match=prefix + "*")]
+            if keys:
+                await answers.client.delete(*keys)
+        for gateway in (one, other):
+            await gateway.aclose()
