@@ -27,8 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.common import LoadResult, free_port, peak_rss_mb, wait_for_port
 from bench.federation import memory_load
 from bench.harness import (
@@ -72,11 +70,8 @@ def cached_config(
     path: Path, urls: list[str], *, ttl: float, max_entries: int, cache_ttl: float
 ) -> Path:
     """bench.harness's config with ``graphql.response_cache`` set (ttl 0: off)."""
-    write_config(path, urls, cache_ttl=cache_ttl)
-    document = yaml.safe_load(path.read_text())
-    document["graphql"] = {"response_cache": {"ttl_seconds": ttl, "max_entries": max_entries}}
-    path.write_text(yaml.safe_dump(document, allow_unicode=True))
-    return path
+    settings = {"ttl_seconds": ttl, "max_entries": max_entries}
+    return write_config(path, urls, cache_ttl=cache_ttl, response_cache=settings)
 
 
 @contextmanager
