@@ -76,7 +76,11 @@ def write_config(
     timeouts: dict[int, float] | None = None,
     breaker: bool = True,
     public_sees_all: bool = False,
+    response_cache: dict[str, float] | None = None,
 ) -> Path:
+    """A gateway.yaml over ``urls``. The response cache is off unless ``response_cache``
+    gives its settings: the scenarios here measure the path behind it (bench.response_cache
+    measures it)."""
     sources = [
         {
             "id": f"source-{i}",
@@ -88,7 +92,10 @@ def write_config(
         }
         for i, url in enumerate(urls)
     ]
-    document: dict[str, Any] = {"sources": sources}
+    document: dict[str, Any] = {
+        "sources": sources,
+        "graphql": {"response_cache": response_cache or {"ttl_seconds": 0}},
+    }
     if public_sees_all:
         # Every shared dataset for anonymous callers: enough distinct records for deep pages
         # (the platforms repeat three catalogues, whose copies merge into one record).

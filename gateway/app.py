@@ -10,6 +10,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from gateway.access import (
     Authenticator,
     AuthError,
     Caller,
+    GrantFingerprints,
     IssuedGrants,
     Policy,
     PolicyHolder,
@@ -49,14 +51,19 @@ from gateway.federation import (
 from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.http import (
     GRAPHIQL_ASSET_PREFIX,
+    CachedAnswer,
     GatewayMetrics,
+    LocalAnswers,
     QueryLimits,
+    RedisAnswers,
+    ResponseCache,
     Webhook,
     WebhookDispatcher,
     build_middleware,
     build_tracer_provider,
     graphiql_page,
     graphiql_static_app,
+    sources_complete,
     tracer_of,
     wants_graphiql,
 )
@@ -202,6 +209,20 @@ class Gateway:
         self.clock: Callable[[], datetime] = _utc_now
         self._sweeping: asyncio.Task[None] | None = None  # the workflows' expiry sweep
         self._quality_sweeping: asyncio.Task[None] | None = None
+        self.response_cache = self._response_cache()
+        self.fingerprints = GrantFingerprints()
+
+    def _response_cache(self) -> ResponseCache | None:
+        """``graphql.response_cache``, in this process until ``start`` finds a shared Redis;
+        never kept longer than the shortest upstream cache (``None``: switched off)."""
+        settings = self.config.graphql.response_cache
+        ttl = min(
+            [settings.ttl_seconds]
+            + [self.engine.guard(c.source_id).config.cache_ttl_seconds for c in self.connectors]
+        )
+        if ttl <= 0:
+            return None
+        return ResponseCache(ttl, LocalAnswers(ttl, settings.max_entries))
 
     async def start(self) -> None:
         """Open the audit log and the store, start the outbox dispatcher, then let the
@@ -238,16 +259,19 @@ class Gateway:
 
     async def _open_shared(self) -> None:
         """Connect to ``shared.redis_url`` (an unreachable one stops the start: a wrong URL
-        shows at once) and share the rate-limit buckets through it."""
+        shows at once) and share the rate-limit buckets and the response cache through it."""
         url = self.config.shared.redis_url
         if url is None or self.shared_redis is not None:
             return
         self.shared_redis = await open_shared_redis(url.get_secret_value())
+        prefix = self.config.shared.key_prefix
         if self.config.limits.rate is not None:
             self.rate_limiter = SharedRateLimiter(
-                self.config.limits.rate,
-                self.shared_redis,
-                prefix=self.config.shared.key_prefix,
+                self.config.limits.rate, self.shared_redis, prefix=prefix
+            )
+        if self.response_cache is not None:
+            self.response_cache.answers = RedisAnswers(
+                self.shared_redis, prefix=f"{prefix}response:"
             )
 
     async def sweep_workflows(self, now: datetime | None = None) -> None:
@@ -445,6 +469,7 @@ class Gateway:
             )
         legacy = media == http.JSON
         policy = self.policies.current  # one policy for the whole request
+        generation = self.policies.generation
         caller = await self.authenticate(request, policy)
         if isinstance(caller, http.RequestError):
             code = "UNAUTHENTICATED" if caller.status == 401 else "AUTH_UNAVAILABLE"
@@ -474,6 +499,10 @@ class Gateway:
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)
+        cache = self.response_cache
+        plan = None
+        if cache is not None and not request.headers.get("x-demand-receipt"):
+            plan = cache.plan(params.query, params.operation_name)
 
         operation = http.operation_type(params)
         if isinstance(operation, GraphQLError):
@@ -500,6 +529,22 @@ class Gateway:
                 media,
                 {"Retry-After": "5"},
             )
+        languages = preferences(request.headers.get("accept-language"))
+        cache_key = None
+        if cache is not None and plan is not None:
+            cache_key = cache.key(
+                plan,
+                operation_name=params.operation_name,
+                variables=params.variables,
+                media_type=media,
+                languages=languages,
+                grant_fingerprint=self.fingerprints.of(policy, caller, purpose, now, issued, today),
+                policy_generation=generation,
+                grant_revision=issued.revision,
+            )
+            cached = await cache.get(cache_key) if cache_key is not None else None
+            if cached is not None:
+                return await self._replay(cached, caller, purpose, now, event)
         context = RequestContext(
             engine=self.engine,
             caller=caller,
@@ -511,7 +556,7 @@ class Gateway:
             today=today,
             sources=self.sources,
             max_first=self.config.graphql.max_first,
-            languages=preferences(request.headers.get("accept-language")),
+            languages=languages,
             assessor=self.assessor,
             quality_reports=self.quality_reports,
             store=self.store,
@@ -554,11 +599,53 @@ class Gateway:
             if report.latency_ms is not None:
                 self.metrics.observe_source_latency(report.source_id, report.latency_ms / 1000)
         if context.agreement_hits:
-            await self._record_agreement_use(context, event)
+            await self._record_agreement_use(context.agreement_hits, context, event)
         event.outcome = Outcome.of(
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
-        return http.respond(payload, status, media, headers)
+        response = http.respond(payload, status, media, headers)
+        if (
+            cache is not None
+            and cache_key is not None
+            and status == 200
+            and not errors
+            and context.rate_limited is None
+            and sources_complete(context.source_reports)
+        ):
+            answer = CachedAnswer(
+                bytes(response.body),
+                status,
+                media,
+                tuple(context.dataset_ids),
+                context.withheld,
+                tuple(event.sources.items()),
+                tuple(sorted(context.agreement_hits.items())),
+                event.outcome.value,
+            )
+            await cache.put(cache_key, answer)
+        return response
+
+    async def _replay(
+        self,
+        cached: CachedAnswer,
+        caller: Caller,
+        purpose: str | None,
+        now: datetime,
+        event: AuditEvent,
+    ) -> Response:
+        """A response-cache hit: the kept bytes, and the audit record (and agreement usage)
+        the executed request wrote."""
+        event.dataset_ids = list(cached.dataset_ids)
+        event.withheld = cached.withheld
+        event.sources = dict(cached.sources)
+        event.cache = "hit"
+        if cached.agreement_hits:
+            scope = _UsageScope(caller, purpose, now)
+            await self._record_agreement_use(dict(cached.agreement_hits), scope, event)
+        event.outcome = Outcome(cached.outcome)
+        return Response(
+            cached.body, cached.status, media_type=f"{cached.media_type}; charset=utf-8"
+        )
 
     async def _issued_grants(self) -> IssuedGrants:
         if self.store is None:
@@ -567,14 +654,16 @@ class Gateway:
             self.issued = IssuedGrantsLoader(self.store)
         return await self.issued.current()
 
-    async def _record_agreement_use(self, context: RequestContext, event: AuditEvent) -> None:
+    async def _record_agreement_use(
+        self, hits: dict[str, int], context: RequestContext | _UsageScope, event: AuditEvent
+    ) -> None:
         """Accesses under an agreement: named in the audit record and counted in the store
         (the agreement's ``usage``)."""
-        event.agreements = sorted(context.agreement_hits)
+        event.agreements = sorted(hits)
         if self.store is None:
             return
         uses = []
-        for global_id, count in sorted(context.agreement_hits.items()):
+        for global_id, count in sorted(hits.items()):
             pk = store_pk(global_id, "OperationAgreement")
             if pk is not None:
                 uses.append((pk, count))
@@ -657,6 +746,15 @@ def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     return app
+
+
+@dataclass(frozen=True, slots=True)
+class _UsageScope:
+    """Who used an agreement, for what and when (a replayed cache hit has no context)."""
+
+    caller: Caller
+    purpose: str | None
+    now: datetime
 
 
 def _utc_now() -> datetime:

@@ -5,6 +5,7 @@ The one place where a request's visibility is decided."""
 from __future__ import annotations
 
 from gateway.access.auth import Authenticator, AuthError
+from gateway.access.fingerprint import GrantFingerprints, grant_fingerprint
 from gateway.access.issued import (
     NO_ISSUED_GRANTS,
     AgreementGrant,
@@ -47,6 +48,7 @@ __all__ = [
     "Authenticator",
     "Caller",
     "DemandSettings",
+    "GrantFingerprints",
     "GrantSet",
     "Policy",
     "PolicyHolder",
@@ -59,6 +61,7 @@ __all__ = [
     "WorkflowDeadlines",
     "WorkflowSettings",
     "address_key",
+    "grant_fingerprint",
     "hash_api_key",
     "window_decision",
 ]

@@ -165,6 +165,8 @@ class AuditEvent:
     latency_ms: float = 0.0
     # The operation agreements (global ids) under which datasets were returned.
     agreements: list[str] = field(default_factory=list)
+    # "hit" when the answer came from the response cache (no source was asked).
+    cache: str | None = None
 
     def set_caller(self, caller: Caller) -> None:
         self.caller = caller.id
@@ -188,6 +190,8 @@ class AuditEvent:
         if self.agreements:  # a data access under an agreement names it
             ids = [_text(a, 512) for a in self.agreements]
             found["agreement"] = ids[0] if len(ids) == 1 else ids
+        if self.cache is not None:
+            found["cache"] = _text(self.cache, 16)
         return {
             "request_id": _text(self.request_id, 128),
             "caller": _text(self.caller, 256),

@@ -12,6 +12,13 @@ from gateway.http.graphiql import (
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.http.middleware import CompressionConfig, CorsConfig, build_middleware
+from gateway.http.response_cache import (
+    CachedAnswer,
+    LocalAnswers,
+    RedisAnswers,
+    ResponseCache,
+    sources_complete,
+)
 from gateway.http.slow_clients import bounded_http_protocol
 from gateway.http.telemetry import (
     LoggingConfig,
@@ -34,6 +41,7 @@ from gateway.http.webhooks import (
 
 __all__ = [
     "CONTENT_TYPE",
+    "CachedAnswer",
     "CompressionConfig",
     "CorsConfig",
     "DELIVERY_HEADER",
@@ -41,9 +49,12 @@ __all__ = [
     "GRAPHIQL_ASSET_PREFIX",
     "GatewayMetrics",
     "LimitsConfig",
+    "LocalAnswers",
     "LoggingConfig",
     "QueryLimits",
+    "RedisAnswers",
     "RequestTelemetry",
+    "ResponseCache",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "TracingConfig",
@@ -56,6 +67,7 @@ __all__ = [
     "graphiql_page",
     "graphiql_static_app",
     "sign",
+    "sources_complete",
     "tracer_of",
     "verify_signature",
     "wants_graphiql",

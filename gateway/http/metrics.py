@@ -7,6 +7,7 @@ exposed as counters (``_total``), latencies as histograms (``_seconds``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -82,6 +83,8 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._by_status: dict[int, Any] = {}
+        self._by_source: dict[tuple[str, str], Any] = {}
         self.registry.register(_GuardCollector(guards))
         # process_* (CPU, memory, open files), python_info and python_gc_*: the default
         # registry's collectors, shared read-only by every gateway of the process.
@@ -89,11 +92,20 @@ class GatewayMetrics:
             self.registry.register(collector)
 
     def observe_request(self, status: int, seconds: float) -> None:
-        self.requests.labels(str(status)).inc()
+        child = self._by_status.get(status)
+        if child is None:
+            child = self._by_status[status] = self.requests.labels(str(status))
+        child.inc()
         self.latency.observe(seconds)
 
     def observe_source(self, source_id: str, status: str) -> None:
-        self.source_calls.labels(source_id, status).inc()
+        # ``labels()`` costs several microseconds and a response-cache hit observes every
+        # source: the children are kept (sources and statuses are a bounded few).
+        key = (source_id, status)
+        child = self._by_source.get(key)
+        if child is None:
+            child = self._by_source[key] = self.source_calls.labels(source_id, status)
+        child.inc()
 
     def observe_source_latency(self, source_id: str, seconds: float) -> None:
         self.source_latency.labels(source_id).observe(seconds)
