@@ -166,6 +166,7 @@ class Gateway:
         self.rate_limiter = RateLimiter(config.limits.rate) if config.limits.rate else None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
+            fast_path=config.graphql.fast_path,
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
         )
         self.sources = tuple(
