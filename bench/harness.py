@@ -76,6 +76,7 @@ def write_config(
     timeouts: dict[int, float] | None = None,
     breaker: bool = True,
     public_sees_all: bool = False,
+    graphql: dict[str, Any] | None = None,
 ) -> Path:
     sources = [
         {
@@ -89,6 +90,8 @@ def write_config(
         for i, url in enumerate(urls)
     ]
     document: dict[str, Any] = {"sources": sources}
+    if graphql is not None:  # the graphql: section (fast_path, response_cache...)
+        document["graphql"] = graphql
     if public_sees_all:
         # Every shared dataset for anonymous callers: enough distinct records for deep pages
         # (the platforms repeat three catalogues, whose copies merge into one record).
