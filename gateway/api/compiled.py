@@ -35,7 +35,6 @@ safe. The plain path stays the oracle: ``graphql.fast_path: false`` switches thi
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,21 +186,23 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
         if defer_usages or forbidden:
             return None
-        steps: list[tuple[str, Complete, Complete]] = []
+        steps: list[_Step] = []
         for response_key, sub in grouped.items():
             step = self._compile_field(object_type, sub)
-            if step is None:
+            if step is None or not response_key.isidentifier():
                 return None
             steps.append((response_key, *step))
         return _object_plan(definition.origin, tuple(steps))
 
     def _compile_field(
         self, object_type: GraphQLObjectType, sub: FieldDetailsList
-    ) -> tuple[Complete, Complete] | None:
+    ) -> tuple[Complete, Complete, str | None, str] | None:
+        """The getter, the completion, the attribute the getter reads (if it is one) and
+        how the plan's code may inline the completion (``_object_plan``)."""
         name = sub[0].node.name.value
         if name == "__typename":
             typename = object_type.name
-            return (lambda _source: typename), _identity
+            return (lambda _source: typename), _identity, None, "typename"
         if name.startswith("__") or any(d.node.arguments or _directed(d.node) for d in sub):
             return None
         graphql_field = object_type.fields.get(name)
@@ -213,7 +214,8 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         complete = self._compile_type(graphql_field.type, sub)
         if complete is None:
             return None
-        return getter, complete
+        attribute = getattr(getter, "attribute", None)
+        return getter, complete, attribute, _inline_kind(graphql_field.type)
 
     def _compile_type(self, type_: GraphQLOutputType, sub: FieldDetailsList) -> Complete | None:
         if isinstance(type_, GraphQLNonNull):
@@ -242,13 +244,48 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _object_plan(origin: type, steps: tuple[tuple[str, Complete, Complete], ...]) -> Complete:
-    def complete(source: Any) -> dict[str, Any]:
-        if type(source) is not origin:
-            raise _BAIL
-        return {key: finish(get(source)) for key, get, finish in steps}
+_Step = tuple[str, Complete, Complete, str | None, str]
 
-    return complete
+
+def _inline_kind(type_: GraphQLOutputType) -> str:
+    """``str`` / ``str!`` for (non-null) String and ID leaves, whose common case the
+    plan's code checks inline; ``call`` for everything else."""
+    non_null = isinstance(type_, GraphQLNonNull)
+    named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(named, GraphQLScalarType) and named.name in ("String", "ID"):
+        return "str!" if non_null else "str"
+    return "call"
+
+
+def _object_plan(origin: type, steps: tuple[_Step, ...]) -> Complete:
+    """The plan of one object as one generated function: reads each field in order,
+    checks the common leaf case inline and calls the completion otherwise (as graphql-jit
+    generates JavaScript). Response keys are GraphQL names and attributes Python
+    identifiers, so they are written into the code as they are."""
+    env: dict[str, Any] = {"origin": origin, "BAIL": _BAIL}
+    lines = ["def plan(source):", "    if type(source) is not origin:", "        raise BAIL"]
+    for i, (_key, get, finish, attribute, kind) in enumerate(steps):
+        env[f"g{i}"], env[f"c{i}"] = get, finish
+        value = f"source.{attribute}" if attribute and attribute.isidentifier() else f"g{i}(source)"
+        if kind == "typename":
+            env[f"v{i}"] = get(None)
+        elif kind == "str":
+            lines += [f"    v{i} = {value}", f"    if v{i} is not None and type(v{i}) is not str:"]
+            lines.append(f"        v{i} = c{i}(v{i})")
+        elif kind == "str!":
+            lines += [f"    v{i} = {value}", f"    if type(v{i}) is not str:"]
+            lines.append(f"        v{i} = c{i}(v{i})")
+        else:
+            lines.append(f"    v{i} = c{i}({value})")
+    if any(not key.isidentifier() for key, *_ in steps):
+        raise ValueError("a response key that is not a name")  # validation makes it one
+    lines.append(
+        "    return {" + ", ".join(f"{key!r}: v{i}" for i, (key, *_) in enumerate(steps)) + "}"
+    )
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), env, namespace)  # noqa: S102 - code built from names only
+    plan: Complete = namespace["plan"]
+    return plan
 
 
 def _nullable(inner: Complete) -> Complete:
@@ -335,11 +372,23 @@ def _getter(
         return None
     resolver = strawberry_field.base_resolver
     if resolver is None:
-        return operator.attrgetter(strawberry_field.python_name)
+        return _Attribute(strawberry_field.python_name)
     if (object_type.name, name) not in PURE_RESOLVERS or resolver.is_async:
         return None
     function: Complete = resolver.wrapped_func  # type: ignore[assignment]
     return function
+
+
+class _Attribute:
+    """Reads one attribute (the plan's code reads ``attribute`` directly)."""
+
+    __slots__ = ("attribute",)
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __call__(self, source: Any) -> Any:
+        return getattr(source, self.attribute)
 
 
 def _directive_variables(
