@@ -126,7 +126,14 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        plan = self._plan(return_type, field_details_list)
+        # Within a request, the items of a list share one field_details_list (graphql-core
+        # memoises its sub-fields the same way): one lookup for all of them.
+        memo = self.__dict__.setdefault("_plan_memo", {})
+        found = memo.get((return_type, id(field_details_list)))
+        if found is None:
+            found = (field_details_list, self._plan(return_type, field_details_list))
+            memo[(return_type, id(field_details_list))] = found  # the list is held too
+        plan = found[1]
         if plan is not None:
             try:
                 return plan(result)
