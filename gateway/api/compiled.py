@@ -4,7 +4,11 @@ graphql-core completes an answer field by field: for each of the ~200 fields of 
 20-dataset page it builds a resolve info, calls strawberry's wrapper, checks awaitables,
 walks the type (non-null, list, leaf, object) and collects the sub-selection again. Here,
 as graphql-jit does for graphql-js, the selection below a field is compiled once into a
-plan, a tree of small closures that reads attributes and serialises leaves directly.
+plan: one generated function per object type and selection (reading attributes
+directly, checking the common String/ID case inline) and small closures for lists, enums
+and other scalars. Plans are kept per schema (``Plans``, bounded), per selection (the
+parsed document's field nodes, which strawberry's parser cache keeps the same for the
+same text) and per value of the variables its ``@include`` / ``@skip`` read.
 
 What runs as before: parsing, validation and ``QueryLimits`` (strawberry's parser and
 validation caches memoise them per document), variable coercion, and every **root**
@@ -328,6 +332,8 @@ def _leaf(type_: GraphQLScalarType) -> Complete:
     name = type_.name
 
     def checked(value: Any) -> Any:
+        if value is Undefined:  # graphql-core makes it null; let it
+            raise _BAIL
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise _BAIL
