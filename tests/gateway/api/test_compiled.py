@@ -182,7 +182,7 @@ def selections(
     parts = []
     for name in picked:
         part = name
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, 7)) == 0:  # few enough to stay under max_aliases
             part = f"{name}_{next(doc.names)}: {name}"
         graphql_field = parent.fields.get(name)
         if graphql_field is not None and "lang" in graphql_field.args:
@@ -197,7 +197,7 @@ def selections(
     wrap = draw(st.integers(0, 5))
     if wrap == 0:  # an inline fragment, with or without a type condition
         on = draw(st.sampled_from([f"on {parent.name} ", ""]))
-        typename = f"t{next(doc.names)}: __typename"
+        typename = "__typename"
         return f"... {on}{draw(st.sampled_from(CONDITIONS))} {{ {selection} }} {typename}"
     if wrap == 1:  # a named fragment
         name = f"F{next(doc.names)}"
@@ -216,14 +216,17 @@ def _type(name: str) -> GraphQLObjectType:
 def operations(draw: st.DrawFn) -> tuple[str, dict[str, bool]]:
     doc = Document()
     roots = []
-    kinds = st.sampled_from(["datasets", "dataset", "node", "more"])
+    kinds = st.sampled_from(["datasets", "datasets", "datasets", "dataset", "node", "more"])
     for root in draw(st.lists(kinds, min_size=1, max_size=2)):
         alias = f"r{next(doc.names)}: "
         if root == "datasets":
-            first = draw(st.sampled_from([1, 2, 3, 20, 0, -1]))
+            first = draw(st.sampled_from([1, 2, 3, 20, 20, 20, 0, -1]))
             search = draw(st.sampled_from(["", ', search: "title"', ', search: "fail"']))
             sort = draw(st.sampled_from(["", ", sort: TITLE_ASC", ", sort: MODIFIED_DESC"]))
             body = draw(selections(_type("DatasetConnection"), doc, 4))
+            if draw(st.booleans()):  # the common shape, a page of datasets, half the time
+                node = draw(selections(_type("Dataset"), doc, 2))
+                body += f" edges {{ cursor node {{ id {node} }} }}"
             roots.append(f"{alias}datasets(first: {first}{search}{sort}) {{ {body} }}")
         elif root == "dataset":
             body = draw(selections(_type("Dataset"), doc, 2))
