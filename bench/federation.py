@@ -1,6 +1,6 @@
 """Federation benchmarks: a hung source, deep pages, the upstream cache, memory, a peer.
 
-    python -m bench.federation hung|deep-page|cache|memory|peer|workers|all [options]
+    python -m bench.federation hung|deep-page|cache|memory|peer|workers|fast-path|all [options]
 
 Every scenario starts N simulated CKAN platforms (bench/ckan_upstreams.py, own process,
 fixed latency) and the gateway (``catalogue-gateway serve``, own process, a generated
@@ -19,6 +19,9 @@ the same run, and saves the raw numbers under bench/results/.
   against its RSS at the end.
 - ``workers``: ``serve --workers 2`` against one process on the warm query (upstream cache
   warm, response cache off), requests per second of each, alternating per round.
+- ``fast-path``: the warm 20-dataset query (upstream cache warm, response cache off, so
+  every request executes) with the execution fast path (``graphql.fast_path``, compiled
+  completion plans) over the same gateway with it off (plain graphql-core): req/s and p50.
 - ``peer``: Hive Gateway (bench/peer/) over the same platforms next to the gateway and a
   raw aiohttp fan-out (bench/fanout.py); needs ``npm ci`` in bench/peer first.
 
@@ -70,7 +73,7 @@ from bench.harness import (
 )
 from bench.peer.compare import run_peer
 
-SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer", "workers")
+SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer", "workers", "fast-path")
 # Why requests failed, by contender and reason; printed and saved with each scenario.
 # -- the gateway under test -------------------------------------------------------------
 
@@ -420,6 +423,52 @@ def run_workers(args: argparse.Namespace) -> None:
     )
 
 
+# -- fast-path --------------------------------------------------------------------------
+
+
+def run_fast_path(args: argparse.Namespace) -> None:
+    query = datasets_query(args.first)
+    off, on = "fast path off (graphql-core)", "fast path on (compiled plans)"
+    runs: dict[str, list[LoadResult]] = {off: [], on: []}
+    with tempfile.TemporaryDirectory() as tmp, platforms(args.sources, args.latency_ms) as urls:
+        configs = {
+            name: write_config(
+                Path(tmp) / f"fast-path-{flag}.yaml",
+                urls,
+                cache_ttl=args.cache_ttl,
+                # Response cache off: every request is executed (a cache miss's cost).
+                graphql={"fast_path": flag, "response_cache": {"ttl_seconds": 0}},
+            )
+            for name, flag in ((off, False), (on, True))
+        }
+        for _ in range(args.rounds):
+            for name, config in configs.items():  # interleaved: both see the same machine
+                with gateway(config) as (url, pid):
+                    # drive() warms up first: the upstream cache fills there.
+                    result = asyncio.run(graphql_load(url, name=name, query=query, args=args))
+                    result.peak_rss_mb = peak_rss_mb(pid)
+                runs[name].append(result)
+    medians = report(
+        f"{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache warm, response "
+        f"cache off, datasets(first: {args.first}), {args.concurrency} clients, "
+        f"{args.requests} requests x {args.rounds} rounds",
+        runs,
+    )
+    ratios = {
+        "rps_on_over_off": medians[on].rps / medians[off].rps,
+        "p50_on_over_off": medians[on].p50_ms / medians[off].p50_ms,
+    }
+    print(
+        f"\nfast path on / off: req/s {ratios['rps_on_over_off']:.2f}x, "
+        f"p50 {ratios['p50_on_over_off']:.2f}x (target: >= 1,000 req/s on)"
+    )
+    finish(
+        "fast-path",
+        args,
+        {"ratios": ratios, "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()}},
+    )
+
+
 # -- memory -----------------------------------------------------------------------------
 
 SEARCHES = (
@@ -563,6 +612,7 @@ RUNNERS = {
     "memory": run_memory,
     "peer": run_peer,
     "workers": run_workers,
+    "fast-path": run_fast_path,
 }
 
 
@@ -582,7 +632,7 @@ def main() -> None:
     hung.add_argument("--deadline", type=float, default=0.5, help="its timeout_seconds")
     deep = parser.add_argument_group("deep-page")
     deep.add_argument("--page", type=int, default=50)
-    cache = parser.add_argument_group("cache, memory, peer")
+    cache = parser.add_argument_group("cache, memory, peer, fast-path")
     cache.add_argument("--mix", type=int, default=64, help="cache: queries in the mix")
     cache.add_argument(
         "--cache-ttl", type=float, default=600, help="upstream cache TTL where it is on"
@@ -604,6 +654,7 @@ def main() -> None:
         "memory": (32, 100_000),
         "peer": (32, 1000),
         "workers": (32, 1500),
+        "fast-path": (32, 1500),
     }
     for scenario in SCENARIOS if args.scenario == "all" else (args.scenario,):
         concurrency, requests = defaults[scenario]

@@ -77,6 +77,7 @@ def write_config(
     breaker: bool = True,
     public_sees_all: bool = False,
     response_cache: dict[str, float] | None = None,
+    graphql: dict[str, Any] | None = None,
 ) -> Path:
     """A gateway.yaml over ``urls``. The response cache is off unless ``response_cache``
     gives its settings: the scenarios here measure the path behind it (bench.response_cache
@@ -94,7 +95,12 @@ def write_config(
     ]
     document: dict[str, Any] = {
         "sources": sources,
-        "graphql": {"response_cache": response_cache or {"ttl_seconds": 0}},
+        # the graphql: section (fast_path, response_cache...); response_cache= wins
+        "graphql": {
+            "response_cache": {"ttl_seconds": 0},
+            **(graphql or {}),
+            **({"response_cache": response_cache} if response_cache else {}),
+        },
     }
     if public_sees_all:
         # Every shared dataset for anonymous callers: enough distinct records for deep pages

@@ -181,6 +181,7 @@ class Gateway:
         self.shared_redis: Redis | None = None
         self.schema = build_schema(
             introspection=config.graphql.introspection,
+            fast_path=config.graphql.fast_path,
             limits=QueryLimits(config.limits.query, max_first=config.graphql.max_first),
         )
         self.sources = tuple(

@@ -239,6 +239,9 @@ class SharedConfig(_Strict):
 class GraphQLConfig(_Strict):
     graphiql: bool = True
     introspection: bool = True
+    # Complete answers through compiled plans (gateway/api/compiled.py); false: graphql-core
+    # completes every field (the plain path, slower, the fast path's test oracle).
+    fast_path: bool = True
     max_first: int = Field(default=100, ge=1, le=1000)
     # No source call outlives this, whatever the sources' own timeout_seconds.
     request_timeout_seconds: float = Field(default=10, gt=0, le=300)

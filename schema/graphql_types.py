@@ -175,6 +175,19 @@ def _language(root: Dataset, lang: str | None = None) -> str | None:
     return root.text(lang).language
 
 
+def _also_published_by(root: Dataset) -> list[DatasetCopy]:
+    # Built when selected: a merged record may list many copies, and most answers skip them.
+    return [
+        DatasetCopy(
+            source=SourceRef(id=strawberry.ID(ref.source_id)),
+            id=strawberry.ID(encode_id("Dataset", ref.source_id, ref.local_id)),
+            modified=ref.modified,
+            stale=ref.stale,
+        )
+        for ref in root.record.also_published_by
+    ]
+
+
 def _languages(root: Dataset) -> list[str]:
     return list(lang_module.available(root.record, source_language=root.source_language))
 
@@ -240,7 +253,7 @@ class Dataset(Node):
     grade: Grade | None = strawberry.field(  # type: ignore[valid-type]
         description="GB/T 43697 grade; null when the source states none (general data)."
     )
-    also_published_by: list[DatasetCopy]
+    also_published_by: list[DatasetCopy] = strawberry.field(resolver=_also_published_by)
     record: strawberry.Private[model.Dataset]
     # The request's language preference (Accept-Language) and the source's own language.
     wanted: strawberry.Private[tuple[str, ...]] = ()
@@ -447,13 +460,4 @@ def dataset_type(
         not_shared_basis=dataset.not_shared_basis,
         related_resources=list(dataset.related_resources),
         grade=dataset.grade,
-        also_published_by=[
-            DatasetCopy(
-                source=SourceRef(id=strawberry.ID(ref.source_id)),
-                id=strawberry.ID(encode_id("Dataset", ref.source_id, ref.local_id)),
-                modified=ref.modified,
-                stale=ref.stale,
-            )
-            for ref in dataset.also_published_by
-        ],
     )

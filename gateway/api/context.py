@@ -89,6 +89,8 @@ class RequestContext:
     _loader: DataLoader[tuple[str, str], _ById] | None = None
     _reported: set[tuple[int, str]] = field(default_factory=set)
     _demand_figures: dict[str, DepartmentDemandFigures] | None = None
+    _agreement_clauses: tuple[Any, ...] | None = None  # note_returned's, found once
+    _languages: dict[str, str | None] | None = None  # source_language's
 
     async def department_demands(self, department: str) -> gql_quality.DepartmentDemands | None:
         """A department's open, overdue and late-answered data demands (its quality report);
@@ -104,7 +106,10 @@ class RequestContext:
         )
 
     def source_language(self, source_id: str) -> str | None:
-        return next((s.language for s in self.sources if s.id == source_id), None)
+        languages = self._languages
+        if languages is None:  # once per request, not once per dataset
+            languages = self._languages = {s.id: s.language for s in reversed(self.sources)}
+        return languages.get(source_id)
 
     async def dataset_quality(self, dataset: model.Dataset) -> gql_quality.DatasetQuality:
         """``Dataset.quality``: computed only for the datasets that select it."""
@@ -121,7 +126,10 @@ class RequestContext:
     def note_returned(self, dataset: model.Dataset) -> None:
         """Count ``dataset`` as returned (the audit's ``dataset_ids``; agreements' usage)."""
         self.dataset_ids.append(f"{dataset.source_id}/{dataset.local_id}")
-        under = [c for c in self.grants.clauses if c.grant_id.startswith("agreement:")]
+        under = self._agreement_clauses
+        if under is None:
+            under = tuple(c for c in self.grants.clauses if c.grant_id.startswith("agreement:"))
+            self._agreement_clauses = under
         if not under:
             return
         # Under an agreement: what only an agreement lets the caller use.

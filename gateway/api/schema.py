@@ -28,6 +28,7 @@ from gateway.api.access_requests import to_type as request_type
 from gateway.api.agreements import AgreementMutation, AgreementQuery, visible_agreement
 from gateway.api.agreements import to_type as agreement_type
 from gateway.api.arguments import ArgumentProblem, datasets_problems
+from gateway.api.compiled import Plans, execution_context_for
 from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
@@ -336,8 +337,11 @@ _DEFAULT_LIMITS = QueryLimits()
 
 
 def build_schema(
-    *, introspection: bool = True, limits: QueryLimits | None = None
+    *, introspection: bool = True, limits: QueryLimits | None = None, fast_path: bool = True
 ) -> strawberry.Schema:
+    """The gateway's schema. ``fast_path`` completes answers through compiled plans
+    (gateway/api/compiled.py); ``False`` leaves every field to graphql-core, the oracle
+    the fast path is tested against."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaskErrors(
             should_mask_error=_should_mask,
@@ -358,6 +362,7 @@ def build_schema(
         types=[gql.Dataset],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
+        execution_context_class=execution_context_for(Plans()) if fast_path else None,
     )
 
 

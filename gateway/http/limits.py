@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -113,6 +114,8 @@ class QueryLimits:
             _depth_rule(self.config.max_depth),
             _alias_rule(self.config.max_aliases),
         )
+        self._costs: LRUCache[tuple[int, int, str | None], tuple[DocumentNode, GraphQLSchema, int]]
+        self._costs = LRUCache(maxsize=512)
 
     def extensions(self) -> list[Callable[[], SchemaExtension]]:
         """Extension factories for ``strawberry.Schema``: token limit, depth and alias
@@ -132,7 +135,27 @@ class QueryLimits:
         operation_name: str | None = None,
         variables: Mapping[str, Any] | None = None,
     ) -> int:
-        """The estimated cost of the operation that would run (0 if there is none)."""
+        """The estimated cost of the operation that would run (0 if there is none).
+
+        Without variables the cost depends on the document alone: it is kept per
+        document (strawberry's parser cache hands the same object for the same text)."""
+        if variables:
+            return self._estimate(schema, document, operation_name, variables)
+        key = (id(schema), id(document), operation_name)
+        known = self._costs.get(key)
+        if known is not None and known[0] is document and known[1] is schema:
+            return known[2]
+        cost = self._estimate(schema, document, operation_name, variables)
+        self._costs[key] = (document, schema, cost)  # held: their ids are not reused
+        return cost
+
+    def _estimate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return 0

@@ -52,6 +52,31 @@ def test_a_page_costs_first_times_its_nested_lists() -> None:
     assert cost(query) == 601
 
 
+def test_a_document_without_variables_is_costed_once_and_one_with_variables_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limits = QueryLimits(QueryLimitsConfig(), max_first=100)
+    estimates: list[int] = []
+    real = limits._estimate
+
+    def counted(*args: Any) -> int:
+        estimates.append(real(*args))
+        return estimates[-1]
+
+    monkeypatch.setattr(limits, "_estimate", counted)
+    document = parse("{ datasets(first: 5) { edges { node { id } } } }")
+    costs = [limits.estimate(SCHEMA._schema, document) for _ in range(3)]
+    assert costs == [11, 11, 11] and len(estimates) == 1
+    # Another document with the same text is costed again (the memo keys on the object).
+    assert limits.estimate(SCHEMA._schema, parse("{ datasets(first: 5) { totalCount } }")) == 1
+    with_variables = parse("query($n: Int) { datasets(first: $n) { edges { cursor } } }")
+    assert [limits.estimate(SCHEMA._schema, with_variables, None, {"n": n}) for n in (2, 4)] == [
+        3,
+        5,
+    ]
+    assert len(estimates) == 4
+
+
 def test_scalars_and_single_objects_are_counted_once_per_parent() -> None:
     query = "{ datasets(first: 3) { totalCount pageInfo { hasNextPage } edges { cursor } } }"
     assert cost(query) == 1 + 1 + 3
