@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -27,13 +28,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import LoadResult, free_port, peak_rss_mb, wait_for_port
+import aiohttp
+
+from bench.common import LoadResult, drive, free_port, peak_rss_mb, wait_for_port
 from bench.federation import memory_load
 from bench.harness import (
+    FAILURES,
     datasets_query,
     finish,
     gateway,
-    graphql_load,
     platforms,
     process,
     report,
@@ -93,6 +96,26 @@ async def answer_bytes(url: str, query: str) -> bytes:
         return body
 
 
+async def graphql_load(url: str, name: str, query: str, args: argparse.Namespace) -> LoadResult:
+    """bench.harness's load, sending ``--accept-encoding`` (aiohttp's default asks for
+    gzip, which the gateway's compression middleware then does on every answer while the
+    bare endpoint never compresses)."""
+    body = json.dumps({"query": query})
+    headers = {"content-type": "application/json", "accept-encoding": args.accept_encoding}
+    async with session(args.concurrency) as http:
+
+        async def call() -> bool:
+            try:
+                async with http.post(url, data=body, headers=headers) as response:
+                    payload = await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                FAILURES[f"{name}: {type(exc).__name__}"] += 1
+                return False
+            return response.status == 200 and b'"errors"' not in payload
+
+        return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
+
+
 def run_hits(args: argparse.Namespace) -> None:
     query = datasets_query(args.first)
     bare, hit, off = (
@@ -120,7 +143,8 @@ def run_hits(args: argparse.Namespace) -> None:
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, datasets(first: {args.first}) "
         f"({len(body)} bytes), {args.concurrency} clients, {args.requests} requests x "
-        f"{args.rounds} rounds, response cache TTL {args.ttl:g} s",
+        f"{args.rounds} rounds, response cache TTL {args.ttl:g} s, Accept-Encoding: "
+        f"{args.accept_encoding}",
         runs,
     )
     ratios = {
@@ -182,6 +206,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--requests", type=int, help="hits: per round (5000); memory: 100000")
+    parser.add_argument(
+        "--accept-encoding", default="identity", help="hits: what the clients accept"
+    )
     parser.add_argument("--ttl", type=float, default=10, help="graphql.response_cache.ttl_seconds")
     memory = parser.add_argument_group("memory")
     memory.add_argument("--max-entries", type=int, default=2000)
