@@ -13,6 +13,15 @@ interleaves sources by their own rank (reciprocal rank fusion with one list per 
 reduces to ordering by rank, ties broken by source order). A record from one source is
 only emitted when no other source could still produce a record that sorts before it.
 
+What each source is asked: under RELEVANCE a page of ``first`` over N sources draws about
+``first / N`` rows from each, so each source's first call asks for its share
+(``fused_share``: ``ceil(first / N) + 1``), and a source that runs out before the page is
+full is asked again (the merge's refill). Ordered merges ask every source for ``first``:
+a merge on values may take the whole page from one source (a catalogue that is newest
+everywhere), and a short first call would add a round trip to most pages. A source in a
+copy group, or one found not to apply the filters or the visibility, reads what a whole
+first page reads, so counts, facets and what is read ahead stay as they were.
+
 What the caller may not see never shapes the answer. A source that applied the filters
 and the caller's visibility upstream counts exactly; one that did not is read on until it
 holds a page of visible rows or ends (within ``MAX_SOURCE_CALLS``), so a page holds
@@ -52,6 +61,7 @@ from gateway.federation.batch import (
     SourceBatch,
     decide,
     decisions,
+    fused_share,
     sort_key,
     upstream_count,
 )
@@ -135,9 +145,14 @@ class FederatedSearch(CopyLookups):
         *,
         clock: Callable[[], float] = time.perf_counter,
         guards: Mapping[str, SourceGuard] | None = None,
+        sized_fetch: bool = True,
     ) -> None:
+        """``sized_fetch=False`` asks every source for a whole page on its first call, as
+        the engine did before relevance shares (``fused_share``): the oracle of the
+        differential tests, never needed in service."""
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
+        self._sized_fetch = sized_fetch
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
         visibility = grants.visibility()
@@ -192,6 +207,8 @@ class FederatedSearch(CopyLookups):
             )
             for i, c in enumerate(selected)
         ]
+        if self._sized_fetch and request.sort is Sort.RELEVANCE:
+            self._share_out(request, batches)
         return SearchJob(
             request=request,
             grants=grants,
@@ -200,6 +217,18 @@ class FederatedSearch(CopyLookups):
             encode=functools.partial(self._codec.encode, query_key),
             batches=batches,
         )
+
+    def _share_out(self, request: SearchRequest, batches: Sequence[SourceBatch]) -> None:
+        """Relevance fusion interleaves the sources by rank, so page 1 of 20 over 8
+        sources needs about 3 rows of each: ask each for its share, not a whole page.
+
+        Sources in a copy group keep the whole page: their count is bounded by the rows
+        read (``_total``), and their copies are looked up from them."""
+        reading = [b for b in batches if not b.exhausted]
+        share = fused_share(request.first, len(reading))
+        for batch in reading:
+            if batch.source_id not in self._groups:
+                batch.share = share
 
     async def _first_fill(self, job: SearchJob, batch: SourceBatch) -> None:
         await self._read(job, batch, facets=job.request.want_facets)
@@ -213,12 +242,12 @@ class FederatedSearch(CopyLookups):
         """The merge loop: emit the next record in order until the page is full."""
         request, copies = job.request, job.copies
         rounds = 1
+        # A source asked for its share only may take one refill more than a whole page.
+        most = MAX_FETCH_ROUNDS + any(b.share is not None for b in job.batches)
         while len(job.emitted) < request.first:
             live = [b for b in job.batches if not b.failed]
             candidates = [b for b in live if b.rows]
-            if not candidates:
-                break
-            best = min(candidates, key=lambda b: b.rows[0][0])
+            best = min(candidates, key=lambda b: b.rows[0][0]) if candidates else None
             # A source whose fetched rows are used up may still hold rows that sort first.
             blocking = [
                 b
@@ -226,14 +255,16 @@ class FederatedSearch(CopyLookups):
                 if not b.rows
                 and not b.exhausted
                 # no key seen yet (only skipped rows so far): it may hold anything
-                and (b.bound is None or b.bound < best.rows[0][0])
+                and (best is None or b.bound is None or b.bound < best.rows[0][0])
             ]
             if blocking:
-                if rounds >= MAX_FETCH_ROUNDS or any(not b.answering() for b in blocking):
+                if rounds >= most or any(not b.answering() for b in blocking):
                     break  # end the page here; the cursor resumes every source in order
                 rounds += 1
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
                 continue
+            if best is None:
+                break  # every source is used up
             identifier = best.rows[0][2].identifier
             group = self._group(best, job.batches) if identifier else ()
             if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
@@ -361,12 +392,20 @@ class FederatedSearch(CopyLookups):
         if request.sort not in capabilities.sorts:
             await self._fill_sorted_here(job, batch)
             return
-        if batch.fetched and not batch.exact:  # reading ahead
+        whole = min(max(request.first, 1), capabilities.max_page_size)
+        read = batch.offset - batch.start
+        if not batch.fetched and batch.share is not None:
+            limit = min(batch.share, whole)  # its share of a fused page
+        elif batch.fetched and not batch.exact and batch.share is not None and read < whole:
+            # Not exact after all: read up to where a whole first page would have, so that
+            # the rows read ahead, the count and the facets are what they would have been.
+            limit = whole - read
+        elif batch.fetched and not batch.exact:  # reading ahead
             limit = min(capabilities.max_page_size, READ_AHEAD_PAGE)
             if batch.offset < batch.window:  # stop exactly there: the count must not
                 limit = min(limit, batch.window - batch.offset)  # depend on `first`
         else:
-            limit = min(max(request.first, 1), capabilities.max_page_size)
+            limit = whole
         query = SearchQuery(
             text=request.text,
             filter=request.filter,
