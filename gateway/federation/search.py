@@ -258,7 +258,14 @@ class FederatedSearch(CopyLookups):
                 and (best is None or b.bound is None or b.bound < best.rows[0][0])
             ]
             if blocking:
-                if rounds >= most or any(not b.answering() for b in blocking):
+                now = asyncio.get_running_loop().time()
+                if rounds >= most or any(
+                    # A refill past its source's deadline would only time out (and count
+                    # against a healthy platform's breaker), e.g. after a hung source
+                    # held up the first round.
+                    not b.answering() or b.deadline <= now
+                    for b in blocking
+                ):
                     break  # end the page here; the cursor resumes every source in order
                 rounds += 1
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))

@@ -18,11 +18,16 @@ import httpx
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from connectors.sdk import SearchQuery, Sort, SourceSettings
+from connectors.sdk import SearchPage, SearchQuery, Sort, SourceSettings
 from gateway.access.policy import ANONYMOUS, GrantSet, Policy
 from gateway.federation.batch import fused_share
 from gateway.federation.cursor import CursorCodec
-from gateway.federation.search import FederatedSearch, SearchRequest, SearchResult
+from gateway.federation.search import (
+    FederatedSearch,
+    SearchRequest,
+    SearchResult,
+    SourceStatus,
+)
 from schema.model import OpenType, Sensitivity, ShareType
 from tests.gateway.conftest import make_dataset
 from tests.gateway.federation.test_federation_properties import (
@@ -258,3 +263,26 @@ def test_sized_first_calls_are_smaller_than_whole_pages_on_the_property_federati
             return [q for c in connectors for q in c.calls.searches]
 
     assert {q.limit for q in asyncio.run(run())} == {fused_share(7, 3)}
+
+
+class _Hung(MemoryConnector):
+    async def search(self, query: SearchQuery) -> SearchPage:
+        await asyncio.sleep(10)
+        raise AssertionError("the deadline should have ended this call")
+
+
+async def test_a_hung_source_ends_the_page_short_instead_of_a_refill_past_the_deadline() -> None:
+    # The healthy source gave its share; by the time the hung one timed out its deadline
+    # had passed too: no refill (it would time out and count against its breaker), a short
+    # page, and the next page resumes it.
+    async with httpx.AsyncClient() as client:
+        settings = SourceSettings(id="ok", url="http://127.0.0.1:9", timeout_seconds=0.05)
+        healthy = MemoryConnector(settings, client, [make_dataset("ok", i) for i in range(30)])
+        hung = _Hung(replace(settings, id="hung"), client)
+        engine = FederatedSearch([healthy, hung], CursorCodec(b"k" * 32))
+        result = await engine.search(SearchRequest(first=10), grants())
+    statuses = {r.source_id: r.status for r in result.sources}
+    assert statuses == {"ok": SourceStatus.OK, "hung": SourceStatus.TIMEOUT}
+    assert [q.limit for q in healthy.calls.searches] == [fused_share(10, 2)]
+    assert len(result.edges) == fused_share(10, 2)
+    assert result.has_next_page
