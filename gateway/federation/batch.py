@@ -129,6 +129,7 @@ class SourceBatch:
     # Relevance fusion: the rows this source's first call of the page asks for (its share
     # of the page, ``fused_share``); ``None``: the whole page size, as every refill asks.
     share: int | None = None
+    next_limit: int | None = None  # the next call's rows, if not a whole page
     source_id: str = field(init=False)
     start: int = field(init=False)  # upstream position this request started reading at
 

@@ -268,6 +268,7 @@ class FederatedSearch(CopyLookups):
                 ):
                     break  # end the page here; the cursor resumes every source in order
                 rounds += 1
+                blocking += self._second_shares(job, live, blocking, now)
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
                 continue
             if best is None:
@@ -302,6 +303,38 @@ class FederatedSearch(CopyLookups):
             job.edges.append(Edge(dataset, access, job.cursor_after(len(job.emitted)), job.encode))
             if dataset.identifier:
                 job.by_identifier[dataset.identifier] = len(job.edges) - 1
+
+    def _second_shares(
+        self,
+        job: SearchJob,
+        live: Sequence[SourceBatch],
+        blocking: Sequence[SourceBatch],
+        now: float,
+    ) -> list[SourceBatch]:
+        """When a source asked for its share runs out, every source still on its share is
+        asked again in the same round (one round trip, not one per source), each for its
+        share of what the page still needs, scaled by the rows it took per record served
+        so far (copies of one dataset on several sources take several rows).
+
+        Returns the sources to refill besides ``blocking``; sets each one's next limit."""
+        sharing = [
+            b
+            for b in live
+            if b.share is not None
+            and b.calls == 1
+            and not b.exhausted
+            and b.answering()
+            and b.deadline > now
+        ]
+        if not sharing:
+            return []
+        read = sum(b.offset - b.start for b in live)
+        need = job.request.first - len(job.emitted)
+        rows = -(-need * read // max(len(job.edges), 1))  # rows per record served so far
+        limit = max(1, -(-rows // len(sharing)) + 1)
+        for batch in sharing:
+            batch.next_limit = limit
+        return [b for b in sharing if b not in blocking]
 
     def _exact(self, job: SearchJob) -> bool:
         """Whether the sources' own totals add up to exactly what the caller may see."""
@@ -403,6 +436,8 @@ class FederatedSearch(CopyLookups):
         read = batch.offset - batch.start
         if not batch.fetched and batch.share is not None:
             limit = min(batch.share, whole)  # its share of a fused page
+        elif batch.next_limit is not None and batch.exact:
+            limit = min(batch.next_limit, whole)  # its share of the rest (_second_shares)
         elif batch.fetched and not batch.exact and batch.share is not None and read < whole:
             # Not exact after all: read up to where a whole first page would have, so that
             # the rows read ahead, the count and the facets are what they would have been.
@@ -424,6 +459,7 @@ class FederatedSearch(CopyLookups):
             resume=batch.point(batch.offset),
         )
         batch.calls += 1
+        batch.next_limit = None
         page = await self._ask(batch, query)
         if page is None:
             batch.stalled, batch.failed = batch.fetched, not batch.fetched

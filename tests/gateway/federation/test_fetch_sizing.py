@@ -101,14 +101,15 @@ async def test_the_plain_engine_asks_every_source_for_a_whole_page() -> None:
 
 
 async def test_a_source_that_runs_out_leaves_the_others_asked_again_for_the_rest() -> None:
-    # "b" holds one row: "a" must give 9 of the 10, more than its share of 6.
+    # "b" holds one row: "a" must give 9 of the 10, more than its share of 6. Its second
+    # call asks for what the page still needs (3) and one row to spare, not a whole page.
     async with httpx.AsyncClient() as client:
         engine, connectors = _engine(client, {"a": 30, "b": 1})
         result = await engine.search(SearchRequest(first=10), grants())
     assert [e.dataset.local_id for e in result.edges][:3] == ["a-0", "b-0", "a-1"]
     assert len(result.edges) == 10
     a, b = connectors
-    assert [(q.offset, q.limit) for q in a.calls.searches] == [(0, 6), (6, 10)]
+    assert [(q.offset, q.limit) for q in a.calls.searches] == [(0, 6), (6, 4)]
     assert [(q.offset, q.limit) for q in b.calls.searches] == [(0, 6)]
     assert result.total_count == 31
 
@@ -286,3 +287,26 @@ async def test_a_hung_source_ends_the_page_short_instead_of_a_refill_past_the_de
     assert [q.limit for q in healthy.calls.searches] == [fused_share(10, 2)]
     assert len(result.edges) == fused_share(10, 2)
     assert result.has_next_page
+
+
+async def test_copies_across_sources_are_refilled_in_one_round_for_what_the_page_needs() -> None:
+    # Four sources, two by two the same catalogue (same identifiers): the shares give 16
+    # rows but 8 records. When the first source runs out (7 served from 16 rows read),
+    # every source still on its share is asked again at once, for its part of the 3
+    # records still needed scaled by the rows each took: ceil(ceil(3 * 16 / 7) / 4) + 1.
+    async with httpx.AsyncClient() as client:
+        connectors = [
+            MemoryConnector(
+                SourceSettings(id=f"s{i}", url="http://127.0.0.1:9"),
+                client,
+                [make_dataset(f"s{i}", n, identifier=f"X{i % 2}-{n}") for n in range(40)],
+            )
+            for i in range(4)
+        ]
+        engine = FederatedSearch(connectors, CursorCodec(b"k" * 32))
+        result = await engine.search(SearchRequest(first=10), grants())
+    assert len(result.edges) == 10
+    assert len({e.dataset.identifier for e in result.edges}) == 10
+    calls = [[(q.offset, q.limit) for q in c.calls.searches] for c in connectors]
+    share = fused_share(10, 4)
+    assert calls == [[(0, share), (share, 3)]] * 4
