@@ -15,8 +15,9 @@ only emitted when no other source could still produce a record that sorts before
 
 What each source is asked: under RELEVANCE a page of ``first`` over N sources draws about
 ``first / N`` rows from each, so each source's first call asks for its share
-(``fused_share``: ``ceil(first / N) + 1``), and a source that runs out before the page is
-full is asked again (the merge's refill). Ordered merges ask every source for ``first``:
+(``fused_share``: ``ceil(first / N) + 1``); when one runs out before the page is full,
+every source still on its share is asked again in that round for its part of what the
+page still needs (``_second_shares``). Ordered merges ask every source for ``first``:
 a merge on values may take the whole page from one source (a catalogue that is newest
 everywhere), and a short first call would add a round trip to most pages. A source in a
 copy group, or one found not to apply the filters or the visibility, reads what a whole
