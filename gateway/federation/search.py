@@ -13,8 +13,9 @@ interleaves sources by their own rank (reciprocal rank fusion with one list per 
 reduces to ordering by rank, ties broken by source order). A record from one source is
 only emitted when no other source could still produce a record that sorts before it.
 
-What each source is asked: under RELEVANCE a page of ``first`` over N sources draws about
-``first / N`` rows from each, so each source's first call asks for its share
+What each source is asked (with ``sized_fetch``, off by default): under RELEVANCE a
+page of ``first`` over N sources draws about ``first / N`` rows from each, so each
+source's first call asks for its share
 (``fused_share``: ``ceil(first / N) + 1``); when one runs out before the page is full,
 every source still on its share is asked again in that round for its part of what the
 page still needs (``_second_shares``). Ordered merges ask every source for ``first``:
@@ -146,11 +147,13 @@ class FederatedSearch(CopyLookups):
         *,
         clock: Callable[[], float] = time.perf_counter,
         guards: Mapping[str, SourceGuard] | None = None,
-        sized_fetch: bool = True,
+        sized_fetch: bool = False,
     ) -> None:
-        """``sized_fetch=False`` asks every source for a whole page on its first call, as
-        the engine did before relevance shares (``fused_share``): the oracle of the
-        differential tests, never needed in service."""
+        """``sized_fetch=True`` asks each source for its share of a relevance page
+        (``fused_share``) instead of a whole page. Off by default: on the 8-platform
+        benchmark, whose platforms repeat 3 catalogues, copies merge and nearly every
+        page needed a second round of calls, which cost more than the rows saved
+        (bench/README.md). The whole-page engine is the oracle of its differential test."""
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
         self._sized_fetch = sized_fetch

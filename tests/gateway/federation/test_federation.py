@@ -74,10 +74,9 @@ async def test_next_page_continues_each_source_where_it_stopped(
     a: MemoryConnector = gateway.connectors[0]  # type: ignore[assignment]
     a.calls.searches.clear()
     await gateway.engine.search(SearchRequest(first=10, after=first.end_cursor), grants())
-    # Relevance interleaves by rank: 5 from each source on page 1, so page 2 starts at 5,
-    # asking for its share of the page (ceil(10 / 2) + 1), not a whole page.
+    # Relevance interleaves by rank: 5 from each source on page 1, so page 2 starts at 5.
     assert [q.offset for q in a.calls.searches] == [5]
-    assert all(q.limit == 6 for q in a.calls.searches)
+    assert all(q.limit == 10 for q in a.calls.searches)
 
 
 async def test_gateway_filters_what_a_source_did_not_apply(make_gateway: GatewayFactory) -> None:

@@ -67,7 +67,7 @@ def _engine(
     rows: dict[str, int],
     *,
     republishes: tuple[str, ...] = (),
-    sized: bool = True,
+    sized: bool = True,  # the engine's default is the whole page
 ) -> tuple[FederatedSearch, list[MemoryConnector]]:
     connectors = [
         MemoryConnector(
@@ -195,7 +195,7 @@ async def _compare(case: Federation) -> None:
     grant_set: GrantSet = policy.grant_set(as_caller(case.who), case.purpose, NOW)
     codec = CursorCodec(b"k" * 32)  # one key: either engine reads the other's cursors
     async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as client:
-        sized = FederatedSearch(_connectors(case, client), codec)
+        sized = FederatedSearch(_connectors(case, client), codec, sized_fetch=True)
         plain = FederatedSearch(_connectors(case, client), codec, sized_fetch=False)
         request = SearchRequest(filter=case.filter, sort=case.sort, first=case.first)
         after_sized: str | None = None
@@ -280,7 +280,7 @@ async def test_a_hung_source_ends_the_page_short_instead_of_a_refill_past_the_de
         settings = SourceSettings(id="ok", url="http://127.0.0.1:9", timeout_seconds=0.05)
         healthy = MemoryConnector(settings, client, [make_dataset("ok", i) for i in range(30)])
         hung = _Hung(replace(settings, id="hung"), client)
-        engine = FederatedSearch([healthy, hung], CursorCodec(b"k" * 32))
+        engine = FederatedSearch([healthy, hung], CursorCodec(b"k" * 32), sized_fetch=True)
         result = await engine.search(SearchRequest(first=10), grants())
     statuses = {r.source_id: r.status for r in result.sources}
     assert statuses == {"ok": SourceStatus.OK, "hung": SourceStatus.TIMEOUT}
@@ -303,7 +303,7 @@ async def test_copies_across_sources_are_refilled_in_one_round_for_what_the_page
             )
             for i in range(4)
         ]
-        engine = FederatedSearch(connectors, CursorCodec(b"k" * 32))
+        engine = FederatedSearch(connectors, CursorCodec(b"k" * 32), sized_fetch=True)
         result = await engine.search(SearchRequest(first=10), grants())
     assert len(result.edges) == 10
     assert len({e.dataset.identifier for e in result.edges}) == 10
