@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +44,12 @@ from gateway.demo.run import CKAN_OPTIONS
 
 QUERY = """{ datasets(first: %d) { totalCount edges { node { id title modified
   department { name } distributions { format downloadUrl } } } } }"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def upstream_params(first: int) -> list[tuple[str, str]]:
@@ -96,6 +104,17 @@ async def load(url: str, name: str, query: str | None, args: argparse.Namespace)
         return await drive(name, caller, concurrency=args.concurrency, requests=args.requests)
 
 
+def per_request(
+    before: tuple[float, float], server: int, platforms: int, result: LoadResult
+) -> tuple[float, float]:
+    """CPU ms per request used by the server and by the platforms since ``before``."""
+    count = max(result.requests, 1)
+    return (
+        (cpu_seconds(server) - before[0]) * 1000 / count,
+        (cpu_seconds(platforms) - before[1]) * 1000 / count,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sources", type=int, default=8)
@@ -114,6 +133,9 @@ def main() -> None:
 
     params = json.dumps(upstream_params(args.first))
     runs: dict[str, list[LoadResult]] = {"baseline": [], "gateway": []}
+    # CPU per request of the server under test and of the simulated platforms: on a
+    # shared machine a steadier measure than latency (other load stretches the clock).
+    cpu: dict[str, list[tuple[float, float]]] = {"baseline": [], "gateway": []}
     with (
         tempfile.TemporaryDirectory() as tmp,
         child(
@@ -125,7 +147,7 @@ def main() -> None:
                 "--latency-ms",
                 str(args.latency_ms),
             ]
-        ) as (_, urls),
+        ) as (platforms, urls),
     ):
         config = Path(tmp) / "gateway.yaml"
         config.write_text(
@@ -161,14 +183,16 @@ def main() -> None:
                     str(port),
                     "--params",
                     params,
-                ]
-            ):
+                ],
+                ready_line=None,
+            ) as (fanout, _):
                 wait_for_port(port)
-                runs["baseline"].append(
-                    asyncio.run(
-                        load(f"http://127.0.0.1:{port}/", "baseline (asyncio+httpx)", None, args)
-                    )
+                before = cpu_seconds(fanout.pid), cpu_seconds(platforms.pid)
+                result = asyncio.run(
+                    load(f"http://127.0.0.1:{port}/", "baseline (asyncio+httpx)", None, args)
                 )
+                runs["baseline"].append(result)
+                cpu["baseline"].append(per_request(before, fanout.pid, platforms.pid, result))
             port = free_port()
             with child(
                 [
@@ -185,11 +209,13 @@ def main() -> None:
                 ready_line=None,
             ) as (process, _):
                 wait_for_port(port)
+                before = cpu_seconds(process.pid), cpu_seconds(platforms.pid)
                 result = asyncio.run(
                     load(f"http://127.0.0.1:{port}/graphql", "gateway", QUERY % args.first, args)
                 )
                 result.peak_rss_mb = peak_rss_mb(process.pid)
                 runs["gateway"].append(result)
+                cpu["gateway"].append(per_request(before, process.pid, platforms.pid, result))
 
     medians = {}
     for name, results in runs.items():
@@ -204,11 +230,21 @@ def main() -> None:
     for result in medians.values():
         print(result.row())
     print(f"\ngateway p50 / baseline p50 = {ratio:.2f}")
+    rps_ratio = medians["gateway"].rps / medians["baseline"].rps
+    print(f"gateway req/s / baseline req/s = {rps_ratio:.2f}")
+    for name, pairs in cpu.items():
+        server = statistics.median(p[0] for p in pairs)
+        upstream = statistics.median(p[1] for p in pairs)
+        print(
+            f"CPU ms per request, median of rounds: {name}: server {server:.1f}, "
+            f"simulated platforms {upstream:.1f}"
+        )
     path = save(
         "gateway",
         {
             "args": vars(args),
             "ratio_p50": ratio,
+            "cpu_ms_per_request": cpu,
             "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
         },
     )

@@ -33,6 +33,16 @@ MAX_COUNT = 2**31 - 1
 Row = tuple[tuple[Any, ...], int, Dataset, Access]
 
 
+def fused_share(first: int, sources: int) -> int:
+    """Rows each of ``sources`` lists first needs to give for a page of ``first`` fused by
+    rank: ``ceil(first / sources)`` covers the page when every source has enough, one
+    more absorbs a row hidden or merged away; never more than ``first``. A source that runs
+    out before the page is full is asked again (the merge's refill), never skipped."""
+    if sources <= 1:
+        return first
+    return min(first, -(-first // sources) + 1)
+
+
 def upstream_count(value: object) -> int | None:
     """An upstream count as the gateway can use it: a non-negative int, clamped."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -116,6 +126,10 @@ class SourceBatch:
     points: dict[int, str] = field(default_factory=dict)
     facets: Mapping[FacetName, Mapping[str, int]] = field(default_factory=dict)
     withheld: int = 0
+    # Relevance fusion: the rows this source's first call of the page asks for (its share
+    # of the page, ``fused_share``); ``None``: the whole page size, as every refill asks.
+    share: int | None = None
+    next_limit: int | None = None  # the next call's rows, if not a whole page
     source_id: str = field(init=False)
     start: int = field(init=False)  # upstream position this request started reading at
 

@@ -15,6 +15,7 @@ screened once, when fetched, and its cached copy is already clean.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import urllib.parse
@@ -63,6 +64,10 @@ def safe_link(url: str | None) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return not (address.is_link_local or address.is_unspecified)
+
+
+# The same links come back on every page that holds their record: check each once.
+_safe_link_memo = functools.lru_cache(maxsize=8192)(safe_link)
 
 
 class RecordScreen:
@@ -157,7 +162,7 @@ def _clean_links(dataset: Dataset) -> tuple[Dataset, list[str]]:
     dropped: list[str] = []
 
     def keep(url: str | None) -> str | None:
-        if safe_link(url):
+        if _safe_link_memo(url):
             return url
         assert url is not None
         dropped.append(url)

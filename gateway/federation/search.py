@@ -13,6 +13,17 @@ interleaves sources by their own rank (reciprocal rank fusion with one list per 
 reduces to ordering by rank, ties broken by source order). A record from one source is
 only emitted when no other source could still produce a record that sorts before it.
 
+What each source is asked (with ``sized_fetch``, off by default): under RELEVANCE a
+page of ``first`` over N sources draws about ``first / N`` rows from each, so each
+source's first call asks for its share
+(``fused_share``: ``ceil(first / N) + 1``); when one runs out before the page is full,
+every source still on its share is asked again in that round for its part of what the
+page still needs (``_second_shares``). Ordered merges ask every source for ``first``:
+a merge on values may take the whole page from one source (a catalogue that is newest
+everywhere), and a short first call would add a round trip to most pages. A source in a
+copy group, or one found not to apply the filters or the visibility, reads what a whole
+first page reads, so counts, facets and what is read ahead stay as they were.
+
 What the caller may not see never shapes the answer. A source that applied the filters
 and the caller's visibility upstream counts exactly; one that did not is read on until it
 holds a page of visible rows or ends (within ``MAX_SOURCE_CALLS``), so a page holds
@@ -52,6 +63,7 @@ from gateway.federation.batch import (
     SourceBatch,
     decide,
     decisions,
+    fused_share,
     sort_key,
     upstream_count,
 )
@@ -135,9 +147,16 @@ class FederatedSearch(CopyLookups):
         *,
         clock: Callable[[], float] = time.perf_counter,
         guards: Mapping[str, SourceGuard] | None = None,
+        sized_fetch: bool = False,
     ) -> None:
+        """``sized_fetch=True`` asks each source for its share of a relevance page
+        (``fused_share``) instead of a whole page. Off by default: on the 8-platform
+        benchmark, whose platforms repeat 3 catalogues, copies merge and nearly every
+        page needed a second round of calls, which cost more than the rows saved
+        (bench/README.md). The whole-page engine is the oracle of its differential test."""
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
+        self._sized_fetch = sized_fetch
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
         visibility = grants.visibility()
@@ -192,6 +211,8 @@ class FederatedSearch(CopyLookups):
             )
             for i, c in enumerate(selected)
         ]
+        if self._sized_fetch and request.sort is Sort.RELEVANCE:
+            self._share_out(request, batches)
         return SearchJob(
             request=request,
             grants=grants,
@@ -200,6 +221,18 @@ class FederatedSearch(CopyLookups):
             encode=functools.partial(self._codec.encode, query_key),
             batches=batches,
         )
+
+    def _share_out(self, request: SearchRequest, batches: Sequence[SourceBatch]) -> None:
+        """Relevance fusion interleaves the sources by rank, so page 1 of 20 over 8
+        sources needs about 3 rows of each: ask each for its share, not a whole page.
+
+        Sources in a copy group keep the whole page: their count is bounded by the rows
+        read (``_total``), and their copies are looked up from them."""
+        reading = [b for b in batches if not b.exhausted]
+        share = fused_share(request.first, len(reading))
+        for batch in reading:
+            if batch.source_id not in self._groups:
+                batch.share = share
 
     async def _first_fill(self, job: SearchJob, batch: SourceBatch) -> None:
         await self._read(job, batch, facets=job.request.want_facets)
@@ -213,12 +246,12 @@ class FederatedSearch(CopyLookups):
         """The merge loop: emit the next record in order until the page is full."""
         request, copies = job.request, job.copies
         rounds = 1
+        # A source asked for its share only may take one refill more than a whole page.
+        most = MAX_FETCH_ROUNDS + any(b.share is not None for b in job.batches)
         while len(job.emitted) < request.first:
             live = [b for b in job.batches if not b.failed]
             candidates = [b for b in live if b.rows]
-            if not candidates:
-                break
-            best = min(candidates, key=lambda b: b.rows[0][0])
+            best = min(candidates, key=lambda b: b.rows[0][0]) if candidates else None
             # A source whose fetched rows are used up may still hold rows that sort first.
             blocking = [
                 b
@@ -226,14 +259,24 @@ class FederatedSearch(CopyLookups):
                 if not b.rows
                 and not b.exhausted
                 # no key seen yet (only skipped rows so far): it may hold anything
-                and (b.bound is None or b.bound < best.rows[0][0])
+                and (best is None or b.bound is None or b.bound < best.rows[0][0])
             ]
             if blocking:
-                if rounds >= MAX_FETCH_ROUNDS or any(not b.answering() for b in blocking):
+                now = asyncio.get_running_loop().time()
+                if rounds >= most or any(
+                    # A refill past its source's deadline would only time out (and count
+                    # against a healthy platform's breaker), e.g. after a hung source
+                    # held up the first round.
+                    not b.answering() or b.deadline <= now
+                    for b in blocking
+                ):
                     break  # end the page here; the cursor resumes every source in order
                 rounds += 1
+                blocking += self._second_shares(job, live, blocking, now)
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
                 continue
+            if best is None:
+                break  # every source is used up
             identifier = best.rows[0][2].identifier
             group = self._group(best, job.batches) if identifier else ()
             if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
@@ -264,6 +307,38 @@ class FederatedSearch(CopyLookups):
             job.edges.append(Edge(dataset, access, job.cursor_after(len(job.emitted)), job.encode))
             if dataset.identifier:
                 job.by_identifier[dataset.identifier] = len(job.edges) - 1
+
+    def _second_shares(
+        self,
+        job: SearchJob,
+        live: Sequence[SourceBatch],
+        blocking: Sequence[SourceBatch],
+        now: float,
+    ) -> list[SourceBatch]:
+        """When a source asked for its share runs out, every source still on its share is
+        asked again in the same round (one round trip, not one per source), each for its
+        share of what the page still needs, scaled by the rows it took per record served
+        so far (copies of one dataset on several sources take several rows).
+
+        Returns the sources to refill besides ``blocking``; sets each one's next limit."""
+        sharing = [
+            b
+            for b in live
+            if b.share is not None
+            and b.calls == 1
+            and not b.exhausted
+            and b.answering()
+            and b.deadline > now
+        ]
+        if not sharing:
+            return []
+        read = sum(b.offset - b.start for b in live)
+        need = job.request.first - len(job.emitted)
+        rows = -(-need * read // max(len(job.edges), 1))  # rows per record served so far
+        limit = max(1, -(-rows // len(sharing)) + 1)
+        for batch in sharing:
+            batch.next_limit = limit
+        return [b for b in sharing if b not in blocking]
 
     def _exact(self, job: SearchJob) -> bool:
         """Whether the sources' own totals add up to exactly what the caller may see."""
@@ -361,12 +436,22 @@ class FederatedSearch(CopyLookups):
         if request.sort not in capabilities.sorts:
             await self._fill_sorted_here(job, batch)
             return
-        if batch.fetched and not batch.exact:  # reading ahead
+        whole = min(max(request.first, 1), capabilities.max_page_size)
+        read = batch.offset - batch.start
+        if not batch.fetched and batch.share is not None:
+            limit = min(batch.share, whole)  # its share of a fused page
+        elif batch.next_limit is not None and batch.exact:
+            limit = min(batch.next_limit, whole)  # its share of the rest (_second_shares)
+        elif batch.fetched and not batch.exact and batch.share is not None and read < whole:
+            # Not exact after all: read up to where a whole first page would have, so that
+            # the rows read ahead, the count and the facets are what they would have been.
+            limit = whole - read
+        elif batch.fetched and not batch.exact:  # reading ahead
             limit = min(capabilities.max_page_size, READ_AHEAD_PAGE)
             if batch.offset < batch.window:  # stop exactly there: the count must not
                 limit = min(limit, batch.window - batch.offset)  # depend on `first`
         else:
-            limit = min(max(request.first, 1), capabilities.max_page_size)
+            limit = whole
         query = SearchQuery(
             text=request.text,
             filter=request.filter,
@@ -378,6 +463,7 @@ class FederatedSearch(CopyLookups):
             resume=batch.point(batch.offset),
         )
         batch.calls += 1
+        batch.next_limit = None
         page = await self._ask(batch, query)
         if page is None:
             batch.stalled, batch.failed = batch.fetched, not batch.fetched
