@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -332,8 +332,14 @@ class IssuedGrantsLoader:
         self.store = store
         self._current = IssuedGrants(revision=-1)
         self._lock = asyncio.Lock()
+        self._reads = FreshReads(self._read_revision)
 
     async def revision(self) -> int:
+        """The newest ``grant_changes`` id, read after this call began (concurrent calls
+        share reads; see ``FreshReads``)."""
+        return await self._reads.read()
+
+    async def _read_revision(self) -> int:
         async with self.store.connect() as conn:
             found = (await conn.execute(sa.select(sa.func.max(grant_changes.c.id)))).scalar()
         return int(found or 0)
@@ -366,3 +372,54 @@ class IssuedGrantsLoader:
             requests={k: tuple(v) for k, v in requests.items()},
             agreements={k: tuple(v) for k, v in agreements.items()},
         )
+
+
+class FreshReads:
+    """Concurrent callers share reads, but nobody gets a read that began before they asked.
+
+    A change committed before a request arrived must be seen by that request (a revocation
+    applies at the very next request, on every replica). So a caller arriving while a read
+    is in flight waits it out and takes the next read, which everyone who arrived meanwhile
+    shares: under load one store round trip serves a whole wave of requests, and none is
+    answered with an older view than a read of its own would give.
+    """
+
+    def __init__(self, read: Callable[[], Awaitable[int]]) -> None:
+        self._read = read
+        self._running: asyncio.Future[int] | None = None
+        self._queued: asyncio.Future[int] | None = None
+
+    async def read(self) -> int:
+        if self._running is None:
+            self._running = self._start()
+            return await asyncio.shield(self._running)
+        if self._queued is None:
+            self._queued = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._queued)
+
+    def _start(self) -> asyncio.Future[int]:
+        task = asyncio.ensure_future(self._read())
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Future[int]) -> None:
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter may have gone
+        self._running = None
+        queued, self._queued = self._queued, None
+        if queued is None:
+            return
+        self._running = self._start()
+        self._running.add_done_callback(lambda done: _settle(queued, done))
+
+
+def _settle(target: asyncio.Future[int], done: asyncio.Future[int]) -> None:
+    if target.done():
+        return
+    if done.cancelled():
+        target.cancel()
+    elif (error := done.exception()) is not None:
+        target.set_exception(error)
+        target.exception()  # its waiters may all have gone
+    else:
+        target.set_result(done.result())
