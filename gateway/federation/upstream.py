@@ -208,6 +208,10 @@ class SourceGuard:
                 return shared
         self._admit()
         task: asyncio.Task[T] = asyncio.create_task(self._call(key, call))
+        # Every caller may have given up (their deadlines) before the call fails; its
+        # failure is already counted by ``_call``, so mark it seen rather than have asyncio
+        # log "Task exception was never retrieved" with the upstream's traceback.
+        task.add_done_callback(_observed)
         if key is not None:
             self._inflight[key] = task
             task.add_done_callback(lambda _: self._inflight.pop(key, None))
@@ -229,3 +233,8 @@ class SourceGuard:
         if key is not None and self._cache is not None:
             self._cache[key] = _Entry(result, self._clock())
         return result
+
+
+def _observed(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

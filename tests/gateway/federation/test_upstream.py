@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -291,3 +292,26 @@ async def test_a_rejected_query_is_the_callers_error_and_never_served_stale(
     assert by_id["a"] == {"id": "a", "state": "UP", "lastError": None}
     [a_ready] = [s for s in ready["sources"] if s["id"] == "a"]
     assert (a_ready["state"], a_ready["consecutiveFailures"]) == ("UP", 0)
+
+
+async def test_a_call_that_fails_after_every_caller_gave_up_is_counted_not_logged_as_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # CI once printed asyncio's "Task exception was never retrieved" with the upstream's
+    # traceback: the caller's deadline passed, then the shared call failed, unobserved.
+    guard = SourceGuard("s", GuardConfig(cache_ttl_seconds=0, stale_ttl_seconds=0))
+    release = asyncio.Event()
+
+    async def failing() -> int:
+        await release.wait()
+        raise RetriableError("timed out: ConnectTimeout")
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await guard.run("key", failing)
+    release.set()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    gc.collect()
+    assert guard.report().consecutive_failures == 1
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
