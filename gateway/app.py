@@ -518,7 +518,7 @@ class Gateway:
         now = self.clock()
         today = self.calendar.today(now)
         try:
-            issued = await self._issued_grants()
+            issued = await self._issued_grants(caller)
         except StoreError as exc:
             log.error("request %s refused: %s", event.request_id, exc)
             return http.respond(
@@ -648,8 +648,10 @@ class Gateway:
             cached.body, cached.status, media_type=f"{cached.media_type}; charset=utf-8"
         )
 
-    async def _issued_grants(self) -> IssuedGrants:
-        if self.store is None:
+    async def _issued_grants(self, caller: Caller) -> IssuedGrants:
+        # Issued grants belong to a caller id or an operator: none can apply to the
+        # anonymous caller, so its requests (most of a public portal's) skip the read.
+        if self.store is None or caller.anonymous:
             return NO_ISSUED_GRANTS
         if self.issued is None or self.issued.store is not self.store:
             self.issued = IssuedGrantsLoader(self.store)

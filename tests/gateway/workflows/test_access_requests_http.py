@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from gateway.http import Webhook, verify_signature
-from gateway.store import Store
+from gateway.store import Store, StoreError
 from tests.gateway.conftest import GatewayFactory, asgi_client
 from tests.gateway.http.webhook_receiver import webhook_receiver
 from tests.gateway.workflows.access_support import (
@@ -429,3 +429,36 @@ async def test_a_submission_reaches_a_configured_webhook_signed(
         got.headers["X-Catalogue-Signature"],
         now=float(got.headers["X-Catalogue-Timestamp"]),
     )
+
+
+class _UnreadableGrants:
+    """An issued-grants loader whose store cannot be read; counts the attempts."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.reads = 0
+
+    async def current(self) -> object:
+        self.reads += 1
+        raise StoreError("the store cannot be read")
+
+
+async def test_an_unreadable_store_refuses_a_caller_who_may_hold_grants_but_not_the_public(
+    make_gateway: GatewayFactory, store: Store, tmp_path: Path
+) -> None:
+    # Issued grants belong to a caller id or an operator, so none can apply to the anonymous
+    # caller: its requests never read them (most of a public portal's traffic), and an
+    # unreadable store neither widens nor narrows what it sees.
+    gateway = workflow_gateway(make_gateway, store, tmp_path)
+    async with asgi_client(gateway) as client:
+        anonymous_before = await gql(client, "anonymous", PAGE)
+        loader = _UnreadableGrants(store)
+        gateway.issued = loader  # type: ignore[assignment]
+        refused = await client.post(
+            "/graphql", json={"query": PAGE}, headers={"x-api-key": "key-analyst"}
+        )
+        assert refused.status_code == 503
+        assert refused.json()["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+        assert loader.reads == 1
+        assert await gql(client, "anonymous", PAGE) == anonymous_before
+        assert loader.reads == 1
