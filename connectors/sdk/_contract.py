@@ -164,16 +164,18 @@ def _check(flt: DatasetFilter, name: FilterName) -> Callable[[Dataset], bool]:
             return lambda ds: any(
                 d.format and d.format.upper() in formats for d in ds.distributions
             )
+        # Enum members are looked up in tuples: a tuple compares by identity first, a set
+        # calls ``Enum.__hash__`` (Python code) for every row.
         case FilterName.SHARE_TYPES:
-            share_types = frozenset(flt.share_types)
+            share_types = tuple(flt.share_types)
             return lambda ds: ds.share_type in share_types
         case FilterName.OPEN_TYPES:
-            open_types = frozenset(flt.open_types)
+            open_types = tuple(flt.open_types)
             return lambda ds: ds.open_type in open_types
         case FilterName.MAX_SENSITIVITY:
             assert flt.max_sensitivity is not None
             ceiling = flt.max_sensitivity
-            levels = frozenset(level for level in Sensitivity if level <= ceiling)
+            levels = tuple(level for level in Sensitivity if level <= ceiling)
             return lambda ds: ds.sensitivity in levels
         case FilterName.MODIFIED_AFTER:
             assert flt.modified_after is not None
@@ -187,7 +189,7 @@ def _check(flt: DatasetFilter, name: FilterName) -> Callable[[Dataset], bool]:
             identifiers = frozenset(flt.identifiers)
             return lambda ds: ds.identifier is not None and ds.identifier in identifiers
         case FilterName.GRADES:
-            grades = frozenset(flt.grades)
+            grades = tuple(flt.grades)
             return lambda ds: (ds.grade or Grade.GENERAL) in grades
         case FilterName.DATASET_IDS:
             ids = frozenset(flt.dataset_ids)
