@@ -7,7 +7,7 @@ import asyncio
 import enum
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -96,6 +96,15 @@ class DatasetFilter:
     def active(self) -> frozenset[FilterName]:
         """The filters that constrain something."""
         return self._active
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        # Filters key the connectors' and the engine's memos, hashed several times per
+        # upstream call; each enum member in them hashes in Python code, so once is enough.
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
 
     @cached_property
     def _active(self) -> frozenset[FilterName]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -86,3 +87,12 @@ def test_each_filter_alone_agrees_with_matches_one(
     alone = DatasetFilter(**{name.value: getattr(flt, name.value)})
     expected = name not in alone.active() or alone.matches_one(name, dataset)
     assert alone.matches(dataset) is expected
+
+
+@given(flt=filters)
+def test_equal_filters_hash_alike_and_key_one_entry(flt: DatasetFilter) -> None:
+    twin = DatasetFilter(**{name.value: getattr(flt, name.value) for name in FilterName})
+    assert twin == flt and hash(twin) == hash(flt)
+    assert len({flt: 1, twin: 2}) == 1
+    changed = replace(flt, themes=(*flt.themes, "§"))
+    assert changed != flt and len({flt: 1, changed: 2}) == 2
