@@ -62,8 +62,8 @@ from gateway.federation.batch import (
     SearchRequest,
     SourceBatch,
     decide,
-    decisions,
     fused_share,
+    page_rows,
     sort_key,
     upstream_count,
 )
@@ -485,10 +485,15 @@ class FederatedSearch(CopyLookups):
             batch.page_total = total
             batch.facets = page.facets
         batch.fetched = True
-        decided = decisions(page, request.filter, job.grants)
-        for i, dataset in enumerate(page.datasets):
-            position = batch.offset + page.position(i)
-            self._add(job, batch, dataset, position, decided[i])
+        added = page_rows(page, request, job.grants, batch.index, batch.offset)
+        if added.bound is not None:
+            batch.bound = added.bound
+        if added.refuted:
+            # The platform said it applied the filters and the visibility: its count
+            # cannot be trusted any more.
+            batch.exact = False
+        batch.withheld += added.withheld
+        batch.rows.extend(added.rows)
         batch.report.matched = batch.page_total if batch.exact else None
         consumed = page.upstream_rows()
         batch.offset += consumed
@@ -503,12 +508,10 @@ class FederatedSearch(CopyLookups):
         batch: SourceBatch,
         dataset: Dataset,
         position: int,
-        decision: Access | None | bool = True,
     ) -> None:
         key = sort_key(job.request.sort, dataset, batch.index, position)
         batch.bound = key
-        if decision is True:  # not decided yet
-            decision = decide(job.request.filter, job.grants, dataset)
+        decision = decide(job.request.filter, job.grants, dataset)
         if not isinstance(decision, Access):
             # The platform said it applied the filters and the visibility: its count
             # cannot be trusted any more.
