@@ -32,6 +32,9 @@ from schema.model import Dataset
 
 log = logging.getLogger("gateway.federation")
 
+# Records merged from copies kept (``CopyLookups._merged_record``) before starting over.
+MERGED_ENTRIES = 2048
+
 
 class CopyLookups(SourceAccess):
     """Searches on one source, and the copy lookups built on them."""
@@ -50,6 +53,9 @@ class CopyLookups(SourceAccess):
         self._authority = {
             c.source_id: frozenset(c.settings.authoritative_for) for c in self.connectors
         }
+        # Records merged from copies met on one page, by the identity of the records: the
+        # upstream cache hands the same records to many requests (``_merge_copies``).
+        self._merged: dict[tuple[int, ...], tuple[tuple[Dataset, ...], Dataset]] = {}
 
     async def _ask(self, batch: SourceBatch, query: SearchQuery) -> SearchPage | None:
         """One search on the batch's source, through its guard, before its deadline."""
@@ -147,8 +153,23 @@ class CopyLookups(SourceAccess):
             if self._authoritative(dataset) and not self._authoritative(served):
                 served, served_access = dataset, access
         others = [d for d, _ in ((edge.dataset, edge.access), *copies) if d is not served]
+        return Edge(self._merged_record(served, others), served_access, edge.locate, edge.encode)
+
+    def _merged_record(self, served: Dataset, others: Sequence[Dataset]) -> Dataset:
+        """``served`` listing ``others`` and their own copies, built once per set of records.
+
+        Keyed by the records' identities, which the entry keeps alive (so no other
+        object can take their ids): only these very records, listed in this order, ever
+        get this answer. The caller's grants are not in it: they decided which records
+        reach here, and the merged record is a function of those records alone."""
+        records = (served, *others)
+        key = tuple(map(id, records))
+        found = self._merged.get(key)
+        if found is not None:
+            return found[1]
         refs = [ref for d in others for ref in d.also_published_by]
-        merged = with_copies(served, others)
-        if refs:
-            merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
-        return replace(edge, dataset=merged, access=served_access)
+        merged = with_copies(served, others, refs)
+        if len(self._merged) >= MERGED_ENTRIES:
+            self._merged.clear()
+        self._merged[key] = (records, merged)
+        return merged
