@@ -156,7 +156,8 @@ def locator(
     """Where every source stands after ``emitted`` records of this page, noted now (cheaply)
     and made into a cursor state only if asked. ``floor`` holds the page's count once known."""
     noted = tuple(
-        (b, b.resume_position(), b.exhausted and not b.rows)
+        # (the source, its resume_position(), whether it is done)
+        (b, b.rows[0][1] if b.rows else b.offset, b.exhausted and not b.rows)
         for b in batches
         if not b.failed  # a failed source is retried from where it was on the next page
     )

@@ -281,7 +281,7 @@ class FederatedSearch(CopyLookups):
             if best is None:
                 break  # every source is used up
             identifier = best.rows[0][2].identifier
-            group = self._group(best, job.batches) if identifier else ()
+            group = self._group(best, job.batches) if identifier and self._groups else ()
             if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
                 # Look up the rows this page is about to serve, not everything fetched.
                 upcoming = heapq.nsmallest(
