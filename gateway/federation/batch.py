@@ -156,7 +156,8 @@ def locator(
     """Where every source stands after ``emitted`` records of this page, noted now (cheaply)
     and made into a cursor state only if asked. ``floor`` holds the page's count once known."""
     noted = tuple(
-        (b, b.resume_position(), b.exhausted and not b.rows)
+        # (the source, its resume_position(), whether it is done)
+        (b, b.rows[0][1] if b.rows else b.offset, b.exhausted and not b.rows)
         for b in batches
         if not b.failed  # a failed source is retried from where it was on the next page
     )
@@ -225,22 +226,55 @@ def decide(wanted: DatasetFilter, grants: GrantSet, dataset: Dataset) -> Access 
     return grants.access(dataset)
 
 
-# Decisions kept per cached page (one per caller's grants and filter) before starting over.
+# Rows kept per cached page (one entry per caller's grants and request) before starting over.
 _MEMO_ENTRIES = 64
 
 
-def decisions(
-    page: SearchPage, wanted: DatasetFilter, grants: GrantSet
-) -> tuple[Access | None | bool, ...]:
-    """``decide`` for every row of ``page``, memoised on the page.
+@dataclass(frozen=True, slots=True)
+class PageRows:
+    """What one fetched page adds to a source's batch, for one caller's request."""
+
+    rows: tuple[Row, ...]  # the rows the caller may see, in the page's order
+    bound: tuple[Any, ...] | None  # sort key of the page's last row, hidden or not
+    withheld: int  # rows asked for that are not the caller's to see
+    refuted: bool  # a row was hidden or not what was asked: the page's count is not exact
+
+
+def page_rows(
+    page: SearchPage, request: SearchRequest, grants: GrantSet, source_index: int, offset: int
+) -> PageRows:
+    """The rows of ``page`` (fetched at upstream ``offset`` for source ``source_index``)
+    with their sort keys and ``decide``'s verdicts, memoised on the page.
 
     A page from the upstream cache answers many requests; equal grant keys mean equal
-    clauses, so they decide every row alike, and the memo dies with the page.
+    clauses, so they decide every row alike, and the memo dies with the page. The key
+    holds everything the rows depend on: the grants, the filter, the order, the source's
+    place in the merge and the offset.
     """
-    key = (grants.key, wanted)
-    found: tuple[Access | None | bool, ...] | None = page.memo.get(key)
+    key = (grants.key, request.filter, request.sort, source_index, offset)
+    found: PageRows | None = page.memo.get(key)
     if found is None:
         if len(page.memo) >= _MEMO_ENTRIES:
             page.memo.clear()
-        found = page.memo[key] = tuple(decide(wanted, grants, d) for d in page.datasets)
+        found = page.memo[key] = _page_rows(page, request, grants, source_index, offset)
     return found
+
+
+def _page_rows(
+    page: SearchPage, request: SearchRequest, grants: GrantSet, source_index: int, offset: int
+) -> PageRows:
+    sort, wanted = request.sort, request.filter
+    rows: list[Row] = []
+    key: tuple[Any, ...] | None = None
+    withheld, refuted = 0, False
+    for i, dataset in enumerate(page.datasets):
+        position = offset + page.position(i)
+        key = sort_key(sort, dataset, source_index, position)
+        decision = decide(wanted, grants, dataset)
+        if isinstance(decision, Access):
+            rows.append((key, position, dataset, decision))
+        else:
+            refuted = True
+            if decision is None:
+                withheld += 1  # the audit's "withheld": asked for, not the caller's
+    return PageRows(tuple(rows), key, withheld, refuted)

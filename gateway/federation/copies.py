@@ -148,8 +148,11 @@ def canonical(
     return min(members, key=rank)
 
 
-def with_copies(served: Dataset, copies: Iterable[Dataset]) -> Dataset:
-    """``served`` listing ``copies`` in ``alsoPublishedBy``, each flagged stale if behind."""
+def with_copies(
+    served: Dataset, copies: Iterable[Dataset], then: Iterable[DatasetRef] = ()
+) -> Dataset:
+    """``served`` listing ``copies`` in ``alsoPublishedBy``, each flagged stale if behind,
+    then the references ``then`` (one copy of the record, however many are listed)."""
     refs = list(served.also_published_by)
     for copy in copies:
         stale = (
@@ -158,4 +161,5 @@ def with_copies(served: Dataset, copies: Iterable[Dataset]) -> Dataset:
             and copy.modified < served.modified
         )
         refs.append(DatasetRef(copy.source_id, copy.local_id, copy.modified, stale))
+    refs.extend(then)
     return replace(served, also_published_by=tuple(refs))

@@ -31,13 +31,12 @@ def count_facets(
     datasets: Sequence[Dataset], names: Sequence[FacetName]
 ) -> dict[FacetName, tuple[tuple[str, int], ...]]:
     """Facet counts over records the gateway verified (what no source counted upstream)."""
-    result = {}
-    for name in names:
-        counter: Counter[str] = Counter()
-        for dataset in datasets:
-            counter.update(set(_facet_values(name, dataset)))
-        result[name] = _ordered(counter)
-    return result
+    return {
+        # Each record counts once per value (one Counter over them all: update() per record
+        # cost more than the counting).
+        name: _ordered(Counter(v for d in datasets for v in set(_facet_values(name, d))))
+        for name in names
+    }
 
 
 def merge_upstream_facets(

@@ -32,6 +32,9 @@ from schema.model import Dataset
 
 log = logging.getLogger("gateway.federation")
 
+# Records merged from copies kept (``CopyLookups._merged_record``) before starting over.
+MERGED_ENTRIES = 2048
+
 
 class CopyLookups(SourceAccess):
     """Searches on one source, and the copy lookups built on them."""
@@ -50,6 +53,9 @@ class CopyLookups(SourceAccess):
         self._authority = {
             c.source_id: frozenset(c.settings.authoritative_for) for c in self.connectors
         }
+        # Records merged from copies met on one page, by the identity of the records: the
+        # upstream cache hands the same records to many requests (``_merge_copies``).
+        self._merged: dict[tuple[int, ...], tuple[tuple[Dataset, ...], int, Dataset]] = {}
 
     async def _ask(self, batch: SourceBatch, query: SearchQuery) -> SearchPage | None:
         """One search on the batch's source, through its guard, before its deadline."""
@@ -142,13 +148,33 @@ class CopyLookups(SourceAccess):
     def _merge_copies(self, edge: Edge, copies: Sequence[tuple[Dataset, Access]]) -> Edge:
         """Copies met on one page, outside any copy group: serve the authoritative record
         (else the first met) and list the others."""
-        served, served_access = edge.dataset, edge.access
-        for dataset, access in copies:
-            if self._authoritative(dataset) and not self._authoritative(served):
-                served, served_access = dataset, access
-        others = [d for d, _ in ((edge.dataset, edge.access), *copies) if d is not served]
+        met = (edge.dataset, *(dataset for dataset, _ in copies))
+        served_at, merged = self._merged_record(met)
+        access = edge.access if served_at == 0 else copies[served_at - 1][1]
+        return Edge(merged, access, edge.locate, edge.encode)
+
+    def _merged_record(self, met: tuple[Dataset, ...]) -> tuple[int, Dataset]:
+        """Which of the copies ``met`` (in the order met) is served, and it listing the
+        others and their own copies: worked out once per set of records.
+
+        Keyed by the records' identities, which the entry keeps alive (so no other
+        object can take their ids): only these very records, met in this order, ever
+        get this answer. The caller's grants are not in it: they decided which records
+        reach here, the choice and the merged record are functions of those records
+        alone, and each request takes the access of its own served record."""
+        key = tuple(map(id, met))
+        found = self._merged.get(key)
+        if found is not None:
+            return found[1], found[2]
+        served_at = 0
+        for at, dataset in enumerate(met):
+            if self._authoritative(dataset) and not self._authoritative(met[served_at]):
+                served_at = at
+        served = met[served_at]
+        others = [d for d in met if d is not served]
         refs = [ref for d in others for ref in d.also_published_by]
-        merged = with_copies(served, others)
-        if refs:
-            merged = replace(merged, also_published_by=(*merged.also_published_by, *refs))
-        return replace(edge, dataset=merged, access=served_access)
+        merged = with_copies(served, others, refs)
+        if len(self._merged) >= MERGED_ENTRIES:
+            self._merged.clear()
+        self._merged[key] = (met, served_at, merged)
+        return served_at, merged

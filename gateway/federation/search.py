@@ -46,6 +46,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.sdk import (
     Connector,
@@ -62,8 +63,8 @@ from gateway.federation.batch import (
     SearchRequest,
     SourceBatch,
     decide,
-    decisions,
     fused_share,
+    page_rows,
     sort_key,
     upstream_count,
 )
@@ -248,18 +249,19 @@ class FederatedSearch(CopyLookups):
         rounds = 1
         # A source asked for its share only may take one refill more than a whole page.
         most = MAX_FETCH_ROUNDS + any(b.share is not None for b in job.batches)
+        # Only a refill changes which sources answer, or adds rows: until one, the sources
+        # with rows wait in a heap on their next row's key (keys hold the source's index,
+        # so no two are equal), and the used-up ones that may still hold rows in a list.
+        live, heads, empty = _merge_state(job.batches)
         while len(job.emitted) < request.first:
-            live = [b for b in job.batches if not b.failed]
-            candidates = [b for b in live if b.rows]
-            best = min(candidates, key=lambda b: b.rows[0][0]) if candidates else None
+            best = job.batches[heads[0][1]] if heads else None
+            first_key = heads[0][0] if heads else None
             # A source whose fetched rows are used up may still hold rows that sort first.
             blocking = [
                 b
-                for b in live
-                if not b.rows
-                and not b.exhausted
+                for b in empty
                 # no key seen yet (only skipped rows so far): it may hold anything
-                and (best is None or b.bound is None or b.bound < best.rows[0][0])
+                if first_key is None or b.bound is None or b.bound < first_key
             ]
             if blocking:
                 now = asyncio.get_running_loop().time()
@@ -274,11 +276,12 @@ class FederatedSearch(CopyLookups):
                 rounds += 1
                 blocking += self._second_shares(job, live, blocking, now)
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
+                live, heads, empty = _merge_state(job.batches)
                 continue
             if best is None:
                 break  # every source is used up
             identifier = best.rows[0][2].identifier
-            group = self._group(best, job.batches) if identifier else ()
+            group = self._group(best, job.batches) if identifier and self._groups else ()
             if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
                 # Look up the rows this page is about to serve, not everything fetched.
                 upcoming = heapq.nsmallest(
@@ -288,6 +291,12 @@ class FederatedSearch(CopyLookups):
                 )
                 await self._look_up(job, group, upcoming)
             _, _, dataset, access = best.rows.popleft()
+            if best.rows:
+                heapq.heapreplace(heads, (best.rows[0][0], best.index))
+            else:
+                heapq.heappop(heads)
+                if not best.exhausted:
+                    empty = [b for b in live if not b.rows and not b.exhausted]
             if group and identifier:
                 found = copies.group(identifier, (b.source_id for b in group), dataset, access)
                 chosen = canonical(found, self._order, self._authority)
@@ -485,10 +494,15 @@ class FederatedSearch(CopyLookups):
             batch.page_total = total
             batch.facets = page.facets
         batch.fetched = True
-        decided = decisions(page, request.filter, job.grants)
-        for i, dataset in enumerate(page.datasets):
-            position = batch.offset + page.position(i)
-            self._add(job, batch, dataset, position, decided[i])
+        added = page_rows(page, request, job.grants, batch.index, batch.offset)
+        if added.bound is not None:
+            batch.bound = added.bound
+        if added.refuted:
+            # The platform said it applied the filters and the visibility: its count
+            # cannot be trusted any more.
+            batch.exact = False
+        batch.withheld += added.withheld
+        batch.rows.extend(added.rows)
         batch.report.matched = batch.page_total if batch.exact else None
         consumed = page.upstream_rows()
         batch.offset += consumed
@@ -503,12 +517,10 @@ class FederatedSearch(CopyLookups):
         batch: SourceBatch,
         dataset: Dataset,
         position: int,
-        decision: Access | None | bool = True,
     ) -> None:
         key = sort_key(job.request.sort, dataset, batch.index, position)
         batch.bound = key
-        if decision is True:  # not decided yet
-            decision = decide(job.request.filter, job.grants, dataset)
+        decision = decide(job.request.filter, job.grants, dataset)
         if not isinstance(decision, Access):
             # The platform said it applied the filters and the visibility: its count
             # cannot be trusted any more.
@@ -561,3 +573,14 @@ class FederatedSearch(CopyLookups):
                 self._add(job, batch, dataset, rank)
         batch.offset = len(fetched)
         batch.exhausted = True
+
+
+def _merge_state(
+    batches: Sequence[SourceBatch],
+) -> tuple[list[SourceBatch], list[tuple[tuple[Any, ...], int]], list[SourceBatch]]:
+    """The answering sources; a heap of (next row's key, index) of those with rows; those
+    whose fetched rows are used up but that may hold more."""
+    live = [b for b in batches if not b.failed]
+    heads = [(b.rows[0][0], b.index) for b in live if b.rows]
+    heapq.heapify(heads)
+    return live, heads, [b for b in live if not b.rows and not b.exhausted]

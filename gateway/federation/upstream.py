@@ -87,6 +87,23 @@ class _Entry:
     stored_at: float
 
 
+class _Key:
+    """A call's key, hashed once: the cache hashes a key on each of its steps (up to four
+    per hit), and a search's key hashes its whole query, every filter in it included."""
+
+    __slots__ = ("hash", "value")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self.hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self.hash == other.hash and self.value == other.value
+
+
 class SourceGuard:
     """Cache, coalescing, concurrency limit and circuit breaker for one source."""
 
@@ -101,10 +118,10 @@ class SourceGuard:
         self.config = config or GuardConfig()
         self._clock = clock
         horizon = max(self.config.cache_ttl_seconds, self.config.stale_ttl_seconds)
-        self._cache: TTLCache[Hashable, _Entry] | None = (
+        self._cache: TTLCache[_Key, _Entry] | None = (
             TTLCache(self.config.cache_entries, ttl=horizon, timer=clock) if horizon > 0 else None
         )
-        self._inflight: dict[Hashable, asyncio.Task[Any]] = {}
+        self._inflight: dict[_Key, asyncio.Task[Any]] = {}
         self._limit = asyncio.Semaphore(self.config.max_concurrency)
         self._failures = 0
         self._opened_at: float | None = None
@@ -166,29 +183,32 @@ class SourceGuard:
 
     # -- calls ----------------------------------------------------------------------
 
-    def _fresh(self, key: Hashable) -> _Entry | None:
+    def _fresh(self, key: _Key) -> _Entry | None:
         if self._cache is None or self.config.cache_ttl_seconds <= 0:
             return None
-        entry = self._cache.get(key)
+        try:
+            entry: _Entry | None = self._cache[key]  # one lookup, where get() takes two
+        except KeyError:  # absent, or past the cache's horizon
+            entry = None
         if entry is not None and self._clock() - entry.stored_at < self.config.cache_ttl_seconds:
             return entry
         return None
 
     def cached(self, key: Hashable) -> tuple[bool, Any]:
         """``(True, answer)`` when a fresh answer to ``key`` is cached, else ``(False, None)``."""
-        entry = self._fresh(key)
+        entry = self._fresh(_Key(key))
         return (False, None) if entry is None else (True, entry.value)
 
     def store(self, key: Hashable, value: Any) -> None:
         """Cache ``value`` as the answer to ``key`` (a part of a batched answer)."""
         if self._cache is not None and self.config.cache_ttl_seconds > 0:
-            self._cache[key] = _Entry(value, self._clock())
+            self._cache[_Key(key)] = _Entry(value, self._clock())
 
     def stale(self, key: Hashable) -> Any | None:
         """A cached answer past its freshness, still within ``stale_ttl_seconds``."""
         if self._cache is None:
             return None
-        entry = self._cache.get(key)
+        entry = self._cache.get(_Key(key))
         return entry.value if entry is not None else None
 
     async def run(self, key: Hashable | None, call: Callable[[], Awaitable[T]]) -> T:
@@ -197,27 +217,28 @@ class SourceGuard:
         ``key`` identifies the upstream request (``None``: never cached or joined). A
         caller that gives up (its deadline) does not cancel the shared upstream call.
         """
-        if key is not None:
-            entry = self._fresh(key)
+        held = None if key is None else _Key(key)
+        if held is not None:
+            entry = self._fresh(held)
             if entry is not None:
                 value: T = entry.value
                 return value
-            running = self._inflight.get(key)
+            running = self._inflight.get(held)
             if running is not None:
                 shared: T = await asyncio.shield(running)
                 return shared
         self._admit()
-        task: asyncio.Task[T] = asyncio.create_task(self._call(key, call))
+        task: asyncio.Task[T] = asyncio.create_task(self._call(held, call))
         # Every caller may have given up (their deadlines) before the call fails; its
         # failure is already counted by ``_call``, so mark it seen rather than have asyncio
         # log "Task exception was never retrieved" with the upstream's traceback.
         task.add_done_callback(_observed)
-        if key is not None:
-            self._inflight[key] = task
-            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        if held is not None:
+            self._inflight[held] = task
+            task.add_done_callback(lambda _: self._inflight.pop(held, None))
         return await asyncio.shield(task)
 
-    async def _call(self, key: Hashable | None, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, key: _Key | None, call: Callable[[], Awaitable[T]]) -> T:
         async with self._limit:
             started = self._clock()
             self.upstream_calls += 1

@@ -18,12 +18,12 @@ from connectors.sdk import (
     SourceSettings,
     SourceUnavailable,
 )
-from gateway.access.policy import ANONYMOUS, Policy
+from gateway.access.policy import ANONYMOUS, Caller, Policy
 from gateway.config import ConfigError, parse_config
 from gateway.federation.copies import copy_groups
 from gateway.federation.cursor import CursorCodec
 from gateway.federation.search import FederatedSearch, SearchRequest
-from schema.model import Dataset, Department
+from schema.model import Dataset, Department, ShareType
 from tests.gateway.conftest import BASE, make_dataset
 from tests.gateway.memory_connector import MemoryConnector
 
@@ -234,3 +234,42 @@ async def test_a_count_that_is_not_exact_leaves_out_the_copies_it_knows_of(
     assert [e.dataset.local_id for e in page.edges] == ["dept-0"]
     assert page.total_count_is_exact is False
     assert page.total_count == 1
+
+
+async def test_copies_merged_once_for_many_requests_list_only_what_each_caller_may_see(
+    client: httpx.AsyncClient,
+) -> None:
+    """The engine keeps records merged from copies met on one page across requests; one
+    caller's merge (listing a copy only its department may see) never reaches another."""
+    health = Department("health", "health department")
+    shared = make_dataset("a", 0, title="a 公交", identifier="X", department=dept("transport"))
+    kept = make_dataset(
+        "b",
+        0,
+        title="b 公交",
+        identifier="X",
+        department=health,
+        share_type=ShareType.NOT_SHARED,
+    )
+    public_copy = make_dataset("c", 0, title="c 公交", identifier="X", department=health)
+
+    def sources() -> list[MemoryConnector]:
+        return [
+            MemoryConnector(settings("a"), client, [shared]),
+            MemoryConnector(settings("b"), client, [kept]),
+            MemoryConnector(settings("c"), client, [public_copy]),
+        ]
+
+    nurse = Policy.default().grant_set(Caller("nurse", department="health"), None, NOW)
+    kept_search = FederatedSearch(sources(), CursorCodec(b"k" * 32))
+    request = SearchRequest(sort=Sort.TITLE_ASC, first=10)
+
+    def listed(page: Any) -> list[list[str]]:
+        return [[r.source_id for r in e.dataset.also_published_by] for e in page.edges]
+
+    for grants in (nurse, GRANTS, nurse, GRANTS):
+        fresh = FederatedSearch(sources(), CursorCodec(b"k" * 32))  # nothing kept
+        expected = listed(await fresh.search(request, grants))
+        assert listed(await kept_search.search(request, grants)) == expected
+    assert listed(await kept_search.search(request, nurse)) == [["b", "c"]]
+    assert listed(await kept_search.search(request, GRANTS)) == [["c"]]

@@ -315,3 +315,36 @@ async def test_a_call_that_fails_after_every_caller_gave_up_is_counted_not_logge
     gc.collect()
     assert guard.report().consecutive_failures == 1
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+class Colliding:
+    """A key whose hash collides with every other one's: only equality may tell them apart."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __hash__(self) -> int:
+        return 7
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Colliding) and other.name == self.name
+
+
+async def test_the_cache_tells_keys_apart_by_equality_not_by_hash() -> None:
+    clock = Clock()
+    guard = SourceGuard("s", GuardConfig(cache_ttl_seconds=30), clock=clock)
+
+    async def answer(value: str) -> str:
+        return value
+
+    assert await guard.run(Colliding("a"), lambda: answer("A")) == "A"
+    assert await guard.run(Colliding("b"), lambda: answer("B")) == "B"
+    assert await guard.run(Colliding("a"), lambda: answer("not cached")) == "A"
+    assert guard.cached(Colliding("b")) == (True, "B")
+    assert guard.cached(Colliding("c")) == (False, None)
+    guard.store(Colliding("c"), "C")
+    assert guard.cached(Colliding("c")) == (True, "C")
+    assert guard.stale(Colliding("a")) == "A" and guard.stale(Colliding("d")) is None
+    assert guard.upstream_calls == 2
+    clock.now += 31  # past the TTL: asked again
+    assert await guard.run(Colliding("a"), lambda: answer("A2")) == "A2"
