@@ -51,7 +51,8 @@ from gateway.federation import (
 from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.http import (
     GRAPHIQL_ASSET_PREFIX,
-    CachedAnswer,
+    NOT_CACHEABLE,
+    CachedAnswers,
     GatewayMetrics,
     LocalAnswers,
     QueryLimits,
@@ -211,6 +212,7 @@ class Gateway:
         self._sweeping: asyncio.Task[None] | None = None  # the workflows' expiry sweep
         self._quality_sweeping: asyncio.Task[None] | None = None
         self.response_cache = self._response_cache()
+        self.answers = CachedAnswers(self.response_cache)
         self.fingerprints = GrantFingerprints()
 
     def _response_cache(self) -> ResponseCache | None:
@@ -500,10 +502,7 @@ class Gateway:
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)
-        cache = self.response_cache
-        plan = None
-        if cache is not None and not request.headers.get("x-demand-receipt"):
-            plan = cache.plan(params.query, params.operation_name)
+        plan = self.answers.plan(params, request.headers)
 
         operation = http.operation_type(params)
         if isinstance(operation, GraphQLError):
@@ -531,21 +530,22 @@ class Gateway:
                 {"Retry-After": "5"},
             )
         languages = preferences(request.headers.get("accept-language"))
-        cache_key = None
-        if cache is not None and plan is not None:
-            cache_key = cache.key(
+        found = NOT_CACHEABLE
+        if plan is not None:
+            found = await self.answers.lookup(
                 plan,
-                operation_name=params.operation_name,
-                variables=params.variables,
+                params,
                 media_type=media,
                 languages=languages,
                 grant_fingerprint=self.fingerprints.of(policy, caller, purpose, now, issued, today),
                 policy_generation=generation,
                 grant_revision=issued.revision,
             )
-            cached = await cache.get(cache_key) if cache_key is not None else None
-            if cached is not None:
-                return await self._replay(cached, caller, purpose, now, event)
+        if found.answer is not None:
+            if found.answer.agreement_hits:
+                scope = _UsageScope(caller, purpose, now)
+                await self._record_agreement_use(dict(found.answer.agreement_hits), scope, event)
+            return self.answers.replay(found.answer, event)
         context = RequestContext(
             engine=self.engine,
             caller=caller,
@@ -605,48 +605,17 @@ class Gateway:
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
         response = http.respond(payload, status, media, headers)
-        if (
-            cache is not None
-            and cache_key is not None
-            and status == 200
-            and not errors
+        await self.answers.keep(
+            found.key,
+            response,
+            event,
+            media_type=media,
+            complete=not errors
             and context.rate_limited is None
-            and sources_complete(context.source_reports)
-        ):
-            answer = CachedAnswer(
-                bytes(response.body),
-                status,
-                media,
-                tuple(context.dataset_ids),
-                context.withheld,
-                tuple(event.sources.items()),
-                tuple(sorted(context.agreement_hits.items())),
-                event.outcome.value,
-            )
-            await cache.put(cache_key, answer)
-        return response
-
-    async def _replay(
-        self,
-        cached: CachedAnswer,
-        caller: Caller,
-        purpose: str | None,
-        now: datetime,
-        event: AuditEvent,
-    ) -> Response:
-        """A response-cache hit: the kept bytes, and the audit record (and agreement usage)
-        the executed request wrote."""
-        event.dataset_ids = list(cached.dataset_ids)
-        event.withheld = cached.withheld
-        event.sources = dict(cached.sources)
-        event.cache = "hit"
-        if cached.agreement_hits:
-            scope = _UsageScope(caller, purpose, now)
-            await self._record_agreement_use(dict(cached.agreement_hits), scope, event)
-        event.outcome = Outcome(cached.outcome)
-        return Response(
-            cached.body, cached.status, media_type=f"{cached.media_type}; charset=utf-8"
+            and sources_complete(context.source_reports),
+            agreement_hits=context.agreement_hits,
         )
+        return response
 
     async def _issued_grants(self, caller: Caller) -> IssuedGrants:
         # Issued grants belong to a caller id or an operator: none can apply to the

@@ -3,6 +3,7 @@ middleware (request ids, tracing, access log, CORS, compression) and logging."""
 
 from __future__ import annotations
 
+from gateway.http.answers import NOT_CACHEABLE, CachedAnswers, Lookup
 from gateway.http.graphiql import (
     GRAPHIQL_ASSET_PREFIX,
     graphiql_page,
@@ -42,6 +43,7 @@ from gateway.http.webhooks import (
 __all__ = [
     "CONTENT_TYPE",
     "CachedAnswer",
+    "CachedAnswers",
     "CompressionConfig",
     "CorsConfig",
     "DELIVERY_HEADER",
@@ -50,7 +52,9 @@ __all__ = [
     "GatewayMetrics",
     "LimitsConfig",
     "LocalAnswers",
+    "Lookup",
     "LoggingConfig",
+    "NOT_CACHEABLE",
     "QueryLimits",
     "RedisAnswers",
     "RequestTelemetry",

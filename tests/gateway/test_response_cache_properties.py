@@ -102,7 +102,7 @@ def build(world: World, catalogue: list[Dataset], client: httpx.AsyncClient, ttl
     gateway.policies = PolicyHolder.load(world.policy_path)
     gateway.clock = lambda: world.now
 
-    async def issued() -> IssuedGrants:
+    async def issued(caller: Caller) -> IssuedGrants:
         return world.issued
 
     async def authenticate(request: Request, policy: Any) -> Caller:
