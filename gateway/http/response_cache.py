@@ -84,6 +84,9 @@ MAX_TOTAL_BYTES = 32 * 1024 * 1024  # what every in-process entry together may h
 # Documents whose plan is remembered: short enough that the memo's bound holds memory too.
 _PLANNED_DOCUMENT_CHARS = 16_384
 _KEY_VERSION = "1"
+# json.dumps with keyword arguments builds an encoder per call; the key's parts use these.
+_VARIABLES_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_TEXT_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,11 +381,7 @@ class ResponseCache:
         if not plan.nodes_are_datasets(variables):
             return None
         try:
-            values = (
-                json.dumps(variables, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                if variables
-                else "{}"
-            )
+            values = _VARIABLES_JSON.encode(variables) if variables else "{}"
         except (TypeError, ValueError):
             return None
         # Each part is JSON (a string quoted, its quotes escaped), so no two different
@@ -391,10 +390,10 @@ class ResponseCache:
             (
                 _KEY_VERSION,
                 plan.digest,
-                json.dumps(operation_name, ensure_ascii=False),
+                _TEXT_JSON.encode(operation_name),
                 values,
                 json.dumps(media_type),
-                json.dumps(languages, ensure_ascii=False),
+                _TEXT_JSON.encode(languages),
                 grant_fingerprint,
                 str(int(policy_generation)),
                 str(int(grant_revision)),

@@ -141,6 +141,23 @@ async def test_with_tracing_off_no_span_is_recorded_but_the_trace_is_passed_on()
     assert platform.requests[0].headers["traceparent"] == TRACEPARENT
 
 
+async def test_with_tracing_off_and_no_incoming_trace_no_trace_is_invented(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    platform = Platform()
+    gateway, upstream = traced_gateway(platform, None)
+    with caplog.at_level(logging.INFO, "gateway.access"):
+        async with upstream, asgi(gateway) as client:
+            response = await client.post(
+                "/graphql", json={"query": SEARCH}, headers={"X-Request-Id": "portal-7"}
+            )
+    assert response.status_code == 200 and response.headers["x-request-id"] == "portal-7"
+    assert "traceparent" not in platform.requests[0].headers
+    assert platform.requests[0].headers["x-request-id"] == "portal-7"
+    lines = [r for r in caplog.records if r.name == "gateway.access"]
+    assert [r.http["status"] for r in lines] == [200]  # type: ignore[attr-defined]
+
+
 def test_tracing_is_off_by_default_and_exports_over_otlp_when_on() -> None:
     off = Gateway(
         parse_config({"sources": [{"id": "a", "connector": "ckan", "url": "http://x.test"}]}),
