@@ -52,6 +52,15 @@ class RequestError(Exception):
         self.headers = dict(headers or {})
 
 
+def header_values(scope: Mapping[str, Any]) -> dict[str, str]:
+    """An ASGI request's headers by (lower-case) name, each name's first value, as
+    starlette's ``Headers.get`` reads them."""
+    found: dict[str, str] = {}
+    for name, value in reversed(scope["headers"]):
+        found[name.decode("latin-1")] = value.decode("latin-1")
+    return found
+
+
 def negotiate(accept: str | None) -> str | None:
     """Pick the response media type from ``Accept``; ``None`` if nothing acceptable."""
     if not accept or not accept.strip():

@@ -87,6 +87,9 @@ _KEY_VERSION = "1"
 # json.dumps with keyword arguments builds an encoder per call; the key's parts use these.
 _VARIABLES_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _TEXT_JSON = json.JSONEncoder(ensure_ascii=False)
+# Operation names, media types and language preferences encoded for keys, remembered (a
+# few combinations repeat; cleared when this many, so the memo stays small).
+_ENCODED_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +352,7 @@ class ResponseCache:
         self.ttl_seconds = ttl_seconds
         self.answers = answers
         self._plans: LRUCache[tuple[str, str | None], CachePlan | None] = LRUCache(maxsize=512)
+        self._encoded: dict[tuple[str | None, str, tuple[str, ...]], tuple[str, str, str]] = {}
         self.hits = 0
         self.misses = 0
         self.stored = 0
@@ -386,14 +390,24 @@ class ResponseCache:
             return None
         # Each part is JSON (a string quoted, its quotes escaped), so no two different
         # tuples of parts join to the same text.
+        request = (operation_name, media_type, languages)
+        encoded = self._encoded.get(request)
+        if encoded is None:
+            if len(self._encoded) >= _ENCODED_PARTS:
+                self._encoded.clear()
+            encoded = self._encoded[request] = (
+                _TEXT_JSON.encode(operation_name),
+                json.dumps(media_type),
+                _TEXT_JSON.encode(languages),
+            )
         material = "\n".join(
             (
                 _KEY_VERSION,
                 plan.digest,
-                _TEXT_JSON.encode(operation_name),
+                encoded[0],
                 values,
-                json.dumps(media_type),
-                _TEXT_JSON.encode(languages),
+                encoded[1],
+                encoded[2],
                 grant_fingerprint,
                 str(int(policy_generation)),
                 str(int(grant_revision)),
