@@ -213,11 +213,32 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """``logging.Formatter`` with ``TEXT_FORMAT``; the local time of the last second it
+    formatted is kept (one access-log line a request asked ``strftime`` for each)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second: int | None = None
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        if self.default_msec_format:
+            return self.default_msec_format % (self._stamp, record.msecs)
+        return self._stamp
+
+
 def configure_logging(config: LoggingConfig) -> None:
     """Set the root logger's level and format (text or JSON) for the whole process."""
     handler = logging.StreamHandler()
     json_lines = config.format == "json"
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

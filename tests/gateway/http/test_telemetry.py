@@ -284,3 +284,14 @@ async def test_a_crash_marks_the_span_failed_without_quoting_the_exception(
     assert server.attributes is not None and server.attributes["error.type"] == "RuntimeError"
     assert not server.events  # no exception event carrying the message
     assert "secret-bus-words" not in repr(server.to_json())
+
+
+def test_text_logs_read_as_the_standard_formatter_writes_them() -> None:
+    from gateway.http.telemetry import TEXT_FORMAT, TextFormatter
+
+    ours, standard = TextFormatter(), logging.Formatter(TEXT_FORMAT)
+    for created in (1_764_000_000.0, 1_764_000_000.25, 1_764_000_000.999, 1_764_000_001.5, 0.5):
+        record = logging.LogRecord("gateway.access", logging.INFO, __file__, 1, "x %d", (1,), None)
+        record.created, record.msecs = created, int((created - int(created)) * 1000)
+        assert ours.format(record) == standard.format(record)
+    assert ours.formatTime(record, "%Y") == standard.formatTime(record, "%Y")
