@@ -9,7 +9,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +21,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
 
-from connectors.sdk import Connector, HealthStatus
+from connectors.sdk import Connector
 from gateway.access import (
     NO_ISSUED_GRANTS,
     Authenticator,
@@ -58,6 +57,7 @@ from gateway.http import (
     LocalAnswers,
     QueryLimits,
     RedisAnswers,
+    RequestResponse,
     ResponseCache,
     Webhook,
     WebhookDispatcher,
@@ -65,6 +65,7 @@ from gateway.http import (
     build_tracer_provider,
     graphiql_page,
     graphiql_static_app,
+    readiness,
     sources_complete,
     tracer_of,
     wants_graphiql,
@@ -660,33 +661,7 @@ class Gateway:
         return JSONResponse({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        async def probe(connector: Any) -> dict[str, Any]:
-            health = await self.engine.check(connector)  # a classified message only
-            guard = self.engine.guard(connector.source_id).report()
-            return {
-                "id": connector.source_id,
-                "status": health.status.value,
-                "loading": connector.loading,
-                "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
-                "message": health.message,
-                "state": guard.state.value,
-                "consecutiveFailures": guard.consecutive_failures,
-                "lastError": guard.last_error,
-                "latencyP50Ms": (
-                    round(guard.latency_p50_ms, 1) if guard.latency_p50_ms is not None else None
-                ),
-                "cachedAnswers": guard.cache_entries,
-            }
-
-        sources = await asyncio.gather(*(probe(c) for c in self.connectors))
-        up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
-        # Not ready while a source's first load runs: queries would find it still loading.
-        loading = [s["id"] for s in sources if s["loading"]]
-        ready = up > 0 and not loading
-        status = "ready" if ready else "loading" if loading else "unavailable"
-        return JSONResponse(
-            {"status": status, "sources": sources}, status_code=200 if ready else 503
-        )
+        return await readiness(self.engine, self.connectors)
 
 
 def create_app(gateway: Gateway) -> Starlette:
@@ -702,7 +677,7 @@ def create_app(gateway: Gateway) -> Starlette:
     routes = [
         Route(
             "/graphql",
-            _RequestResponse(gateway.graphql),
+            RequestResponse(gateway.graphql),
             methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         ),
         Mount(GRAPHIQL_ASSET_PREFIX, app=graphiql_static_app(), name="graphiql-static"),
@@ -725,20 +700,6 @@ def create_app(gateway: Gateway) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     return app
-
-
-@dataclass(frozen=True, slots=True)
-class _RequestResponse:
-    """``endpoint`` as a plain ASGI app. Starlette wraps an endpoint function in a second
-    exception-handling layer that only repeats ExceptionMiddleware's (this app adds no
-    handlers of its own), and /graphql is the path where every microsecond of a
-    response-cache hit shows."""
-
-    endpoint: Callable[[Request], Awaitable[Response]]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.endpoint(Request(scope, receive, send))
-        await response(scope, receive, send)
 
 
 @dataclass(frozen=True, slots=True)

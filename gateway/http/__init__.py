@@ -10,9 +10,15 @@ from gateway.http.graphiql import (
     graphiql_static_app,
     wants_graphiql,
 )
+from gateway.http.health import readiness
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
-from gateway.http.middleware import CompressionConfig, CorsConfig, build_middleware
+from gateway.http.middleware import (
+    CompressionConfig,
+    CorsConfig,
+    RequestResponse,
+    build_middleware,
+)
 from gateway.http.response_cache import (
     CachedAnswer,
     LocalAnswers,
@@ -57,6 +63,7 @@ __all__ = [
     "NOT_CACHEABLE",
     "QueryLimits",
     "RedisAnswers",
+    "RequestResponse",
     "RequestTelemetry",
     "ResponseCache",
     "SIGNATURE_HEADER",
@@ -70,6 +77,7 @@ __all__ = [
     "configure_logging",
     "graphiql_page",
     "graphiql_static_app",
+    "readiness",
     "sign",
     "sources_complete",
     "tracer_of",
