@@ -258,6 +258,21 @@ class Dataset(Node):
     # The request's language preference (Accept-Language) and the source's own language.
     wanted: strawberry.Private[tuple[str, ...]] = ()
     source_language: strawberry.Private[str | None] = None
+    # The caller's privilege on the record: ``use``, the masked fields, the data items
+    # shown (None: all). ``dataset_type`` leaves the fields above unset; each is derived
+    # from the record on first read (``__getattr__``), with these applied.
+    use: strawberry.Private[bool] = False
+    mask: strawberry.Private[frozenset[str]] = frozenset()
+    items: strawberry.Private[frozenset[str] | None] = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for an attribute not set yet: derive it once and keep it.
+        derive = _DERIVED.get(name)
+        if derive is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = derive(self)
+        self.__dict__[name] = value
+        return value
 
     def text(self, lang: str | None) -> lang_module.Localized:
         if lang is not None and lang_module.normalize_tag(lang) is None:
@@ -400,64 +415,115 @@ def dataset_type(
     when given, are the only data items (``fields``) shown.
 
     ``wanted``: the request's languages, most wanted first; ``source_language``: the
-    language the source writes in when its records do not say."""
-    contact = dataset.contact_point
-    department = dataset.department
-    return Dataset(
-        id=strawberry.ID(encode_id("Dataset", dataset.source_id, dataset.local_id)),
-        identifier=dataset.identifier,
+    language the source writes in when its records do not say.
+
+    The fields are derived from the record when first read (``_DERIVED``, where the
+    privilege and the mask are applied): a page of 20 answers mostly reads a few of them,
+    and building the others (ids, contact points, data items...) was most of the cost."""
+    node: Dataset = object.__new__(Dataset)
+    node.__dict__.update(
         record=dataset,
         wanted=wanted,
         source_language=source_language,
-        themes=list(dataset.themes),
-        department=Department(
-            id=strawberry.ID(department.id), name=department.name, code=department.code
-        )
-        if department
-        else None,
-        source=SourceRef(id=strawberry.ID(dataset.source_id)),
-        issued=dataset.issued,
-        modified=dataset.modified,
-        update_frequency=dataset.update_frequency,
-        share_type=dataset.share_type,
-        share_condition=None if "share_condition" in mask else dataset.share_condition,
-        open_type=dataset.open_type,
-        sensitivity=dataset.sensitivity,
-        license=dataset.license,
-        landing_page=None if "landing_page" in mask else dataset.landing_page,
-        contact_point=None
-        if contact is None or "contact_point" in mask
-        else ContactPoint(name=contact.name, email=contact.email, phone=contact.phone),
-        distributions=[]
-        if "distributions" in mask
-        else [
-            Distribution(
-                title=d.title,
-                format=d.format,
-                media_type=d.media_type,
-                access_url=d.access_url if use else None,
-                download_url=d.download_url if use else None,
-                byte_size=BigInt(d.byte_size) if d.byte_size is not None else None,
-            )
-            for d in dataset.distributions
-        ],
-        fields=None
-        if not use or "fields" in mask
-        else [
-            DataField(name=f.name, type=f.type, description=f.description)
-            for f in dataset.fields
-            if items is None or f.name in items
-        ],
-        spatial=None if "spatial" in mask else dataset.spatial,
-        temporal=Temporal(start=dataset.temporal.start, end=dataset.temporal.end)
-        if dataset.temporal
-        else None,
-        resource_code=dataset.resource_code,
-        resource_class=dataset.resource_class,
-        format_class=dataset.format_class,
-        share_method=dataset.share_method,
-        open_condition=dataset.open_condition,
-        not_shared_basis=dataset.not_shared_basis,
-        related_resources=list(dataset.related_resources),
-        grade=dataset.grade,
+        use=use,
+        mask=mask,
+        items=items,
     )
+    return node
+
+
+def _department(node: Dataset) -> Department | None:
+    department = node.record.department
+    if department is None:
+        return None
+    return Department(id=strawberry.ID(department.id), name=department.name, code=department.code)
+
+
+def _contact_point(node: Dataset) -> ContactPoint | None:
+    contact = node.record.contact_point
+    if contact is None or "contact_point" in node.mask:
+        return None
+    return ContactPoint(name=contact.name, email=contact.email, phone=contact.phone)
+
+
+def _distributions(node: Dataset) -> list[Distribution]:
+    if "distributions" in node.mask:
+        return []
+    use = node.use
+    return [
+        Distribution(
+            title=d.title,
+            format=d.format,
+            media_type=d.media_type,
+            access_url=d.access_url if use else None,
+            download_url=d.download_url if use else None,
+            byte_size=BigInt(d.byte_size) if d.byte_size is not None else None,
+        )
+        for d in node.record.distributions
+    ]
+
+
+def _fields(node: Dataset) -> list[DataField] | None:
+    if not node.use or "fields" in node.mask:
+        return None
+    items = node.items
+    return [
+        DataField(name=f.name, type=f.type, description=f.description)
+        for f in node.record.fields
+        if items is None or f.name in items
+    ]
+
+
+def _temporal(node: Dataset) -> Temporal | None:
+    temporal = node.record.temporal
+    return None if temporal is None else Temporal(start=temporal.start, end=temporal.end)
+
+
+def _masked(name: str) -> Callable[[Dataset], Any]:
+    def derive(node: Dataset) -> Any:
+        return None if name in node.mask else getattr(node.record, name)
+
+    return derive
+
+
+def _copied(name: str) -> Callable[[Dataset], Any]:
+    return lambda node: getattr(node.record, name)
+
+
+def _listed(name: str) -> Callable[[Dataset], Any]:
+    return lambda node: list(getattr(node.record, name))
+
+
+# How each data field of ``Dataset`` is derived from the record, with the caller's
+# privilege and mask: the one place they are applied (``dataset_type``).
+_DERIVED: dict[str, Callable[[Dataset], Any]] = {
+    "id": lambda node: strawberry.ID(
+        encode_id("Dataset", node.record.source_id, node.record.local_id)
+    ),
+    "identifier": _copied("identifier"),
+    "themes": _listed("themes"),
+    "department": _department,
+    "source": lambda node: SourceRef(id=strawberry.ID(node.record.source_id)),
+    "issued": _copied("issued"),
+    "modified": _copied("modified"),
+    "update_frequency": _copied("update_frequency"),
+    "share_type": _copied("share_type"),
+    "share_condition": _masked("share_condition"),
+    "open_type": _copied("open_type"),
+    "sensitivity": _copied("sensitivity"),
+    "license": _copied("license"),
+    "landing_page": _masked("landing_page"),
+    "contact_point": _contact_point,
+    "distributions": _distributions,
+    "fields": _fields,
+    "spatial": _masked("spatial"),
+    "temporal": _temporal,
+    "resource_code": _copied("resource_code"),
+    "resource_class": _copied("resource_class"),
+    "format_class": _copied("format_class"),
+    "share_method": _copied("share_method"),
+    "open_condition": _copied("open_condition"),
+    "not_shared_basis": _copied("not_shared_basis"),
+    "related_resources": _listed("related_resources"),
+    "grade": _copied("grade"),
+}

@@ -24,6 +24,7 @@ import contextlib
 import contextvars
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -166,13 +167,51 @@ async def send_with_retry(
     """
     if retry is None or retry.attempts <= 1 or request.method not in IDEMPOTENT_METHODS:
         return await send_within_origins(client, request, auth=auth, origins=origins)
+    # The first attempt is sent outside tenacity's loop, whose bookkeeping costs about as
+    # much CPU as the send itself: nearly every call ends here. A transient failure
+    # enters the loop, which takes this attempt's outcome as its first (_retrying, the
+    # plain form, sends every attempt itself; tests compare the two).
+    started = time.monotonic()
+    try:
+        response = await send_within_origins(client, request, auth=auth, origins=origins)
+    except _CONNECTION_ERRORS as exc:
+        first: httpx.Response | BaseException = exc
+    else:
+        if response.status_code not in retry.statuses:
+            return response
+        first = response
+    return await _retrying(
+        client, request, retry, deadline, auth, origins, started=started, first=first
+    )
 
-    policy = retry
+
+async def _retrying(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    policy: RetryPolicy,
+    deadline: float | None,
+    auth: httpx.Auth | None,
+    origins: Origins | None,
+    *,
+    started: float | None = None,
+    first: httpx.Response | BaseException | None = None,
+) -> httpx.Response:
+    """tenacity's loop over the attempts; ``first``: the outcome of an attempt already
+    made (at ``started``, a ``time.monotonic()``), taken as the first."""
     scoped = current_deadline()
     if deadline is None or (scoped is not None and scoped < deadline):
         deadline = scoped
     loop = asyncio.get_running_loop()
     where = f"{request.url.host}{request.url.path}"  # never the query: it may hold a key
+    made = [first] if first is not None else []
+
+    async def attempt() -> httpx.Response:
+        if made:
+            outcome = made.pop()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
+        return await send_within_origins(client, request, auth=auth, origins=origins)
 
     def wait(state: RetryCallState) -> float:
         outcome = state.outcome
@@ -193,7 +232,8 @@ async def send_with_retry(
         if deadline is None:
             return False
         # The next attempt should take about as long as the ones so far did.
-        elapsed = (state.outcome_timestamp or state.start_time) - state.start_time
+        start = state.start_time if started is None else started
+        elapsed = (state.outcome_timestamp or state.start_time) - start
         per_attempt = max(elapsed - state.idle_for, 0.0) / state.attempt_number
         if loop.time() + state.upcoming_sleep + per_attempt >= deadline:
             log.info("%s: no time left before the deadline to retry; giving up", where)
@@ -235,7 +275,5 @@ async def send_with_retry(
         before_sleep=before_sleep,
         retry_error_callback=last_outcome,
     )
-    response: httpx.Response = await retrying(
-        send_within_origins, client, request, auth=auth, origins=origins
-    )
+    response: httpx.Response = await retrying(attempt)
     return response

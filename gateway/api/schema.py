@@ -32,6 +32,7 @@ from gateway.api.compiled import Plans, execution_context_for
 from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
+from gateway.api.prepared import PreparedSchema
 from gateway.federation import (
     CursorError,
     Edge,
@@ -331,6 +332,18 @@ class _Schema(strawberry.Schema):
                 log.debug("caller error: %s", error.message)
 
 
+class _PreparedSchema(PreparedSchema, _Schema):
+    """The fast path's schema: prepared operations (gateway/api/prepared.py), errors logged
+    as ``_Schema`` logs them."""
+
+
+def _mask_errors() -> MaskErrors:
+    return MaskErrors(
+        should_mask_error=_should_mask,
+        error_message="Internal error; it has been logged.",
+    )
+
+
 # Built once: ValidationCache keys on the validation rule classes, which QueryLimits
 # creates once (a limiter built per request would make every lookup a miss).
 _DEFAULT_LIMITS = QueryLimits()
@@ -340,14 +353,14 @@ def build_schema(
     *, introspection: bool = True, limits: QueryLimits | None = None, fast_path: bool = True
 ) -> strawberry.Schema:
     """The gateway's schema. ``fast_path`` completes answers through compiled plans
-    (gateway/api/compiled.py); ``False`` leaves every field to graphql-core, the oracle
-    the fast path is tested against."""
+    (gateway/api/compiled.py) and runs a document strawberry already accepted on
+    graphql-core directly (gateway/api/prepared.py); ``False`` leaves every request to
+    strawberry and every field to graphql-core, the oracle the fast path is tested
+    against."""
+    limits = limits or _DEFAULT_LIMITS
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: MaskErrors(
-            should_mask_error=_should_mask,
-            error_message="Internal error; it has been logged.",
-        ),
-        *(limits or _DEFAULT_LIMITS).extensions(),
+        _mask_errors,
+        *limits.extensions(),
         # A fresh extension per request; their LRU caches live at module level.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
@@ -356,13 +369,24 @@ def build_schema(
         extensions.append(DisableIntrospection)
     query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery, DemandQuery))
     mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation, DemandMutation))
-    return _Schema(
+    config = StrawberryConfig(scalar_map=gql.SCALAR_MAP)
+    if not fast_path:
+        return _Schema(
+            query=query,
+            mutation=mutation,
+            types=[gql.Dataset],
+            extensions=extensions,
+            config=config,
+        )
+    return _PreparedSchema(
         query=query,
         mutation=mutation,
         types=[gql.Dataset],
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=gql.SCALAR_MAP),
-        execution_context_class=execution_context_for(Plans()) if fast_path else None,
+        config=config,
+        execution_context_class=execution_context_for(Plans()),
+        limits=limits,
+        mask_errors=_mask_errors,
     )
 
 

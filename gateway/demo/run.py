@@ -222,11 +222,16 @@ def demo_config(
     port: int,
     audit_path: str | None = None,
     store_path: str | None = None,
+    source_timeout: float | None = None,
 ) -> GatewayConfig:
+    """The demo's gateway.yaml over ``servers``; ``source_timeout`` replaces each source's
+    2 s deadline (tests on a loaded machine use a longer one)."""
     sources = [
         source_entry(platform_id, server.spec.kind, server.url, server.spec.catalogue)
         for platform_id, server in servers.items()
     ]
+    if source_timeout is not None:
+        sources = [entry | {"timeout_seconds": source_timeout} for entry in sources]
     return parse_config(
         {
             "server": {"host": host, "port": port},

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.sdk import FatalError, RetriableError, SourceUnavailable, get_json
 from connectors.sdk._retry import (
     RetryPolicy,
+    _retrying,
     parse_retry_after,
     send_with_retry,
     source_deadline,
@@ -191,3 +195,80 @@ def test_a_policy_rejects_nonsense() -> None:
         RetryPolicy(attempts=0)
     with pytest.raises(ValueError):
         RetryPolicy(base_delay=-1)
+
+
+# -- the first attempt outside tenacity's loop, against the loop alone -------------------
+
+OUTCOMES = st.sampled_from(
+    ["200", "404", "500", "503", "429-wait", "429-long", "connect", "timeout"]
+)
+Send = Callable[[httpx.AsyncClient, httpx.Request, RetryPolicy], Awaitable[httpx.Response]]
+
+
+def _answer(outcome: str) -> httpx.Response:
+    if outcome == "connect":
+        raise httpx.ConnectError("refused")
+    if outcome == "timeout":
+        raise httpx.ReadTimeout("slow")
+    status, _, after = outcome.partition("-")
+    headers = {"retry-after": {"wait": "1", "long": "60"}[after]} if after else {}
+    return httpx.Response(int(status), headers=headers)
+
+
+async def _run(send: Send, script: list[str], attempts: int) -> tuple[object, int, list[float]]:
+    """What the caller gets (a status or an error type), the attempts sent, the sleeps."""
+    sleeps, sent = Sleeps(), []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        return _answer(script[min(len(sent) - 1, len(script) - 1)])
+
+    policy = RetryPolicy(attempts=attempts, base_delay=0.1, jitter="none", sleep=sleeps)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        request = client.build_request("GET", URL)
+        try:
+            response = await send(client, request, policy)
+            outcome: object = response.status_code
+            await response.aclose()
+        except httpx.HTTPError as exc:
+            outcome = type(exc)
+    return outcome, len(sent), list(sleeps)
+
+
+@settings(max_examples=200)
+@given(script=st.lists(OUTCOMES, min_size=1, max_size=4), attempts=st.integers(1, 4))
+def test_sending_the_first_attempt_first_retries_exactly_as_the_loop_alone(
+    script: list[str], attempts: int
+) -> None:
+    async def fast(
+        client: httpx.AsyncClient, request: httpx.Request, policy: RetryPolicy
+    ) -> httpx.Response:
+        return await send_with_retry(client, request, retry=policy)
+
+    async def plain(
+        client: httpx.AsyncClient, request: httpx.Request, policy: RetryPolicy
+    ) -> httpx.Response:
+        if attempts <= 1:
+            return await send_with_retry(client, request, retry=policy)
+        return await _retrying(client, request, policy, None, None, None)
+
+    assert asyncio.run(_run(fast, script, attempts)) == asyncio.run(_run(plain, script, attempts))
+
+
+async def test_a_retried_first_attempt_counts_toward_the_time_an_attempt_takes(
+    router: respx.MockRouter, client: httpx.AsyncClient, sleeps: Sleeps
+) -> None:
+    # The first attempt (sent before the loop) took 0.3 s; 0.1 s of backoff plus another
+    # 0.3 s attempt would end past a deadline 0.35 s away: no retry.
+    clock = asyncio.get_running_loop()
+
+    async def slow_503(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.3)
+        return httpx.Response(503)
+
+    route = router.get(URL).mock(side_effect=slow_503)
+    policy = RetryPolicy(attempts=3, base_delay=0.1, jitter="none", sleep=sleeps)
+    deadline = clock.time() + 0.65
+    with pytest.raises(RetriableError):
+        await get_json(client, URL, source_id="s", retry=policy, deadline=deadline)
+    assert route.call_count == 1 and sleeps == []

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from gateway.access import Caller, IssuedGrants, PolicyHolder
+from gateway.access import NO_ISSUED_GRANTS, Caller, IssuedGrants, PolicyHolder
 from gateway.app import Gateway
 from gateway.config import parse_config
 from schema.model import Dataset
@@ -103,7 +103,8 @@ def build(world: World, catalogue: list[Dataset], client: httpx.AsyncClient, ttl
     gateway.clock = lambda: world.now
 
     async def issued(caller: Caller) -> IssuedGrants:
-        return world.issued
+        # As the gateway's own: no issued grant applies to the anonymous caller.
+        return NO_ISSUED_GRANTS if caller.anonymous else world.issued
 
     async def authenticate(request: Request, policy: Any) -> Caller:
         return CALLERS[int(request.headers["x-test-caller"])]

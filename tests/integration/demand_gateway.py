@@ -144,7 +144,7 @@ async def demand_gateway(
                         "id": pid,
                         "connector": "ckan",
                         "url": server.url,
-                        "timeout_seconds": 2.0,
+                        "timeout_seconds": 10.0,  # a loaded CI machine can stall for seconds
                         **SOURCE_SETTINGS[pid],
                     }
                     for pid, server in platforms.items()

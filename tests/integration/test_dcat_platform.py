@@ -110,7 +110,7 @@ async def stop_gateway(gateway: Gateway) -> None:
 @pytest.fixture
 async def client(dcat_server: PlatformServer) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway over the DCAT catalogue alone, its copy loaded before the test."""
-    gateway = await start_gateway([dcat_source(dcat_server, timeout=2.0)])
+    gateway = await start_gateway([dcat_source(dcat_server, timeout=10.0)])
     await gateway.connectors[0].refresh()  # type: ignore[attr-defined]
     try:
         async with httpx.AsyncClient(
@@ -255,7 +255,7 @@ async def test_dataset_by_id_and_hidden_records_answer_like_missing_ones(
 async def test_refresh_revalidates_every_page_with_conditional_gets(
     dcat_server: PlatformServer,
 ) -> None:
-    gateway = await start_gateway([dcat_source(dcat_server, timeout=2.0)])
+    gateway = await start_gateway([dcat_source(dcat_server, timeout=10.0)])
     connector = gateway.connectors[0]
     assert isinstance(connector, DcatConnector)
     try:
@@ -326,7 +326,7 @@ async def test_a_dataset_read_through_dcat_says_what_it_says_through_ckan(
         **SOURCE_SETTINGS["city-open-portal"],
         "republishes": [],  # the platforms it harvests are not configured here
     }
-    gateway = await start_gateway([ckan, dcat_source(dcat_server, timeout=2.0)])
+    gateway = await start_gateway([ckan, dcat_source(dcat_server, timeout=10.0)])
     ckan_connector, dcat_connector = gateway.connectors
     assert isinstance(dcat_connector, DcatConnector)
     try:

@@ -263,6 +263,7 @@ async def test_dataset_by_id_hides_invisible_datasets_like_missing_ones(
     assert shown["data"]["dataset"]["title"] == visible_to_auditor["title"]
 
 
+@pytest.mark.short_deadline
 async def test_hung_source_answers_within_its_deadline_with_partial_data(
     client: httpx.AsyncClient, platforms: dict[str, PlatformServer]
 ) -> None:

@@ -280,7 +280,8 @@ async def _both(
         # documents stay beside the new ones (and no schema is rebuilt per example).
         reuse = mock.patch("gateway.app.build_schema", lambda **kw: SCHEMAS[kw["fast_path"]])
         reuse.start()
-        for fast in (True, False):
+        # The fast path twice: strawberry prepares the document, then it runs directly.
+        for fast in (True, True, False):
             audit = Recorder()
             gateway = _gateway(fast, c, audit)
             if fast:
@@ -303,8 +304,9 @@ def test_the_fast_path_answers_byte_for_byte_what_graphql_core_answers(
     operation: tuple[str, dict[str, bool]], caller: As
 ) -> None:
     query, variables = operation
-    (fast, plain), _ = asyncio.run(_both(query, variables, caller))
+    (fast, direct, plain), _ = asyncio.run(_both(query, variables, caller))
     assert fast == plain, query
+    assert direct == plain, query
 
 
 def _run(queries: Sequence[str], variables: Mapping[str, Any] | None = None) -> Any:
@@ -346,3 +348,74 @@ def test_a_nested_field_with_arguments_is_left_to_graphql_core() -> None:
     query = '{ datasets { edges { node { id title(lang: "en") } } } }'
     plans = _run([query])
     assert plans.fallbacks > 0
+
+
+# -- prepared operations (gateway/api/prepared.py) -----------------------------------------
+
+
+def _in_turn(requests: Sequence[tuple[str, Mapping[str, Any]]], fast: bool) -> Any:
+    """The answers of one gateway to ``requests`` in turn, and its schema."""
+
+    async def run() -> Any:
+        async with httpx.AsyncClient(
+            transport=httpx.MockTransport(lambda r: httpx.Response(599))
+        ) as c:
+            gateway = _gateway(fast, c, Recorder())
+            answers = []
+            async with asgi_client(gateway) as client:
+                for query, variables in requests:
+                    response = await client.post(
+                        "/graphql", json={"query": query, "variables": dict(variables)}
+                    )
+                    answers.append((response.status_code, response.content))
+            await gateway.aclose()
+            return answers, gateway.schema
+
+    with _fixed_nonce_sync():
+        return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def _fixed_nonce_sync() -> Any:
+    with mock.patch.object(cursor_module, "os", SimpleNamespace(urandom=bytes)):
+        yield
+
+
+_PAGE = "datasets(first: $n) { edges { node { id distributions { format } } } }"
+# Cheap with a small page; above max_cost (10,000) with the largest.
+PAGED = "query P($n: Int) { " + " ".join(f"p{i}: {_PAGE}" for i in range(10)) + " }"
+
+
+def test_a_document_strawberry_accepted_runs_directly_the_next_time() -> None:
+    answers, schema = _in_turn([(ROWS, {}), (ROWS, {}), ("{ me { id } }", {})], fast=True)
+    assert schema.prepared.direct == 1
+    assert answers[0] == answers[1]
+
+
+def test_a_prepared_document_is_still_cost_checked_with_each_requests_variables() -> None:
+    requests = [(PAGED, {"n": 2}), (PAGED, {"n": 100_000}), (PAGED, {"n": "two"}), (PAGED, {})]
+    fast, schema = _in_turn(requests, fast=True)
+    plain, _ = _in_turn(requests, fast=False)
+    assert fast == plain
+    assert fast[1][0] == 400 and b"QUERY_TOO_COSTLY" in fast[1][1]
+    assert schema.prepared.direct == 2  # the variable of the wrong type, and none
+
+
+def test_an_internal_error_on_a_prepared_document_is_masked_and_logged_as_before() -> None:
+    query = "{ datasets(first: 2) { edges { node { id quality { score } } } } }"
+    failing = mock.AsyncMock(side_effect=RuntimeError("secret detail"))
+    with mock.patch("gateway.api.context.RequestContext.dataset_quality", failing):
+        fast, schema = _in_turn([(query, {}), (query, {})], fast=True)
+        plain, _ = _in_turn([(query, {}), (query, {})], fast=False)
+    assert schema.prepared.direct == 1
+    assert fast == plain
+    assert b"secret detail" not in fast[1][1]
+    assert b"Internal error; it has been logged." in fast[1][1]
+
+
+def test_an_operation_is_prepared_per_requested_name() -> None:
+    two = "query A { me { id } } query B { departments { id } }"
+    fast, schema = _in_turn([(two, {}), (two, {})], fast=True)
+    plain, _ = _in_turn([(two, {}), (two, {})], fast=False)
+    assert fast == plain and fast[0][0] == 400  # which operation is not said
+    assert schema.prepared.direct == 0
