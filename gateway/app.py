@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from connectors.sdk import Connector, HealthStatus
+from connectors.sdk import Connector
 from gateway.access import (
     NO_ISSUED_GRANTS,
     Authenticator,
@@ -51,11 +51,13 @@ from gateway.federation import (
 from gateway.http import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.http import (
     GRAPHIQL_ASSET_PREFIX,
-    CachedAnswer,
+    NOT_CACHEABLE,
+    CachedAnswers,
     GatewayMetrics,
     LocalAnswers,
     QueryLimits,
     RedisAnswers,
+    RequestResponse,
     ResponseCache,
     Webhook,
     WebhookDispatcher,
@@ -63,6 +65,7 @@ from gateway.http import (
     build_tracer_provider,
     graphiql_page,
     graphiql_static_app,
+    readiness,
     sources_complete,
     tracer_of,
     wants_graphiql,
@@ -211,6 +214,7 @@ class Gateway:
         self._sweeping: asyncio.Task[None] | None = None  # the workflows' expiry sweep
         self._quality_sweeping: asyncio.Task[None] | None = None
         self.response_cache = self._response_cache()
+        self.answers = CachedAnswers(self.response_cache)
         self.fingerprints = GrantFingerprints()
 
     def _response_cache(self) -> ResponseCache | None:
@@ -458,7 +462,8 @@ class Gateway:
 
     async def _graphql(self, request: Request, event: AuditEvent) -> Response:
         """Answer one GraphQL request, filling in ``event`` (outcome: rejected unless run)."""
-        media = http.negotiate(request.headers.get("accept"))
+        sent = http.header_values(request.scope)  # one pass, not one scan per header read
+        media = http.negotiate(sent.get("accept"))
         if media is None:
             return http.respond(
                 http.error_payload(
@@ -478,7 +483,8 @@ class Gateway:
                 http.error_payload(caller.message, code), caller.status, media, caller.headers
             )
         event.set_caller(caller)
-        client = request.client.host if request.client else None
+        address = request.client
+        client = address.host if address else None
         if self.rate_limiter is not None:
             decision = await self.rate_limiter.decide(caller, client)
             if not decision.allowed:
@@ -491,7 +497,7 @@ class Gateway:
                     media,
                     {"Retry-After": decision.retry_after_header},
                 )
-        purpose = (request.headers.get("x-purpose") or "").strip()[:128] or None
+        purpose = (sent.get("x-purpose") or "").strip()[:128] or None
         event.purpose = purpose
         try:
             params = await http.read_params(
@@ -500,10 +506,7 @@ class Gateway:
         except http.RequestError as exc:
             return http.respond(http.error_payload(exc.message), exc.status, media, exc.headers)
         event.set_document(params.query, params.operation_name)
-        cache = self.response_cache
-        plan = None
-        if cache is not None and not request.headers.get("x-demand-receipt"):
-            plan = cache.plan(params.query, params.operation_name)
+        plan = self.answers.plan(params, sent)
 
         operation = http.operation_type(params)
         if isinstance(operation, GraphQLError):
@@ -530,22 +533,23 @@ class Gateway:
                 media,
                 {"Retry-After": "5"},
             )
-        languages = preferences(request.headers.get("accept-language"))
-        cache_key = None
-        if cache is not None and plan is not None:
-            cache_key = cache.key(
+        languages = preferences(sent.get("accept-language"))
+        found = NOT_CACHEABLE
+        if plan is not None:
+            found = await self.answers.lookup(
                 plan,
-                operation_name=params.operation_name,
-                variables=params.variables,
+                params,
                 media_type=media,
                 languages=languages,
                 grant_fingerprint=self.fingerprints.of(policy, caller, purpose, now, issued, today),
                 policy_generation=generation,
                 grant_revision=issued.revision,
             )
-            cached = await cache.get(cache_key) if cache_key is not None else None
-            if cached is not None:
-                return await self._replay(cached, caller, purpose, now, event)
+        if found.answer is not None:
+            if found.answer.agreement_hits:
+                scope = _UsageScope(caller, purpose, now)
+                await self._record_agreement_use(dict(found.answer.agreement_hits), scope, event)
+            return self.answers.replay(found.answer, event)
         context = RequestContext(
             engine=self.engine,
             caller=caller,
@@ -567,7 +571,7 @@ class Gateway:
             request_id=event.request_id,
             outbox_written=self.outbox_written,
             client_address=client,
-            demand_receipts=_receipts(request.headers.get("x-demand-receipt")),
+            demand_receipts=_receipts(sent.get("x-demand-receipt")),
         )
         with request_deadline(self.config.graphql.request_timeout_seconds):
             result = await self.schema.execute(
@@ -605,48 +609,17 @@ class Gateway:
             executed=not not_executed, has_data=result.data is not None, has_errors=bool(errors)
         )
         response = http.respond(payload, status, media, headers)
-        if (
-            cache is not None
-            and cache_key is not None
-            and status == 200
-            and not errors
+        await self.answers.keep(
+            found.key,
+            response,
+            event,
+            media_type=media,
+            complete=not errors
             and context.rate_limited is None
-            and sources_complete(context.source_reports)
-        ):
-            answer = CachedAnswer(
-                bytes(response.body),
-                status,
-                media,
-                tuple(context.dataset_ids),
-                context.withheld,
-                tuple(event.sources.items()),
-                tuple(sorted(context.agreement_hits.items())),
-                event.outcome.value,
-            )
-            await cache.put(cache_key, answer)
-        return response
-
-    async def _replay(
-        self,
-        cached: CachedAnswer,
-        caller: Caller,
-        purpose: str | None,
-        now: datetime,
-        event: AuditEvent,
-    ) -> Response:
-        """A response-cache hit: the kept bytes, and the audit record (and agreement usage)
-        the executed request wrote."""
-        event.dataset_ids = list(cached.dataset_ids)
-        event.withheld = cached.withheld
-        event.sources = dict(cached.sources)
-        event.cache = "hit"
-        if cached.agreement_hits:
-            scope = _UsageScope(caller, purpose, now)
-            await self._record_agreement_use(dict(cached.agreement_hits), scope, event)
-        event.outcome = Outcome(cached.outcome)
-        return Response(
-            cached.body, cached.status, media_type=f"{cached.media_type}; charset=utf-8"
+            and sources_complete(context.source_reports),
+            agreement_hits=context.agreement_hits,
         )
+        return response
 
     async def _issued_grants(self, caller: Caller) -> IssuedGrants:
         # Issued grants belong to a caller id or an operator: none can apply to the
@@ -688,33 +661,7 @@ class Gateway:
         return JSONResponse({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        async def probe(connector: Any) -> dict[str, Any]:
-            health = await self.engine.check(connector)  # a classified message only
-            guard = self.engine.guard(connector.source_id).report()
-            return {
-                "id": connector.source_id,
-                "status": health.status.value,
-                "loading": connector.loading,
-                "latencyMs": round(health.latency_ms, 1) if health.latency_ms else None,
-                "message": health.message,
-                "state": guard.state.value,
-                "consecutiveFailures": guard.consecutive_failures,
-                "lastError": guard.last_error,
-                "latencyP50Ms": (
-                    round(guard.latency_p50_ms, 1) if guard.latency_p50_ms is not None else None
-                ),
-                "cachedAnswers": guard.cache_entries,
-            }
-
-        sources = await asyncio.gather(*(probe(c) for c in self.connectors))
-        up = sum(1 for s in sources if s["status"] == HealthStatus.UP.value)
-        # Not ready while a source's first load runs: queries would find it still loading.
-        loading = [s["id"] for s in sources if s["loading"]]
-        ready = up > 0 and not loading
-        status = "ready" if ready else "loading" if loading else "unavailable"
-        return JSONResponse(
-            {"status": status, "sources": sources}, status_code=200 if ready else 503
-        )
+        return await readiness(self.engine, self.connectors)
 
 
 def create_app(gateway: Gateway) -> Starlette:
@@ -728,7 +675,11 @@ def create_app(gateway: Gateway) -> Starlette:
             await gateway.aclose()
 
     routes = [
-        Route("/graphql", gateway.graphql, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route(
+            "/graphql",
+            RequestResponse(gateway.graphql),
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        ),
         Mount(GRAPHIQL_ASSET_PREFIX, app=graphiql_static_app(), name="graphiql-static"),
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),

@@ -3,15 +3,22 @@ middleware (request ids, tracing, access log, CORS, compression) and logging."""
 
 from __future__ import annotations
 
+from gateway.http.answers import NOT_CACHEABLE, CachedAnswers, Lookup
 from gateway.http.graphiql import (
     GRAPHIQL_ASSET_PREFIX,
     graphiql_page,
     graphiql_static_app,
     wants_graphiql,
 )
+from gateway.http.health import readiness
 from gateway.http.limits import LimitsConfig, QueryLimits
 from gateway.http.metrics import CONTENT_TYPE, GatewayMetrics
-from gateway.http.middleware import CompressionConfig, CorsConfig, build_middleware
+from gateway.http.middleware import (
+    CompressionConfig,
+    CorsConfig,
+    RequestResponse,
+    build_middleware,
+)
 from gateway.http.response_cache import (
     CachedAnswer,
     LocalAnswers,
@@ -42,6 +49,7 @@ from gateway.http.webhooks import (
 __all__ = [
     "CONTENT_TYPE",
     "CachedAnswer",
+    "CachedAnswers",
     "CompressionConfig",
     "CorsConfig",
     "DELIVERY_HEADER",
@@ -50,9 +58,12 @@ __all__ = [
     "GatewayMetrics",
     "LimitsConfig",
     "LocalAnswers",
+    "Lookup",
     "LoggingConfig",
+    "NOT_CACHEABLE",
     "QueryLimits",
     "RedisAnswers",
+    "RequestResponse",
     "RequestTelemetry",
     "ResponseCache",
     "SIGNATURE_HEADER",
@@ -66,6 +77,7 @@ __all__ = [
     "configure_logging",
     "graphiql_page",
     "graphiql_static_app",
+    "readiness",
     "sign",
     "sources_complete",
     "tracer_of",

@@ -85,6 +85,8 @@ class GatewayMetrics:
         )
         self._by_status: dict[int, Any] = {}
         self._by_source: dict[tuple[str, str], Any] = {}
+        self._requests_seen: dict[int, int] = {}
+        self._sources_seen: dict[tuple[str, str], int] = {}
         self.registry.register(_GuardCollector(guards))
         # process_* (CPU, memory, open files), python_info and python_gc_*: the default
         # registry's collectors, shared read-only by every gateway of the process.
@@ -92,23 +94,34 @@ class GatewayMetrics:
             self.registry.register(collector)
 
     def observe_request(self, status: int, seconds: float) -> None:
-        child = self._by_status.get(status)
-        if child is None:
-            child = self._by_status[status] = self.requests.labels(str(status))
-        child.inc()
+        self._requests_seen[status] = self._requests_seen.get(status, 0) + 1
         self.latency.observe(seconds)
 
     def observe_source(self, source_id: str, status: str) -> None:
-        # ``labels()`` costs several microseconds and a response-cache hit observes every
-        # source: the children are kept (sources and statuses are a bounded few).
+        # A response-cache hit observes every source: counted in a plain dict here and
+        # added to the Prometheus counters (a lock per increment) when they are read.
         key = (source_id, status)
-        child = self._by_source.get(key)
-        if child is None:
-            child = self._by_source[key] = self.source_calls.labels(source_id, status)
-        child.inc()
+        self._sources_seen[key] = self._sources_seen.get(key, 0) + 1
+
+    def _add_seen(self) -> None:
+        """Move the counts observed since the last read into the counters (``labels()``
+        costs several microseconds: the children are kept, statuses and sources are few)."""
+        seen, self._requests_seen = self._requests_seen, {}
+        for status, count in seen.items():
+            child = self._by_status.get(status)
+            if child is None:
+                child = self._by_status[status] = self.requests.labels(str(status))
+            child.inc(count)
+        sources, self._sources_seen = self._sources_seen, {}
+        for key, count in sources.items():
+            found = self._by_source.get(key)
+            if found is None:
+                found = self._by_source[key] = self.source_calls.labels(*key)
+            found.inc(count)
 
     def observe_source_latency(self, source_id: str, seconds: float) -> None:
         self.source_latency.labels(source_id).observe(seconds)
 
     def render(self) -> bytes:
+        self._add_seen()
         return generate_latest(self.registry)

@@ -84,6 +84,12 @@ MAX_TOTAL_BYTES = 32 * 1024 * 1024  # what every in-process entry together may h
 # Documents whose plan is remembered: short enough that the memo's bound holds memory too.
 _PLANNED_DOCUMENT_CHARS = 16_384
 _KEY_VERSION = "1"
+# json.dumps with keyword arguments builds an encoder per call; the key's parts use these.
+_VARIABLES_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_TEXT_JSON = json.JSONEncoder(ensure_ascii=False)
+# Operation names, media types and language preferences encoded for keys, remembered (a
+# few combinations repeat; cleared when this many, so the memo stays small).
+_ENCODED_PARTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +352,7 @@ class ResponseCache:
         self.ttl_seconds = ttl_seconds
         self.answers = answers
         self._plans: LRUCache[tuple[str, str | None], CachePlan | None] = LRUCache(maxsize=512)
+        self._encoded: dict[tuple[str | None, str, tuple[str, ...]], tuple[str, str, str]] = {}
         self.hits = 0
         self.misses = 0
         self.stored = 0
@@ -378,23 +385,29 @@ class ResponseCache:
         if not plan.nodes_are_datasets(variables):
             return None
         try:
-            values = (
-                json.dumps(variables, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                if variables
-                else "{}"
-            )
+            values = _VARIABLES_JSON.encode(variables) if variables else "{}"
         except (TypeError, ValueError):
             return None
         # Each part is JSON (a string quoted, its quotes escaped), so no two different
         # tuples of parts join to the same text.
+        request = (operation_name, media_type, languages)
+        encoded = self._encoded.get(request)
+        if encoded is None:
+            if len(self._encoded) >= _ENCODED_PARTS:
+                self._encoded.clear()
+            encoded = self._encoded[request] = (
+                _TEXT_JSON.encode(operation_name),
+                json.dumps(media_type),
+                _TEXT_JSON.encode(languages),
+            )
         material = "\n".join(
             (
                 _KEY_VERSION,
                 plan.digest,
-                json.dumps(operation_name, ensure_ascii=False),
+                encoded[0],
                 values,
-                json.dumps(media_type),
-                json.dumps(languages, ensure_ascii=False),
+                encoded[1],
+                encoded[2],
                 grant_fingerprint,
                 str(int(policy_generation)),
                 str(int(grant_revision)),

@@ -22,6 +22,7 @@ import logging
 import re
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -40,6 +41,8 @@ from gateway.federation.tracing import PROPAGATOR
 
 ACCESS_LOG = logging.getLogger("gateway.access")
 TRACER_NAME = "catalogue-gateway"
+
+_NO_SPAN = nullcontext(trace.INVALID_SPAN)
 
 # Printable ASCII, no spaces: safe to log, to return and to forward as a header.
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -99,6 +102,31 @@ class RequestTelemetry:
         self.app = app
         self.tracer = tracer
         self.access_log = access_log
+        self._no_op = isinstance(tracer, trace.NoOpTracer)
+
+    def _server_span(
+        self, scope: Scope, headers: Headers, rid: str
+    ) -> AbstractContextManager[trace.Span]:
+        if self._no_op and "traceparent" not in headers:
+            # A no-op tracer's span only carries an incoming trace on to the upstream calls;
+            # without one there is nothing to carry (the same empty context either way).
+            return _NO_SPAN
+        method: str = scope["method"]
+        path: str = scope["path"]
+        return self.tracer.start_as_current_span(
+            f"{method} {path}",
+            context=PROPAGATOR.extract(headers),
+            kind=SpanKind.SERVER,
+            attributes={
+                "http.request.method": method,
+                "url.path": path,
+                "url.scheme": scope.get("scheme", "http"),
+                "gateway.request_id": rid,
+            },
+            # an exception's text may quote the request (search text): type only
+            record_exception=False,
+            set_status_on_exception=False,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,20 +141,7 @@ class RequestTelemetry:
         started = time.perf_counter()
         token = request_id.set(rid)
         try:
-            with self.tracer.start_as_current_span(
-                f"{method} {path}",
-                context=PROPAGATOR.extract(headers),
-                kind=SpanKind.SERVER,
-                attributes={
-                    "http.request.method": method,
-                    "url.path": path,
-                    "url.scheme": scope.get("scheme", "http"),
-                    "gateway.request_id": rid,
-                },
-                # an exception's text may quote the request (search text): type only
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
+            with self._server_span(scope, headers, rid) as span:
 
                 async def send_with_id(message: Message) -> None:
                     nonlocal status
@@ -198,11 +213,32 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class TextFormatter(logging.Formatter):
+    """``logging.Formatter`` with ``TEXT_FORMAT``; the local time of the last second it
+    formatted is kept (one access-log line a request asked ``strftime`` for each)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second: int | None = None
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        if self.default_msec_format:
+            return self.default_msec_format % (self._stamp, record.msecs)
+        return self._stamp
+
+
 def configure_logging(config: LoggingConfig) -> None:
     """Set the root logger's level and format (text or JSON) for the whole process."""
     handler = logging.StreamHandler()
     json_lines = config.format == "json"
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from starlette.datastructures import Headers
 
-from gateway.http.graphql_http import GRAPHQL_RESPONSE, JSON, negotiate
+from gateway.http.graphql_http import GRAPHQL_RESPONSE, JSON, header_values, negotiate
 from tests.gateway.conftest import GatewayFactory, asgi_client, make_dataset
 
 QUERY = "{ datasets(first: 2) { totalCount edges { node { title } } } }"
@@ -252,3 +253,16 @@ async def test_metrics_count_requests_and_report_sources(gateway) -> None:  # ty
     assert 'catalogue_graphql_requests_total{status="400"} 1.0' in text
     assert 'catalogue_source_results_total{source="a",status="OK"} 1.0' in text
     assert 'catalogue_source_state{source="a",state="UP"} 1.0' in text
+
+
+def test_header_values_read_as_starlettes_headers_do() -> None:
+    raw = [
+        (b"accept", b"application/json"),
+        (b"x-purpose", b"first"),
+        (b"x-purpose", b"second"),
+        (b"accept-language", b"zh-CN,\xe9n;q=0.5"),
+    ]
+    values = header_values({"headers": raw})
+    headers = Headers(raw=raw)
+    for name in ("accept", "x-purpose", "accept-language", "x-demand-receipt"):
+        assert values.get(name) == headers.get(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.http import GatewayMetrics
 from tests.gateway.conftest import GatewayFactory, asgi_client, make_dataset
 
 QUERY = "{ datasets(first: 2) { totalCount } }"
@@ -35,3 +36,36 @@ async def test_metrics_types_source_latency_and_process(make_gateway: GatewayFac
 
     assert families["process_resident_memory_bytes"].samples[0].value > 0
     assert "python_info" in families
+
+
+def test_request_and_source_counts_add_up_across_reads() -> None:
+    metrics = GatewayMetrics(list)
+
+    def counts() -> dict[tuple[str, ...], float]:
+        text = metrics.render().decode()
+        return {
+            (s.name, *s.labels.values()): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name in ("catalogue_graphql_requests_total", "catalogue_source_results_total")
+        }
+
+    for status in (200, 200, 429):
+        metrics.observe_request(status, 0.01)
+    metrics.observe_source("a", "OK")
+    metrics.observe_source("a", "OK")
+    metrics.observe_source("b", "TIMEOUT")
+    assert counts() == {
+        ("catalogue_graphql_requests_total", "200"): 2.0,
+        ("catalogue_graphql_requests_total", "429"): 1.0,
+        ("catalogue_source_results_total", "a", "OK"): 2.0,
+        ("catalogue_source_results_total", "b", "TIMEOUT"): 1.0,
+    }
+    metrics.observe_request(200, 0.01)
+    metrics.observe_source("a", "OK")
+    assert counts() == {  # read again: counted once each, nothing lost or doubled
+        ("catalogue_graphql_requests_total", "200"): 3.0,
+        ("catalogue_graphql_requests_total", "429"): 1.0,
+        ("catalogue_source_results_total", "a", "OK"): 3.0,
+        ("catalogue_source_results_total", "b", "TIMEOUT"): 1.0,
+    }

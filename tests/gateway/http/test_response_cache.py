@@ -26,7 +26,7 @@ DEMAND_ID = encode_id("DataDemand", "x", "1")
 
 
 def key_of(cache: ResponseCache, query: str, **overrides: Any) -> str | None:
-    plan = cache.plan(query, overrides.pop("operation_name", None))
+    plan = cache.plan(query, overrides.get("operation_name"))
     assert plan is not None
     parts: dict[str, Any] = {
         "operation_name": None,
@@ -206,3 +206,34 @@ async def test_a_failing_redis_answers_like_a_miss_and_is_logged_once(
     finally:
         await client.aclose()
     assert len([r for r in caplog.records if "failed" in r.getMessage()]) == 1
+
+
+def test_a_long_lived_cache_keys_every_request_as_a_fresh_one_does() -> None:
+    # The key's encoded parts are remembered per (operation, media type, languages), and
+    # forgotten when many: neither may make two requests share a key or change a key.
+    query = "query A { datasets { totalCount } } query B { departments { id } }"
+    combinations = [
+        (name, media, languages)
+        for name in ("A", "B")
+        for media in ("application/json", "application/graphql-response+json")
+        for languages in [(), ("zh",), ("en", "zh"), *((f"x-{i}",) for i in range(140))]
+    ]
+
+    def key(cache: ResponseCache, name: str, media: str, languages: tuple[str, ...]) -> Any:
+        plan = cache.plan(query, name)
+        assert plan is not None
+        return cache.key(
+            plan,
+            operation_name=name,
+            variables=None,
+            media_type=media,
+            languages=languages,
+            grant_fingerprint="f" * 64,
+            policy_generation=0,
+            grant_revision=0,
+        )
+
+    long_lived = cache()
+    keys = [key(long_lived, *parts) for parts in combinations * 2]
+    assert keys == [key(cache(), *parts) for parts in combinations * 2]
+    assert len(set(keys)) == len(combinations)

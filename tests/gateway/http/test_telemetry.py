@@ -141,6 +141,23 @@ async def test_with_tracing_off_no_span_is_recorded_but_the_trace_is_passed_on()
     assert platform.requests[0].headers["traceparent"] == TRACEPARENT
 
 
+async def test_with_tracing_off_and_no_incoming_trace_no_trace_is_invented(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    platform = Platform()
+    gateway, upstream = traced_gateway(platform, None)
+    with caplog.at_level(logging.INFO, "gateway.access"):
+        async with upstream, asgi(gateway) as client:
+            response = await client.post(
+                "/graphql", json={"query": SEARCH}, headers={"X-Request-Id": "portal-7"}
+            )
+    assert response.status_code == 200 and response.headers["x-request-id"] == "portal-7"
+    assert "traceparent" not in platform.requests[0].headers
+    assert platform.requests[0].headers["x-request-id"] == "portal-7"
+    lines = [r for r in caplog.records if r.name == "gateway.access"]
+    assert [r.http["status"] for r in lines] == [200]  # type: ignore[attr-defined]
+
+
 def test_tracing_is_off_by_default_and_exports_over_otlp_when_on() -> None:
     off = Gateway(
         parse_config({"sources": [{"id": "a", "connector": "ckan", "url": "http://x.test"}]}),
@@ -267,3 +284,14 @@ async def test_a_crash_marks_the_span_failed_without_quoting_the_exception(
     assert server.attributes is not None and server.attributes["error.type"] == "RuntimeError"
     assert not server.events  # no exception event carrying the message
     assert "secret-bus-words" not in repr(server.to_json())
+
+
+def test_text_logs_read_as_the_standard_formatter_writes_them() -> None:
+    from gateway.http.telemetry import TEXT_FORMAT, TextFormatter
+
+    ours, standard = TextFormatter(), logging.Formatter(TEXT_FORMAT)
+    for created in (1_764_000_000.0, 1_764_000_000.25, 1_764_000_000.999, 1_764_000_001.5, 0.5):
+        record = logging.LogRecord("gateway.access", logging.INFO, __file__, 1, "x %d", (1,), None)
+        record.created, record.msecs = created, int((created - int(created)) * 1000)
+        assert ours.format(record) == standard.format(record)
+    assert ours.formatTime(record, "%Y") == standard.formatTime(record, "%Y")
