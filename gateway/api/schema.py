@@ -370,20 +370,17 @@ def build_schema(
     query = merge_types("Query", (Query, AccessRequestQuery, AgreementQuery, DemandQuery))
     mutation = merge_types("Mutation", (AccessRequestMutation, AgreementMutation, DemandMutation))
     config = StrawberryConfig(scalar_map=gql.SCALAR_MAP)
+    common: dict[str, Any] = {
+        "query": query,
+        "mutation": mutation,
+        "types": [gql.Dataset],
+        "extensions": extensions,
+        "config": config,
+    }
     if not fast_path:
-        return _Schema(
-            query=query,
-            mutation=mutation,
-            types=[gql.Dataset],
-            extensions=extensions,
-            config=config,
-        )
+        return _Schema(**common)
     return _PreparedSchema(
-        query=query,
-        mutation=mutation,
-        types=[gql.Dataset],
-        extensions=extensions,
-        config=config,
+        **common,
         execution_context_class=execution_context_for(Plans()),
         limits=limits,
         mask_errors=_mask_errors,
