@@ -189,28 +189,34 @@ class Paged:
 NOW = datetime(2025, 1, 5, 12, tzinfo=UTC)
 
 
+def property_sources(case: Federation, client: httpx.AsyncClient) -> list[PropertySource]:
+    """The case's sources as connectors (source ``s<i>``; ``case.down`` fails)."""
+    connectors = []
+    for i, spec in enumerate(case.sources):
+        sid = f"s{i}"
+        connector = PropertySource(
+            SourceSettings(
+                id=sid,
+                url="http://127.0.0.1:9",
+                authoritative_for=spec.authoritative_for,
+                republishes=spec.republishes,
+            ),
+            client,
+            [t.dataset(sid, n) for n, t in enumerate(spec.records)],
+            push_down=spec.push_down,
+            page_cap=spec.page_cap,
+            unmappable=spec.unmappable,
+        )
+        connector.down = i == case.down
+        connectors.append(connector)
+    return connectors
+
+
 async def _page_through(case: Federation) -> Paged:
     policy = Policy.parse(case.raw_policy)
     grant_set = policy.grant_set(as_caller(case.who), case.purpose, NOW)
     async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as client:
-        connectors = []
-        for i, spec in enumerate(case.sources):
-            sid = f"s{i}"
-            connector = PropertySource(
-                SourceSettings(
-                    id=sid,
-                    url="http://127.0.0.1:9",
-                    authoritative_for=spec.authoritative_for,
-                    republishes=spec.republishes,
-                ),
-                client,
-                [t.dataset(sid, n) for n, t in enumerate(spec.records)],
-                push_down=spec.push_down,
-                page_cap=spec.page_cap,
-                unmappable=spec.unmappable,
-            )
-            connector.down = i == case.down
-            connectors.append(connector)
+        connectors = property_sources(case, client)
         engine = FederatedSearch(connectors, CursorCodec(b"k" * 32))
         request = SearchRequest(filter=case.filter, sort=case.sort, first=case.first)
 

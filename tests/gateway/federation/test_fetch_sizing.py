@@ -33,10 +33,10 @@ from tests.gateway.conftest import make_dataset
 from tests.gateway.federation.test_federation_properties import (
     NOW,
     Federation,
-    PropertySource,
     _case,
     _source,
     federations,
+    property_sources,
     shared_identifiers,
     unique_identifiers,
 )
@@ -168,35 +168,13 @@ def _summary(result: SearchResult) -> tuple[object, ...]:
     )
 
 
-def _connectors(case: Federation, client: httpx.AsyncClient) -> list[PropertySource]:
-    connectors = []
-    for i, spec in enumerate(case.sources):
-        sid = f"s{i}"
-        connector = PropertySource(
-            SourceSettings(
-                id=sid,
-                url="http://127.0.0.1:9",
-                authoritative_for=spec.authoritative_for,
-                republishes=spec.republishes,
-            ),
-            client,
-            [t.dataset(sid, n) for n, t in enumerate(spec.records)],
-            push_down=spec.push_down,
-            page_cap=spec.page_cap,
-            unmappable=spec.unmappable,
-        )
-        connector.down = i == case.down
-        connectors.append(connector)
-    return connectors
-
-
 async def _compare(case: Federation) -> None:
     policy = Policy.parse(case.raw_policy)
     grant_set: GrantSet = policy.grant_set(as_caller(case.who), case.purpose, NOW)
     codec = CursorCodec(b"k" * 32)  # one key: either engine reads the other's cursors
     async with httpx.AsyncClient(transport=httpx.MockTransport(_no_network)) as client:
-        sized = FederatedSearch(_connectors(case, client), codec, sized_fetch=True)
-        plain = FederatedSearch(_connectors(case, client), codec, sized_fetch=False)
+        sized = FederatedSearch(property_sources(case, client), codec, sized_fetch=True)
+        plain = FederatedSearch(property_sources(case, client), codec, sized_fetch=False)
         request = SearchRequest(filter=case.filter, sort=case.sort, first=case.first)
         after_sized: str | None = None
         after_plain: str | None = None
