@@ -205,11 +205,15 @@ def finish(name: str, args: argparse.Namespace, payload: dict[str, Any]) -> None
 
 
 async def post_graphql(
-    http: aiohttp.ClientSession, url: str, name: str, body: dict[str, Any]
+    http: aiohttp.ClientSession,
+    url: str,
+    name: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> bool:
     """One GraphQL request; a failed one is counted in ``FAILURES`` with its reason."""
     try:
-        async with http.post(url, json=body) as response:
+        async with http.post(url, json=body, headers=headers) as response:
             payload = await response.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         FAILURES[f"{name}: {type(exc).__name__}: {str(exc)[:160]}"] += 1
@@ -220,11 +224,17 @@ async def post_graphql(
     return response.status == 200 and not errors
 
 
-async def graphql_load(url: str, name: str, query: str, args: argparse.Namespace) -> LoadResult:
+async def graphql_load(
+    url: str, name: str, query: str, args: argparse.Namespace, *, accept_encoding: str | None = None
+) -> LoadResult:
+    """``args.requests`` requests for ``query``. ``accept_encoding`` replaces aiohttp's
+    default (gzip, deflate, br): with it the gateway compresses every answer, which a bare
+    endpoint never does (bench.response_cache sends ``identity`` for the same reason)."""
+    headers = {"accept-encoding": accept_encoding} if accept_encoding else None
     async with session(args.concurrency) as http:
         return await drive(
             name,
-            partial(post_graphql, http, url, name, {"query": query}),
+            partial(post_graphql, http, url, name, {"query": query}, headers),
             concurrency=args.concurrency,
             requests=args.requests,
         )
