@@ -22,8 +22,9 @@ the same run, and saves the raw numbers under bench/results/.
 - ``fast-path``: the warm 20-dataset query (upstream cache warm, response cache off, so
   every request executes) with the execution fast path (``graphql.fast_path``, compiled
   completion plans) over the same gateway with it off (plain graphql-core): req/s and p50,
-  and against a bare Starlette endpoint answering the same bytes (bench.response_cache's
-  ceiling), also scaled to the issue's machine (ceiling ~13,000 req/s).
+  and against a bare Starlette endpoint answering the same bytes (bench.harness's
+  ``ceiling``, as in bench.response_cache), also scaled to the issue's machine (whose
+  ceiling was ~13,000 req/s).
 - ``workers`` and ``fast-path`` send ``--accept-encoding`` (default identity: aiohttp's
   default would have the gateway compress every answer, which the ceiling never does).
 - ``peer``: Hive Gateway (bench/peer/) over the same platforms next to the gateway and a
@@ -62,6 +63,8 @@ from bench.common import (
 from bench.harness import (
     ROW_FIELDS,
     WARMUP,
+    answer_bytes,
+    ceiling,
     datasets_query,
     finish,
     gateway,
@@ -438,9 +441,6 @@ ISSUE_CEILING_RPS = 13_000
 
 
 def run_fast_path(args: argparse.Namespace) -> None:
-    # Imported here: bench.response_cache imports this module (memory_load).
-    from bench.response_cache import answer_bytes, ceiling
-
     query = datasets_query(args.first)
     off, on = "fast path off (graphql-core)", "fast path on (compiled plans)"
     bare = "bare Starlette, same bytes"
