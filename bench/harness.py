@@ -37,6 +37,30 @@ from bench.common import (
 from gateway.config import SourceConfig
 from gateway.demo.run import CKAN_OPTIONS
 
+# The ceiling: the same server stack as ``catalogue-gateway serve`` (uvicorn, its default
+# loop and HTTP implementation), no middleware, one route answering fixed bytes.
+CEILING_APP = """\
+import sys
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = Path(sys.argv[1]).read_bytes()
+MEDIA = "application/graphql-response+json; charset=utf-8"
+
+
+async def answer(request):
+    await request.body()
+    return Response(BODY, media_type=MEDIA)
+
+
+app = Starlette(routes=[Route("/graphql", answer, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 FAILURES: Counter[str] = Counter()
 WARMUP = 20  # requests bench.common.drive makes before it measures
@@ -205,11 +229,15 @@ def finish(name: str, args: argparse.Namespace, payload: dict[str, Any]) -> None
 
 
 async def post_graphql(
-    http: aiohttp.ClientSession, url: str, name: str, body: dict[str, Any]
+    http: aiohttp.ClientSession,
+    url: str,
+    name: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> bool:
     """One GraphQL request; a failed one is counted in ``FAILURES`` with its reason."""
     try:
-        async with http.post(url, json=body) as response:
+        async with http.post(url, json=body, headers=headers) as response:
             payload = await response.json(content_type=None)
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         FAILURES[f"{name}: {type(exc).__name__}: {str(exc)[:160]}"] += 1
@@ -220,11 +248,17 @@ async def post_graphql(
     return response.status == 200 and not errors
 
 
-async def graphql_load(url: str, name: str, query: str, args: argparse.Namespace) -> LoadResult:
+async def graphql_load(
+    url: str, name: str, query: str, args: argparse.Namespace, *, accept_encoding: str | None = None
+) -> LoadResult:
+    """``args.requests`` requests for ``query``. ``accept_encoding`` replaces aiohttp's
+    default (gzip, deflate, br): with it the gateway compresses every answer, which a bare
+    endpoint never does (bench.response_cache sends ``identity`` for the same reason)."""
+    headers = {"accept-encoding": accept_encoding} if accept_encoding else None
     async with session(args.concurrency) as http:
         return await drive(
             name,
-            partial(post_graphql, http, url, name, {"query": query}),
+            partial(post_graphql, http, url, name, {"query": query}, headers),
             concurrency=args.concurrency,
             requests=args.requests,
         )
@@ -291,3 +325,24 @@ async def _bounded_load(
             return await post_graphql(http, url, name, body())
 
         return await drive(name, call, concurrency=args.concurrency, requests=args.requests)
+
+
+@contextmanager
+def ceiling(body: bytes, tmp: Path) -> Iterator[str]:
+    """``CEILING_APP`` answering ``body`` in its own process; yields its /graphql URL."""
+    answer, script = tmp / "answer.json", tmp / "ceiling.py"
+    answer.write_bytes(body)
+    script.write_text(CEILING_APP)
+    port = free_port()
+    with process([sys.executable, str(script), str(answer), str(port)], tmp / "ceiling.log") as _:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/graphql"
+
+
+async def answer_bytes(url: str, query: str) -> bytes:
+    """The gateway's answer to ``query`` (decompressed), for the ceiling to return."""
+    async with session() as http, http.post(url, json={"query": query}) as response:
+        body = await response.read()
+        if response.status != 200 or b'"errors"' in body:
+            raise RuntimeError(f"the gateway did not answer the query: {body[:300]!r}")
+        return body

@@ -21,52 +21,26 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import LoadResult, drive, free_port, peak_rss_mb, wait_for_port
+from bench.common import LoadResult, drive, peak_rss_mb
 from bench.federation import memory_load
 from bench.harness import (
     FAILURES,
+    answer_bytes,
+    ceiling,
     datasets_query,
     finish,
     gateway,
     platforms,
-    process,
     report,
     session,
     write_config,
 )
-
-# The ceiling: the same server stack as ``catalogue-gateway serve`` (uvicorn, its default
-# loop and HTTP implementation), no middleware, one route answering fixed bytes.
-CEILING_APP = """\
-import sys
-from pathlib import Path
-
-import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import Response
-from starlette.routing import Route
-
-BODY = Path(sys.argv[1]).read_bytes()
-MEDIA = "application/graphql-response+json; charset=utf-8"
-
-
-async def answer(request):
-    await request.body()
-    return Response(BODY, media_type=MEDIA)
-
-
-app = Starlette(routes=[Route("/graphql", answer, methods=["POST"])])
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
-"""
 
 
 def cached_config(
@@ -75,25 +49,6 @@ def cached_config(
     """bench.harness's config with ``graphql.response_cache`` set (ttl 0: off)."""
     settings = {"ttl_seconds": ttl, "max_entries": max_entries}
     return write_config(path, urls, cache_ttl=cache_ttl, response_cache=settings)
-
-
-@contextmanager
-def ceiling(body: bytes, tmp: Path) -> Iterator[str]:
-    answer, script = tmp / "answer.json", tmp / "ceiling.py"
-    answer.write_bytes(body)
-    script.write_text(CEILING_APP)
-    port = free_port()
-    with process([sys.executable, str(script), str(answer), str(port)], tmp / "ceiling.log") as _:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/graphql"
-
-
-async def answer_bytes(url: str, query: str) -> bytes:
-    async with session() as http, http.post(url, json={"query": query}) as response:
-        body = await response.read()
-        if response.status != 200 or b'"errors"' in body:
-            raise RuntimeError(f"the gateway did not answer the query: {body[:300]!r}")
-        return body
 
 
 async def graphql_load(url: str, name: str, query: str, args: argparse.Namespace) -> LoadResult:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import getpass
 import logging
 import signal
@@ -33,6 +34,10 @@ log = logging.getLogger("gateway.cli")
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+# Allocations between two young-generation collections in a serving process (Python's
+# default is 700: a request allocates thousands of short-lived containers, so the
+# collector ran several times a request, ~6% of its CPU).
+YOUNG_GC_THRESHOLD = 10_000
 
 
 def _port(text: str) -> int:
@@ -231,6 +236,7 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     app = create_app(gateway)
+    settle_heap()
     options = serve_options(args, config)
     http = bounded_http_protocol(config.server.header_timeout_seconds)
     if not args.reuse_port:
@@ -245,6 +251,18 @@ def _serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the workers too
         uvicorn.Server(uvicorn.Config(app, **options, http=http)).run(sockets=[sock])
     return EXIT_OK
+
+
+def settle_heap() -> None:
+    """Set the collector up for serving: what startup built (modules, schema, policy, some
+    180,000 objects) is frozen out of the collector's scans, which otherwise walked it all
+    at each full collection, and young collections run every ``YOUNG_GC_THRESHOLD``
+    allocations. Only the cycle collector's timing changes: nothing is kept that reference
+    counting would free."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, middle, old)
 
 
 def worker_config(config: GatewayConfig, index: int) -> GatewayConfig:

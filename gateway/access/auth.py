@@ -50,6 +50,8 @@ JWKS_MAX_BYTES = 1024 * 1024
 JWKS_TIMEOUT_SECONDS = 5.0
 # After a failed fetch (or before any succeeded), wait this long before asking again.
 JWKS_RETRY_SECONDS = 5.0
+# The headers that carry a credential, as an ASGI server passes names (lower case).
+_CREDENTIAL_HEADERS = frozenset((b"x-api-key", b"authorization"))
 
 
 class AuthError(GatewayError):
@@ -103,6 +105,8 @@ class Authenticator:
         ``headers`` is case-insensitive (starlette's ``Headers``) or has lower-case names.
         Raises ``AuthError``.
         """
+        if not _may_carry_credentials(headers):
+            return ANONYMOUS
         api_key = _single(headers, "x-api-key", "X-API-Key", "ApiKey")
         authorization = _single(headers, "authorization", "Authorization", "Bearer")
         if api_key is not None and authorization is not None:
@@ -162,6 +166,16 @@ class Authenticator:
             key_set = _KeySet(settings.jwks_url, self._client, self._clock)
             self._key_sets[settings.jwks_url] = key_set
         return await key_set.find(kid, settings)
+
+
+def _may_carry_credentials(headers: Mapping[str, str]) -> bool:
+    """False only when starlette's raw header list names neither credential header: most
+    requests to a public catalogue are anonymous, and reading each header (twice, to refuse
+    a repeated one) scans and decodes the whole list every time."""
+    raw = getattr(headers, "raw", None)
+    if raw is None:
+        return True
+    return any(name in _CREDENTIAL_HEADERS for name, _ in raw)
 
 
 def _single(headers: Mapping[str, str], name: str, shown: str, scheme: str) -> str | None:

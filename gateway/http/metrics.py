@@ -6,6 +6,7 @@ exposed as counters (``_total``), latencies as histograms (``_seconds``).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,36 @@ from gateway.federation import GuardState, SourceGuard
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Upper bounds as Histogram keeps them: the buckets, then +Inf.
+_UPPER_BOUNDS = (*_LATENCY_BUCKETS, float("inf"))
+
+
+class _Tally:
+    """One histogram's observations as plain numbers, copied into it when /metrics is read.
+
+    ``Histogram.observe`` takes a lock for the sum and another for the bucket, and every
+    request observes its own latency and each source's. The running totals are added in
+    the order ``observe`` would add them, so the values exposed are the same to the bit.
+    ``histogram`` is an unlabelled Histogram or one child of a labelled one.
+    """
+
+    __slots__ = ("_histogram", "_counts", "_sum")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._counts = [0] * len(_UPPER_BOUNDS)
+        self._sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        # the first bound >= seconds, as Histogram.observe picks it
+        self._counts[bisect_left(_UPPER_BOUNDS, seconds)] += 1
+        self._sum += seconds
+
+    def publish(self) -> None:
+        # prometheus_client has no public way to set a histogram's state: its values are.
+        self._histogram._sum.set(self._sum)
+        for value, count in zip(self._histogram._buckets, self._counts, strict=True):
+            value.set(float(count))
 
 
 class _GuardCollector(Collector):
@@ -87,6 +118,8 @@ class GatewayMetrics:
         self._by_source: dict[tuple[str, str], Any] = {}
         self._requests_seen: dict[int, int] = {}
         self._sources_seen: dict[tuple[str, str], int] = {}
+        self._latency = _Tally(self.latency)
+        self._source_latency: dict[str, _Tally] = {}
         self.registry.register(_GuardCollector(guards))
         # process_* (CPU, memory, open files), python_info and python_gc_*: the default
         # registry's collectors, shared read-only by every gateway of the process.
@@ -95,7 +128,7 @@ class GatewayMetrics:
 
     def observe_request(self, status: int, seconds: float) -> None:
         self._requests_seen[status] = self._requests_seen.get(status, 0) + 1
-        self.latency.observe(seconds)
+        self._latency.observe(seconds)
 
     def observe_source(self, source_id: str, status: str) -> None:
         # A response-cache hit observes every source: counted in a plain dict here and
@@ -120,8 +153,14 @@ class GatewayMetrics:
             found.inc(count)
 
     def observe_source_latency(self, source_id: str, seconds: float) -> None:
-        self.source_latency.labels(source_id).observe(seconds)
+        tally = self._source_latency.get(source_id)
+        if tally is None:  # the child made here, so sources are exposed in the same order
+            tally = self._source_latency[source_id] = _Tally(self.source_latency.labels(source_id))
+        tally.observe(seconds)
 
     def render(self) -> bytes:
         self._add_seen()
+        self._latency.publish()
+        for tally in self._source_latency.values():
+            tally.publish()
         return generate_latest(self.registry)

@@ -105,9 +105,9 @@ class RequestTelemetry:
         self._no_op = isinstance(tracer, trace.NoOpTracer)
 
     def _server_span(
-        self, scope: Scope, headers: Headers, rid: str
+        self, scope: Scope, traced: bool, rid: str
     ) -> AbstractContextManager[trace.Span]:
-        if self._no_op and "traceparent" not in headers:
+        if self._no_op and not traced:
             # A no-op tracer's span only carries an incoming trace on to the upstream calls;
             # without one there is nothing to carry (the same empty context either way).
             return _NO_SPAN
@@ -115,7 +115,7 @@ class RequestTelemetry:
         path: str = scope["path"]
         return self.tracer.start_as_current_span(
             f"{method} {path}",
-            context=PROPAGATOR.extract(headers),
+            context=PROPAGATOR.extract(Headers(scope=scope)),
             kind=SpanKind.SERVER,
             attributes={
                 "http.request.method": method,
@@ -132,8 +132,7 @@ class RequestTelemetry:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        given = headers.get("x-request-id", "")[:64]
+        given, traced = _id_and_trace(scope)
         rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         method: str = scope["method"]
         path: str = scope["path"]
@@ -141,7 +140,7 @@ class RequestTelemetry:
         started = time.perf_counter()
         token = request_id.set(rid)
         try:
-            with self._server_span(scope, headers, rid) as span:
+            with self._server_span(scope, traced, rid) as span:
 
                 async def send_with_id(message: Message) -> None:
                     nonlocal status
@@ -162,27 +161,52 @@ class RequestTelemetry:
         finally:
             request_id.reset(token)
             if self.access_log:
-                client = scope.get("client")
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                ACCESS_LOG.info(
-                    '%s "%s %s" %d %.1fms %s',
-                    client[0] if client else "-",
-                    method,
-                    path,
-                    status,
-                    elapsed_ms,
-                    rid,
-                    extra={
-                        "http": {
-                            "client": client[0] if client else None,
-                            "method": method,
-                            "path": path,
-                            "status": status,
-                            "duration_ms": round(elapsed_ms, 1),
-                            "request_id": rid,
-                        }
-                    },
-                )
+                _log_access(scope.get("client"), method, path, status, elapsed_ms, rid)
+
+
+def _id_and_trace(scope: Scope) -> tuple[str, bool]:
+    """The client's ``X-Request-Id`` (its first 64 characters, ``""`` if none) and whether
+    a ``traceparent`` came: one pass over the raw headers (names are lower case in ASGI)."""
+    given, traced = None, False
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and given is None:
+            given = value.decode("latin-1")
+        elif name == b"traceparent":
+            traced = True
+    return (given or "")[:64], traced
+
+
+def _log_access(
+    client: tuple[str, int] | None, method: str, path: str, status: int, ms: float, rid: str
+) -> None:
+    """One access-log line, the record made here: ``Logger.info`` would walk the stack for
+    the caller's file, line and function on every request, which no format here prints
+    (``pathname`` is this file, ``funcName`` this function, ``lineno`` 0)."""
+    if not ACCESS_LOG.isEnabledFor(logging.INFO):
+        return
+    host = client[0] if client else None
+    record = ACCESS_LOG.makeRecord(
+        ACCESS_LOG.name,
+        logging.INFO,
+        __file__,
+        0,
+        '%s "%s %s" %d %.1fms %s',
+        (client[0] if client else "-", method, path, status, ms, rid),
+        None,
+        "_log_access",
+        {
+            "http": {
+                "client": host,
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(ms, 1),
+                "request_id": rid,
+            }
+        },
+    )
+    ACCESS_LOG.handle(record)
 
 
 class JsonFormatter(logging.Formatter):

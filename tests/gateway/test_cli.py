@@ -152,3 +152,15 @@ def test_the_start_up_log_says_what_workers_share() -> None:
     said = sharing_summary(postgres, 2)
     assert "the PostgreSQL store" in said and "in Redis" in said
     assert "one audit chain per worker (audit.w1.log" in said
+
+
+def test_settle_heap_freezes_startup_objects_and_spaces_young_collections() -> None:
+    """Run in a child: the test process keeps its own collector settings."""
+    script = (
+        "import gc; from gateway.cli import settle_heap, YOUNG_GC_THRESHOLD; settle_heap(); "
+        "print(gc.get_freeze_count() > 0, gc.get_threshold()[0] == YOUNG_GC_THRESHOLD)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "True"]

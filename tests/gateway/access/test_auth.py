@@ -553,3 +553,37 @@ def test_defaults_allow_rs256_and_es256_with_thirty_seconds_of_leeway() -> None:
         "dept",
         "roles",
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [],
+        [(b"accept", b"*/*"), (b"x-purpose", b"research")],
+        [(b"x-api-key", b"k-1")],
+        [(b"x-api-key", b"guess")],
+        [(b"x-api-key", b"k-1"), (b"x-api-key", b"k-1")],
+        [(b"authorization", b"Basic dXNlcjpwdw==")],
+        [(b"authorization", b"Bearer ")],
+        [(b"x-api-key", b"k-1"), (b"authorization", b"Bearer x.y.z")],
+        [(b"accept", b"*/*"), (b"x-api-key", b" k-1 ")],
+    ],
+    ids=lambda raw: "+".join(name.decode() for name, _ in raw) or "none",
+)
+async def test_starlette_headers_and_a_plain_mapping_authenticate_alike(
+    authenticator: Authenticator, raw: list[tuple[bytes, bytes]]
+) -> None:
+    """Headers without a credential header answer ANONYMOUS at once (their raw list is
+    checked); a plain mapping, which has no raw list, takes every read. Same outcome."""
+
+    async def outcome(headers: Any) -> Caller | tuple[int, str]:
+        try:
+            return await authenticator.authenticate(headers, jwt_policy())
+        except AuthError as exc:
+            return exc.status, exc.message
+
+    plain = {name.decode(): value.decode() for name, value in reversed(raw)}
+    found = await outcome(Headers(raw=raw))
+    if len({name for name, _ in raw}) == len(raw):  # a mapping cannot repeat a header
+        assert found == await outcome(plain)
+    assert (found is ANONYMOUS) == (not {b"x-api-key", b"authorization"} & {n for n, _ in raw})

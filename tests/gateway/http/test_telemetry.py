@@ -295,3 +295,56 @@ def test_text_logs_read_as_the_standard_formatter_writes_them() -> None:
         record.created, record.msecs = created, int((created - int(created)) * 1000)
         assert ours.format(record) == standard.format(record)
     assert ours.formatTime(record, "%Y") == standard.formatTime(record, "%Y")
+
+
+@pytest.mark.parametrize(
+    "client", [("10.0.0.7", 5123), None, ("", 0)], ids=["client", "none", "empty"]
+)
+def test_the_access_record_formats_as_logger_info_would_write_it(
+    client: tuple[str, int] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``_log_access`` makes the record itself (no stack walk): the same message and the
+    same ``http`` fields as ``Logger.info`` with the arguments it was given before."""
+    from gateway.http.telemetry import ACCESS_LOG, TEXT_FORMAT, TextFormatter, _log_access
+
+    caplog.set_level(logging.INFO, logger="gateway.access")
+    _log_access(client, "POST", "/graphql", 200, 12.3456, "r-1")
+    ACCESS_LOG.info(
+        '%s "%s %s" %d %.1fms %s',
+        client[0] if client else "-",
+        "POST",
+        "/graphql",
+        200,
+        12.3456,
+        "r-1",
+        extra={
+            "http": {
+                "client": client[0] if client else None,
+                "method": "POST",
+                "path": "/graphql",
+                "status": 200,
+                "duration_ms": 12.3,
+                "request_id": "r-1",
+            }
+        },
+    )
+    ours, standard = [r for r in caplog.records if r.name == "gateway.access"]
+    for record in (ours, standard):
+        record.created, record.msecs = 1_764_000_000.0, 0.0
+    for formatter in (TextFormatter(), logging.Formatter(TEXT_FORMAT), JsonFormatter()):
+        assert formatter.format(ours) == formatter.format(standard)
+    assert ours.http == standard.http  # type: ignore[attr-defined]
+    assert (ours.levelno, ours.name) == (standard.levelno, standard.name)
+
+
+async def test_the_request_id_and_trace_are_read_from_the_first_headers() -> None:
+    from gateway.http.telemetry import _id_and_trace
+
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+        return {"headers": list(headers)}
+
+    assert _id_and_trace(scope()) == ("", False)
+    assert _id_and_trace(scope((b"x-request-id", b"a"), (b"x-request-id", b"b"))) == ("a", False)
+    assert _id_and_trace(scope((b"x-request-id", b"x" * 70))) == ("x" * 64, False)
+    assert _id_and_trace(scope((b"traceparent", TRACEPARENT.encode()))) == ("", True)
+    assert _id_and_trace(scope((b"x-request-id", b""), (b"x-request-id", b"b"))) == ("", False)
