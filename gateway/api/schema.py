@@ -33,6 +33,7 @@ from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
 from gateway.api.prepared import PreparedSchema
+from gateway.api.selections import SelectionMemo
 from gateway.federation import (
     CursorError,
     Edge,
@@ -96,18 +97,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+# What a selection asks for, per selection (gateway/api/selections.py).
+_SELECTIONS = SelectionMemo()
+
+
 def _selects(info: Info[RequestContext, None], name: str) -> bool:
     """Whether the current field's selection (fragments included) asks for ``name``."""
-
-    def walk(selections: list[Any]) -> bool:
-        for selection in selections:
-            if getattr(selection, "name", None) == name:
-                return True
-            if walk(getattr(selection, "selections", None) or []):
-                return True
-        return False
-
-    return any(walk(field.selections) for field in info.selected_fields)
+    return _SELECTIONS.selects(info._raw_info, name)
 
 
 async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
