@@ -90,6 +90,10 @@ def _cursor(edge: Edge) -> str:
     return edge.cursor
 
 
+def _start_cursor(edges: tuple[Edge, ...]) -> str | None:
+    return edges[0].cursor if edges else None
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """Filters compare with UTC timestamps; a time without a zone is taken as UTC."""
     if value is not None and value.tzinfo is None:
@@ -174,10 +178,10 @@ class Query:
         facets = result.facets
         return gql.DatasetConnection(
             edges=edges,
-            page_info=gql.PageInfo(
+            page_info=gql.page_info_sealed_on_read(
                 has_next_page=result.has_next_page,
                 has_previous_page=after is not None,
-                start_cursor=result.edges[0].cursor if result.edges else None,
+                start_cursor=functools.partial(_start_cursor, result.edges),
                 end_cursor=result.end_cursor,
             ),
             total_count=result.total_count,
