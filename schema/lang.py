@@ -13,6 +13,7 @@ when none matches, the original::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Localized:
     language: str | None
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function, asked for every title served
 def normalize_tag(tag: str) -> str | None:
     """A lower-case BCP 47 tag (``zh_CN`` -> ``zh-cn``), or ``None`` if it is not one."""
     tag = tag.strip().replace("_", "-").lower()
@@ -75,6 +77,8 @@ def localize(
     """The dataset's text in the first wanted language it has, else its original text."""
     original_language = normalize_tag(dataset.language or source_language or "")
     original = Localized(dataset.title, dataset.description, dataset.keywords, original_language)
+    if not wanted:  # no preference (no Accept-Language, no lang): the original, at once
+        return original
     options: list[tuple[str, Translation | None]] = []
     if original_language:
         options.append((original_language, None))
