@@ -19,6 +19,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from schema import lang as lang_module
 from schema import model
+from schema.built_on_read import on_read
 from schema.graphql_quality import DatasetQuality
 from schema.ids import encode_id
 
@@ -302,34 +303,9 @@ class PageInfo:
     start_cursor: str | None
     end_cursor: str | None
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for an attribute not set: a page from ``page_info_sealed_on_read``
-        # seals its start cursor when first read, and keeps it.
-        seal = self.__dict__.get("seal_start_cursor")
-        if name != "start_cursor" or seal is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value: str | None = seal()
-        self.__dict__[name] = value
-        return value
 
-
-def page_info_sealed_on_read(
-    *,
-    has_next_page: bool,
-    has_previous_page: bool,
-    start_cursor: Callable[[], str | None],
-    end_cursor: str | None,
-) -> PageInfo:
-    """A ``PageInfo`` whose start cursor is sealed (encrypted) only if a query reads it:
-    most queries do not select it, as with ``DatasetEdge.cursor``."""
-    page: PageInfo = object.__new__(PageInfo)
-    page.__dict__.update(
-        has_next_page=has_next_page,
-        has_previous_page=has_previous_page,
-        end_cursor=end_cursor,
-        seal_start_cursor=start_cursor,
-    )
-    return page
+# A page's start cursor is sealed only when read (schema/built_on_read.py).
+on_read(PageInfo, "start_cursor")
 
 
 @strawberry.type
@@ -369,6 +345,10 @@ class DatasetConnection:
     )
     facets: DatasetFacets
     sources: list[SourceResult]
+
+
+# ``datasets`` leaves these to be built when read (schema/built_on_read.py).
+on_read(DatasetConnection, "facets", "sources")
 
 
 @strawberry.input
