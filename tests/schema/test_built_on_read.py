@@ -44,5 +44,9 @@ def test_a_field_with_neither_value_nor_builder_is_an_attribute_error() -> None:
 
 
 def test_the_connection_fields_left_to_builders_are_declared_on_read() -> None:
-    connection = built_on_read(gql.DatasetConnection, {}, {"facets": lambda: "f", "sources": list})
-    assert (connection.facets, connection.sources) == ("f", [])
+    facets = gql.DatasetFacets(departments=[], themes=[], formats=[], share_types=[], open_types=[])
+    connection = built_on_read(
+        gql.DatasetConnection, {}, {"facets": lambda: facets, "sources": list}
+    )
+    assert connection.facets is facets
+    assert connection.sources == []
