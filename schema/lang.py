@@ -36,11 +36,23 @@ class Localized:
     language: str | None
 
 
-@functools.lru_cache(maxsize=1024)  # a pure function, asked for every title served
 def normalize_tag(tag: str) -> str | None:
     """A lower-case BCP 47 tag (``zh_CN`` -> ``zh-cn``), or ``None`` if it is not one."""
+    if len(tag) > _KEPT_TAG_LENGTH:  # a client's long junk is answered, not kept
+        return _normalize_tag(tag)
+    return _normalize_kept(tag)
+
+
+# Asked for every title served: the answers for short strings (every real tag) are kept.
+_KEPT_TAG_LENGTH = 64
+
+
+def _normalize_tag(tag: str) -> str | None:
     tag = tag.strip().replace("_", "-").lower()
     return tag if _TAG.match(tag) else None
+
+
+_normalize_kept = functools.lru_cache(maxsize=1024)(_normalize_tag)
 
 
 def preferences(accept_language: str | None) -> tuple[str, ...]:
