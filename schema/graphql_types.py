@@ -19,6 +19,7 @@ from strawberry.types.scalar import ScalarDefinition
 
 from schema import lang as lang_module
 from schema import model
+from schema.built_on_read import on_read
 from schema.graphql_quality import DatasetQuality
 from schema.ids import encode_id
 
@@ -260,19 +261,10 @@ class Dataset(Node):
     source_language: strawberry.Private[str | None] = None
     # The caller's privilege on the record: ``use``, the masked fields, the data items
     # shown (None: all). ``dataset_type`` leaves the fields above unset; each is derived
-    # from the record on first read (``__getattr__``), with these applied.
+    # from the record on first read (``_Derived``), with these applied.
     use: strawberry.Private[bool] = False
     mask: strawberry.Private[frozenset[str]] = frozenset()
     items: strawberry.Private[frozenset[str] | None] = None
-
-    def __getattr__(self, name: str) -> Any:
-        # Only called for an attribute not set yet: derive it once and keep it.
-        derive = _DERIVED.get(name)
-        if derive is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = derive(self)
-        self.__dict__[name] = value
-        return value
 
     def text(self, lang: str | None) -> lang_module.Localized:
         if lang is not None and lang_module.normalize_tag(lang) is None:
@@ -312,6 +304,10 @@ class PageInfo:
     end_cursor: str | None
 
 
+# A page's start cursor is sealed only when read (schema/built_on_read.py).
+on_read(PageInfo, "start_cursor")
+
+
 @strawberry.type
 class FacetValue:
     value: str
@@ -349,6 +345,10 @@ class DatasetConnection:
     )
     facets: DatasetFacets
     sources: list[SourceResult]
+
+
+# ``datasets`` leaves these to be built when read (schema/built_on_read.py).
+on_read(DatasetConnection, "facets", "sources")
 
 
 @strawberry.input
@@ -527,3 +527,28 @@ _DERIVED: dict[str, Callable[[Dataset], Any]] = {
     "related_resources": _listed("related_resources"),
     "grade": _copied("grade"),
 }
+
+
+class _Derived:
+    """A data field of ``Dataset`` that ``dataset_type`` left unset: derived on first read
+    and kept in the instance, whose attribute then shadows this (non-data) descriptor.
+    A descriptor rather than ``__getattr__``: that runs only after a failed lookup has
+    raised ``AttributeError``, which cost about 1 us per field read."""
+
+    __slots__ = ("derive", "name")
+
+    def __init__(self, name: str, derive: Callable[[Dataset], Any]) -> None:
+        self.name = name
+        self.derive = derive
+
+    def __get__(self, node: Dataset | None, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        value = self.derive(node)
+        node.__dict__[self.name] = value
+        return value
+
+
+# Set once the strawberry type exists: its definition is made from the annotations.
+for _name, _derive in _DERIVED.items():
+    setattr(Dataset, _name, _Derived(_name, _derive))

@@ -13,6 +13,7 @@ when none matches, the original::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,21 @@ class Localized:
 
 def normalize_tag(tag: str) -> str | None:
     """A lower-case BCP 47 tag (``zh_CN`` -> ``zh-cn``), or ``None`` if it is not one."""
+    if len(tag) > _KEPT_TAG_LENGTH:  # a client's long junk is answered, not kept
+        return _normalize_tag(tag)
+    return _normalize_kept(tag)
+
+
+# Asked for every title served: the answers for short strings (every real tag) are kept.
+_KEPT_TAG_LENGTH = 64
+
+
+def _normalize_tag(tag: str) -> str | None:
     tag = tag.strip().replace("_", "-").lower()
     return tag if _TAG.match(tag) else None
+
+
+_normalize_kept = functools.lru_cache(maxsize=1024)(_normalize_tag)
 
 
 def preferences(accept_language: str | None) -> tuple[str, ...]:
@@ -75,6 +89,8 @@ def localize(
     """The dataset's text in the first wanted language it has, else its original text."""
     original_language = normalize_tag(dataset.language or source_language or "")
     original = Localized(dataset.title, dataset.description, dataset.keywords, original_language)
+    if not wanted:  # no preference (no Accept-Language, no lang): the original, at once
+        return original
     options: list[tuple[str, Translation | None]] = []
     if original_language:
         options.append((original_language, None))

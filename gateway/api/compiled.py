@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from graphql import (
@@ -202,18 +202,19 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             step = self._compile_field(object_type, sub)
             if step is None or not response_key.isidentifier():
                 return None
-            steps.append((response_key, *step))
+            steps.append(_Step(response_key, *step))
         return _object_plan(definition.origin, tuple(steps))
 
     def _compile_field(
         self, object_type: GraphQLObjectType, sub: FieldDetailsList
-    ) -> tuple[Complete, Complete, str | None, str] | None:
-        """The getter, the completion, the attribute the getter reads (if it is one) and
-        how the plan's code may inline the completion (``_object_plan``)."""
+    ) -> tuple[Complete, Complete, str | None, str, Complete | None] | None:
+        """The getter, the completion, the attribute the getter reads (if it is one), how
+        the plan's code may inline the completion (``_object_plan``) and the plan of the
+        object type inside the field's type, if there is one."""
         name = sub[0].node.name.value
         if name == "__typename":
             typename = object_type.name
-            return (lambda _source: typename), _identity, None, "typename"
+            return (lambda _source: typename), _identity, None, "typename", None
         if name.startswith("__") or any(d.node.arguments or _directed(d.node) for d in sub):
             return None
         graphql_field = object_type.fields.get(name)
@@ -222,23 +223,31 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         getter = _getter(object_type, name, graphql_field)
         if getter is None:
             return None
-        complete = self._compile_type(graphql_field.type, sub)
+        object_plans: list[Complete] = []
+        complete = self._compile_type(graphql_field.type, sub, object_plans)
         if complete is None:
             return None
         attribute = getattr(getter, "attribute", None)
-        return getter, complete, attribute, _inline_kind(graphql_field.type)
+        inside = object_plans[0] if object_plans else None
+        return getter, complete, attribute, _inline_kind(graphql_field.type), inside
 
-    def _compile_type(self, type_: GraphQLOutputType, sub: FieldDetailsList) -> Complete | None:
+    def _compile_type(
+        self, type_: GraphQLOutputType, sub: FieldDetailsList, object_plans: list[Complete]
+    ) -> Complete | None:
+        """The completion of ``type_``; the plan of the object type inside it, if any, is
+        appended to ``object_plans``."""
         if isinstance(type_, GraphQLNonNull):
-            inner = self._compile_type(type_.of_type, sub)
+            inner = self._compile_type(type_.of_type, sub, object_plans)
             return None if inner is None else _non_null(inner)
         if isinstance(type_, GraphQLList):
-            inner = self._compile_type(type_.of_type, sub)
+            inner = self._compile_type(type_.of_type, sub, object_plans)
             return None if inner is None else _list(inner)
         if is_leaf_type(type_):
             return _leaf(type_)  # type: ignore[arg-type]
         if isinstance(type_, GraphQLObjectType):
             plan = self._compile_object(type_, sub)
+            if plan is not None:
+                object_plans.append(plan)
             return None if plan is None else _nullable(plan)
         return None  # interfaces and unions below the root: graphql-core
 
@@ -255,41 +264,96 @@ def _identity(value: Any) -> Any:
     return value
 
 
-_Step = tuple[str, Complete, Complete, str | None, str]
+class _Step(NamedTuple):
+    """One field of an object's plan (``_compile_field`` says what each part is)."""
+
+    key: str
+    get: Complete
+    complete: Complete
+    attribute: str | None
+    kind: str
+    inside: Complete | None
+
+
+# The leaf types whose common case the plan's code checks inline: the Python type their
+# values usually have, and what else makes a value uncommon (``{v}``: the value), if any.
+_INLINE_LEAVES = {
+    "String": ("str", ""),
+    "ID": ("str", ""),
+    "Boolean": ("bool", ""),
+    "Int": ("int", f" or not {_INT_MIN} <= {{v}} <= {_INT_MAX}"),
+}
 
 
 def _inline_kind(type_: GraphQLOutputType) -> str:
-    """``str`` / ``str!`` for (non-null) String and ID leaves, whose common case the
-    plan's code checks inline; ``call`` for everything else."""
+    """How the plan's code completes a field of ``type_`` (``!``: non-null):
+    ``leaf:String`` / ``leaf:String!`` and the like for the ``_INLINE_LEAVES``, whose
+    common case it checks inline; ``object`` / ``object!`` for an object type, whose plan
+    it calls directly; ``objects`` / ``objects?`` for a list of non-null / nullable
+    objects, whose plan it calls per item of a list; ``call`` for anything else. Whatever
+    the common case does not cover goes to the field's completion, as before."""
     non_null = isinstance(type_, GraphQLNonNull)
     named = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    if isinstance(named, GraphQLScalarType) and named.name in ("String", "ID"):
-        return "str!" if non_null else "str"
+    bang = "!" if non_null else ""
+    if isinstance(named, GraphQLScalarType) and named.name in _INLINE_LEAVES:
+        return f"leaf:{named.name}{bang}"
+    if isinstance(named, GraphQLObjectType):
+        return f"object{bang}"
+    if isinstance(named, GraphQLList):
+        item = named.of_type
+        if isinstance(item, GraphQLNonNull) and isinstance(item.of_type, GraphQLObjectType):
+            return "objects"
+        if isinstance(item, GraphQLObjectType):
+            return "objects?"
     return "call"
+
+
+def _step_lines(i: int, value: str, kind: str) -> list[str]:
+    """The code that sets ``v{i}`` to the completed ``value`` of step ``i``, for a
+    ``kind`` of ``_inline_kind`` other than ``typename``. ``c{i}`` is the step's
+    completion, ``p{i}`` the plan of the object type inside."""
+    v, c, p = f"v{i}", f"c{i}", f"p{i}"
+    lines = [f"    {v} = {value}"]
+    if kind.startswith("leaf:"):
+        python_type, extra = _INLINE_LEAVES[kind[5:].rstrip("!")]
+        odd = f"type({v}) is not {python_type}{extra.format(v=v)}"
+        if not kind.endswith("!"):
+            odd = f"{v} is not None and ({odd})"
+        return [*lines, f"    if {odd}:", f"        {v} = {c}({v})"]
+    if kind == "object!":  # the plan refuses None (not its type): graphql-core reports it
+        return [f"    {v} = {p}({value})"]
+    if kind == "object":
+        return [*lines, f"    if {v} is not None:", f"        {v} = {p}({v})"]
+    if kind in ("objects", "objects?"):
+        item = f"{p}(x)" if kind == "objects" else f"None if x is None else {p}(x)"
+        return [
+            *lines,
+            f"    if type({v}) is list:",
+            f"        {v} = [{item} for x in {v}]",
+            "    else:",
+            f"        {v} = {c}({v})",
+        ]
+    return [f"    {v} = {c}({value})"]
 
 
 def _object_plan(origin: type, steps: tuple[_Step, ...]) -> Complete:
     """The plan of one object as one generated function: reads each field in order,
-    checks the common leaf case inline and calls the completion otherwise (as graphql-jit
-    generates JavaScript). Response keys are GraphQL names and attributes Python
-    identifiers, so they are written into the code as they are."""
+    checks the common leaf case inline, calls the plans of objects inside directly and
+    calls the completion otherwise (as graphql-jit generates JavaScript). Response keys
+    are GraphQL names and attributes Python identifiers, so they are written into the
+    code as they are."""
     env: dict[str, Any] = {"origin": origin, "BAIL": _BAIL}
     lines = ["def plan(source):", "    if type(source) is not origin:", "        raise BAIL"]
-    for i, (_key, get, finish, attribute, kind) in enumerate(steps):
-        env[f"g{i}"], env[f"c{i}"] = get, finish
+    for i, step in enumerate(steps):
+        env[f"g{i}"], env[f"c{i}"], env[f"p{i}"] = step.get, step.complete, step.inside
+        if step.kind == "typename":
+            env[f"v{i}"] = step.get(None)
+            continue
+        attribute = step.attribute
         value = f"source.{attribute}" if attribute and attribute.isidentifier() else f"g{i}(source)"
-        if kind == "typename":
-            env[f"v{i}"] = get(None)
-        elif kind == "str":
-            lines += [f"    v{i} = {value}", f"    if v{i} is not None and type(v{i}) is not str:"]
-            lines.append(f"        v{i} = c{i}(v{i})")
-        elif kind == "str!":
-            lines += [f"    v{i} = {value}", f"    if type(v{i}) is not str:"]
-            lines.append(f"        v{i} = c{i}(v{i})")
-        else:
-            lines.append(f"    v{i} = c{i}({value})")
+        lines += _step_lines(i, value, step.kind)
     # Response keys are names (_compile_object checks): written into the code as they are.
-    fields = ", ".join(f"{key!r}: v{i}" for i, (key, *_) in enumerate(steps))
+    fields = ", ".join(f"{step.key!r}: v{i}" for i, step in enumerate(steps))
     lines.append("    return {" + fields + "}")
     namespace: dict[str, Any] = {}
     exec("\n".join(lines), env, namespace)  # noqa: S102 - code built from names only

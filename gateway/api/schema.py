@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,16 +33,19 @@ from gateway.api.context import RequestContext, visible_dataset
 from gateway.api.demands import DemandMutation, DemandQuery, demand_node
 from gateway.api.errors import PublicError
 from gateway.api.prepared import PreparedSchema
+from gateway.api.selections import SelectionMemo
 from gateway.federation import (
     CursorError,
     Edge,
     SearchRequest,
+    SourceReport,
 )
 from gateway.http import QueryLimits
 from gateway.quality import graphql_scope
 from gateway.quality.graphql import quality_report
 from schema import graphql_quality as gql_quality
 from schema import graphql_types as gql
+from schema.built_on_read import built_on_read
 from schema.ids import decode_id
 
 log = logging.getLogger("gateway.api")
@@ -89,6 +92,33 @@ def _cursor(edge: Edge) -> str:
     return edge.cursor
 
 
+def _start_cursor(edges: tuple[Edge, ...]) -> str | None:
+    return edges[0].cursor if edges else None
+
+
+def _facets(facets: Mapping[FacetName, tuple[tuple[str, int], ...]]) -> gql.DatasetFacets:
+    return gql.DatasetFacets(
+        departments=gql.facet_values(facets.get(FacetName.DEPARTMENTS, ())),
+        themes=gql.facet_values(facets.get(FacetName.THEMES, ())),
+        formats=gql.facet_values(facets.get(FacetName.FORMATS, ())),
+        share_types=gql.facet_values(facets.get(FacetName.SHARE_TYPES, ())),
+        open_types=gql.facet_values(facets.get(FacetName.OPEN_TYPES, ())),
+    )
+
+
+def _source_results(reports: tuple[SourceReport, ...]) -> list[gql.SourceResult]:
+    return [
+        gql.SourceResult(
+            source=gql.SourceRef(id=strawberry.ID(r.source_id)),
+            status=gql.SourceStatus(r.status.value),
+            latency_ms=round(r.latency_ms, 1) if r.latency_ms is not None else None,
+            matched=r.matched,
+            message=r.message,
+        )
+        for r in reports
+    ]
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """Filters compare with UTC timestamps; a time without a zone is taken as UTC."""
     if value is not None and value.tzinfo is None:
@@ -96,18 +126,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+# What a selection asks for, per selection (gateway/api/selections.py).
+_SELECTIONS = SelectionMemo()
+
+
 def _selects(info: Info[RequestContext, None], name: str) -> bool:
     """Whether the current field's selection (fragments included) asks for ``name``."""
-
-    def walk(selections: list[Any]) -> bool:
-        for selection in selections:
-            if getattr(selection, "name", None) == name:
-                return True
-            if walk(getattr(selection, "selections", None) or []):
-                return True
-        return False
-
-    return any(walk(field.selections) for field in info.selected_fields)
+    return _SELECTIONS.selects(info._raw_info, name)
 
 
 async def _workflow_node(ctx: RequestContext, kind: str, global_id: str) -> gql.Node | None:
@@ -175,34 +200,27 @@ class Query:
                 items=edge.access.items,
             )
             edges.append(gql.DatasetEdge(node=node, encode_cursor=functools.partial(_cursor, edge)))
-        facets = result.facets
-        return gql.DatasetConnection(
-            edges=edges,
-            page_info=gql.PageInfo(
-                has_next_page=result.has_next_page,
-                has_previous_page=after is not None,
-                start_cursor=result.edges[0].cursor if result.edges else None,
-                end_cursor=result.end_cursor,
-            ),
-            total_count=result.total_count,
-            total_count_is_exact=result.total_count_is_exact,
-            facets=gql.DatasetFacets(
-                departments=gql.facet_values(facets.get(FacetName.DEPARTMENTS, ())),
-                themes=gql.facet_values(facets.get(FacetName.THEMES, ())),
-                formats=gql.facet_values(facets.get(FacetName.FORMATS, ())),
-                share_types=gql.facet_values(facets.get(FacetName.SHARE_TYPES, ())),
-                open_types=gql.facet_values(facets.get(FacetName.OPEN_TYPES, ())),
-            ),
-            sources=[
-                gql.SourceResult(
-                    source=gql.SourceRef(id=strawberry.ID(r.source_id)),
-                    status=gql.SourceStatus(r.status.value),
-                    latency_ms=round(r.latency_ms, 1) if r.latency_ms is not None else None,
-                    matched=r.matched,
-                    message=r.message,
-                )
-                for r in result.sources
-            ],
+        return built_on_read(
+            gql.DatasetConnection,
+            {
+                "edges": edges,
+                "page_info": built_on_read(
+                    gql.PageInfo,
+                    {
+                        "has_next_page": result.has_next_page,
+                        "has_previous_page": after is not None,
+                        "end_cursor": result.end_cursor,
+                    },
+                    {"start_cursor": functools.partial(_start_cursor, result.edges)},
+                ),
+                "total_count": result.total_count,
+                "total_count_is_exact": result.total_count_is_exact,
+            },
+            # Most queries select neither: built only when read.
+            {
+                "facets": functools.partial(_facets, result.facets),
+                "sources": functools.partial(_source_results, result.sources),
+            },
         )
 
     @strawberry.field(description="One dataset by its global id; null if absent or not visible.")

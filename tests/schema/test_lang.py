@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from schema import lang
 from schema.lang import available, localize, normalize_tag, preferences
 from schema.model import Dataset, Translation
 
@@ -101,3 +102,12 @@ def test_available_lists_the_original_first() -> None:
 @pytest.mark.parametrize(("tag", "normal"), [("zh_CN", "zh-cn"), ("EN", "en"), ("e n", None)])
 def test_normalize_tag(tag: str, normal: str | None) -> None:
     assert normalize_tag(tag) == normal
+
+
+def test_a_long_string_is_normalized_alike_but_not_kept() -> None:
+    long_tag = "en-" + "-".join(["abcdefgh"] * 10)
+    assert lang.normalize_tag(long_tag.upper()) == long_tag
+    assert lang.normalize_tag("x" * 100) is None
+    kept = lang._normalize_kept.cache_info().currsize
+    lang.normalize_tag("Y" * 100)
+    assert lang._normalize_kept.cache_info().currsize == kept

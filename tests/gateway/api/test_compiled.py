@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -419,3 +420,12 @@ def test_an_operation_is_prepared_per_requested_name() -> None:
     plain, _ = _in_turn([(two, {}), (two, {})], fast=False)
     assert fast == plain and fast[0][0] == 400  # which operation is not said
     assert schema.prepared.direct == 0
+
+
+def test_the_start_cursor_sealed_on_read_is_the_first_edges_cursor() -> None:
+    query = "query($n: Int) { datasets(first: $n) { edges { cursor } pageInfo { startCursor } } }"
+    for fast in (True, False):
+        answers, _ = _in_turn([(query, {"n": 3}), (query, {"n": 0})], fast=fast)
+        page, empty = (json.loads(body)["data"]["datasets"] for _, body in answers)
+        assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+        assert empty["pageInfo"]["startCursor"] is None
