@@ -251,16 +251,22 @@ class FederatedSearch(SourceReading):
         # with rows wait in a heap on their next row's key (keys hold the source's index,
         # so no two are equal), and the used-up ones that may still hold rows in a list.
         live, heads, empty = _merge_state(job.batches)
-        while len(job.emitted) < request.first:
-            best = job.batches[heads[0][1]] if heads else None
+        job.note_all()
+        standings, batches, emitted = job.standings, job.batches, job.emitted
+        while len(emitted) < request.first:
+            best = batches[heads[0][1]] if heads else None
             first_key = heads[0][0] if heads else None
             # A source whose fetched rows are used up may still hold rows that sort first.
-            blocking = [
-                b
-                for b in empty
-                # no key seen yet (only skipped rows so far): it may hold anything
-                if first_key is None or b.bound is None or b.bound < first_key
-            ]
+            blocking = (
+                [
+                    b
+                    for b in empty
+                    # no key seen yet (only skipped rows so far): it may hold anything
+                    if first_key is None or b.bound is None or b.bound < first_key
+                ]
+                if empty
+                else empty
+            )
             if blocking:
                 now = asyncio.get_running_loop().time()
                 if rounds >= most or any(
@@ -275,12 +281,19 @@ class FederatedSearch(SourceReading):
                 blocking += self._second_shares(job, live, blocking, now)
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
                 live, heads, empty = _merge_state(job.batches)
+                job.note_all()
+                standings = job.standings
                 continue
             if best is None:
                 break  # every source is used up
-            identifier = best.rows[0][2].identifier
-            group = self._group(best, job.batches) if identifier and self._groups else ()
-            if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
+            rows = best.rows
+            identifier = rows[0][2].identifier
+            group = self._group(best, batches) if identifier and self._groups else ()
+            if (
+                group
+                and identifier
+                and any(not copies.asked(b.source_id, identifier) for b in group)
+            ):
                 # Look up the rows this page is about to serve, not everything fetched.
                 upcoming = heapq.nsmallest(
                     request.first - len(job.emitted),
@@ -288,11 +301,13 @@ class FederatedSearch(SourceReading):
                     key=lambda row: row[0],
                 )
                 await self._look_up(job, group, upcoming)
-            _, _, dataset, access = best.rows.popleft()
-            if best.rows:
-                heapq.heapreplace(heads, (best.rows[0][0], best.index))
+            _, _, dataset, access = rows.popleft()
+            if rows:
+                heapq.heapreplace(heads, (rows[0][0], best.index))
+                standings[best.index] = (best, rows[0][1], False)
             else:
                 heapq.heappop(heads)
+                standings[best.index] = (best, best.offset, best.exhausted)
                 if not best.exhausted:
                     empty = [b for b in live if not b.rows and not b.exhausted]
             if group and identifier:
@@ -310,8 +325,8 @@ class FederatedSearch(SourceReading):
                 job.page_copies.setdefault(seen_at, []).append((dataset, access))
                 job.merged += 1
                 continue
-            job.emitted.append((best, dataset, access))
-            job.edges.append(Edge(dataset, access, job.cursor_after(len(job.emitted)), job.encode))
+            emitted.append((best, dataset, access))
+            job.edges.append(Edge(dataset, access, job.cursor_noted(len(emitted)), job.encode))
             if dataset.identifier:
                 job.by_identifier[dataset.identifier] = len(job.edges) - 1
 
