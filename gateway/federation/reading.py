@@ -16,7 +16,7 @@ so it ran to its end, source after source in order, exactly as the plain path do
 from __future__ import annotations
 
 import itertools
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Hashable
 from typing import Any
 
 from connectors.sdk import SearchPage, SearchQuery, Sort
@@ -83,10 +83,11 @@ class SourceReading(CopyLookups):
     def _fill_now(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> bool:
         """``_fill`` when the upstream cache holds a fresh answer, sorted as asked:
         whether it did (else the batch is as it was)."""
-        query = self._query(job, batch, facets=facets)
-        if query is None:
+        asked = self._query(job, batch, facets=facets)
+        if asked is None:
             return False
-        hit, page = self._hit(batch.connector, batch.report, ("search", query))
+        query, key = asked
+        hit, page = self._hit(batch.connector, batch.report, key)
         if not hit or (page is not None and not page.sorted):
             return False
         batch.calls += 1
@@ -131,22 +132,25 @@ class SourceReading(CopyLookups):
 
     async def _fill(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> None:
         """Fetch the source's next rows after ``batch.offset`` into the batch."""
-        query = self._query(job, batch, facets=facets)
-        if query is None:
+        asked = self._query(job, batch, facets=facets)
+        if asked is None:
             await self._fill_sorted_here(job, batch)
             return
+        query, key = asked
         batch.calls += 1
         batch.next_limit = None
-        page = await self._ask(batch, query)
+        page = await self._ask(batch, query, key)
         if page is not None and not page.sorted:
             # The source said it could sort but did not: the gateway sorts instead.
             await self._fill_sorted_here(job, batch)
             return
         self._take(job, batch, query.limit, page)
 
-    def _query(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> SearchQuery | None:
-        """What to ask the source next, from the batch's state alone; ``None``: the source
-        cannot sort as asked (``_fill_sorted_here``)."""
+    def _query(
+        self, job: SearchJob, batch: SourceBatch, *, facets: bool
+    ) -> tuple[SearchQuery, Hashable] | None:
+        """What to ask the source next, from the batch's state alone, and the call's key;
+        ``None``: the source cannot sort as asked (``_fill_sorted_here``)."""
         request = job.request
         capabilities = batch.connector.capabilities
         if request.sort not in capabilities.sorts:
@@ -167,15 +171,17 @@ class SourceReading(CopyLookups):
                 limit = min(limit, batch.window - batch.offset)  # depend on `first`
         else:
             limit = whole
-        return SearchQuery(
-            text=request.text,
-            filter=request.filter,
-            sort=request.sort,
-            offset=batch.offset,
-            limit=limit,
-            facets=capabilities.facets if facets else frozenset(),
-            any_of=job.visibility,
-            resume=batch.point(batch.offset),
+        return self._search_call(
+            (
+                request.text,
+                request.filter,
+                request.sort,
+                batch.offset,
+                limit,
+                capabilities.facets if facets else frozenset(),
+                job.visibility,
+                batch.point(batch.offset),
+            )
         )
 
     def _take(

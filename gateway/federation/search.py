@@ -103,6 +103,8 @@ log = logging.getLogger("gateway.federation")
 
 # Rounds of refills of a source that blocks the merge before the page is ended.
 MAX_FETCH_ROUNDS = 4
+# Requests kept (``FederatedSearch._known``) before starting over.
+REQUEST_ENTRIES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +150,12 @@ class FederatedSearch(SourceReading):
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
         self._sized_fetch = sized_fetch
+        self._requests: dict[SearchRequest, tuple[SearchRequest, str]] = {}
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
+        request, request_key = self._known(request)
         visibility = grants.visibility()
-        job = self._start(request, grants, visibility)
+        job = self._start(request, request_key, grants, visibility)
         if not visibility:  # the caller may see nothing at all: ask no source
             return _NOTHING
         await self._first_round(job)
@@ -181,11 +185,32 @@ class FederatedSearch(SourceReading):
 
     # -- the steps of a search ------------------------------------------------------------
 
+    def _known(self, request: SearchRequest) -> tuple[SearchRequest, str]:
+        """``request`` as first met, and its ``key()``, worked out once: its filter is then
+        the same object on every request, so the memos keyed by it (``_search_call``,
+        ``page_rows``) find it by identity instead of comparing two equal filters.
+
+        A filter with dates is taken as it is: equal dates in two time zones are equal,
+        but print apart, and the key prints them."""
+        wanted = request.filter
+        if wanted.modified_after is not None or wanted.modified_before is not None:
+            return request, request.key()
+        found = self._requests.get(request)
+        if found is None:
+            if len(self._requests) >= REQUEST_ENTRIES:
+                self._requests.clear()
+            found = self._requests[request] = (request, request.key())
+        return found
+
     def _start(
-        self, request: SearchRequest, grants: GrantSet, visibility: tuple[DatasetFilter, ...]
+        self,
+        request: SearchRequest,
+        request_key: str,
+        grants: GrantSet,
+        visibility: tuple[DatasetFilter, ...],
     ) -> SearchJob:
         """Decode the cursor (bound to the query and the grants) and set up each source."""
-        query_key = f"{request.key()}.{grants.key}"
+        query_key = f"{request_key}.{grants.key}"
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
         selected = [
             c for c in self.connectors if not request.sources or c.source_id in request.sources

@@ -6,6 +6,8 @@ tests.
   cursors, withheld counts and source reports (status, latency, matched, message), and
   the same upstream calls; also when a source's first page is cached but the page it
   reads ahead has expired, so it is finished by its coroutine.
+- A kept query, call key or request (``_search_call``, ``call_key``, ``_known``) is
+  served only for one equal in every field.
 - The cursor after each record, copied from the standings the merge keeps as it takes
   rows (``SearchJob.cursor_noted``), is the one ``locator`` works out from every source.
 """
@@ -15,19 +17,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import replace
-from typing import Any
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.sdk import Sort, SourceSettings
+from connectors.sdk import DatasetFilter, FacetName, SearchQuery, Sort, SourceSettings
 from gateway.access.policy import ANONYMOUS, Policy
 from gateway.federation.batch import SearchJob, SourceBatch
 from gateway.federation.cursor import CursorCodec, CursorState
+from gateway.federation.lookups import QueryFields
 from gateway.federation.search import FederatedSearch, SearchRequest, SearchResult
-from gateway.federation.upstream import SourceGuard
+from gateway.federation.upstream import SourceGuard, call_key
 from tests.gateway.conftest import make_dataset
 from tests.gateway.federation.test_federation_properties import (
     NOW,
@@ -241,3 +245,94 @@ def test_the_cursor_noted_after_each_record_is_the_one_every_source_gives(
 ) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         asyncio.run(_check_noted(case, monkeypatch))
+
+
+# -- the memos of requests and queries ----------------------------------------------------
+
+
+def _fields(**changed: Any) -> QueryFields:
+    base: dict[str, Any] = {
+        "text": "water",
+        "filter": DatasetFilter(themes=("transport",)),
+        "sort": Sort.RELEVANCE,
+        "offset": 0,
+        "limit": 20,
+        "facets": frozenset(),
+        "any_of": (DatasetFilter(),),
+        "resume": None,
+    }
+    base.update(changed)
+    return cast(QueryFields, tuple(base.values()))
+
+
+_QUERY_VARIANTS = [
+    {},
+    {"text": "air"},
+    {"text": None},
+    {"filter": DatasetFilter(themes=("health",))},
+    {"sort": Sort.TITLE_ASC},
+    {"offset": 20},
+    {"limit": 7},
+    {"facets": frozenset({FacetName.THEMES})},
+    {"any_of": (DatasetFilter(departments=("d0",)),)},
+    {"resume": (0, "token")},
+    {"resume": (0, "other token")},
+]
+
+
+def test_a_kept_query_is_only_served_for_every_one_of_its_fields() -> None:
+    engine = FederatedSearch([], CODEC)
+    for _ in range(2):  # the second time from the memo
+        for changed in _QUERY_VARIANTS:
+            fields = _fields(**changed)
+            query, key = engine._search_call(fields)
+            got = (query.text, query.filter, query.sort, query.offset, query.limit)
+            assert got + (query.facets, query.any_of, query.resume) == fields
+            assert key == call_key(("search", query))
+
+
+def test_a_kept_call_key_finds_what_was_stored_under_the_plain_key_and_back() -> None:
+    guard = SourceGuard("s")
+    query = SearchQuery(text="water")
+    guard.store(("search", query), "page")
+    kept = call_key(("search", SearchQuery(text="water")))
+    assert guard.cached(kept) == (True, "page")
+    guard.store(kept, "newer")
+    assert guard.cached(("search", query)) == (True, "newer")
+    assert guard.cached(call_key(("search", SearchQuery(text="air")))) == (False, None)
+
+
+_REQUEST_VARIANTS = [
+    {},
+    {"text": "air"},
+    {"filter": DatasetFilter(themes=("health",))},
+    {"sources": ("s1",)},
+    {"sort": Sort.TITLE_ASC},
+    {"first": 7},
+    {"after": "cursor"},
+    {"want_facets": False},
+]
+
+
+def test_a_known_request_is_only_served_for_an_equal_one_with_its_own_key() -> None:
+    engine = FederatedSearch([], CODEC)
+    base = SearchRequest(text="water", filter=DatasetFilter(themes=("transport",)))
+    for _ in range(2):
+        for changed in _REQUEST_VARIANTS:
+            request = replace(base, **changed)
+            known, key = engine._known(request)
+            assert known == request
+            assert key == request.key()
+    again = replace(base, filter=DatasetFilter(themes=("transport",)))
+    assert engine._known(again)[0].filter is engine._known(base)[0].filter
+
+
+def test_a_filter_with_dates_keeps_its_own_key_in_every_time_zone() -> None:
+    engine = FederatedSearch([], CODEC)
+    utc = datetime(2025, 1, 1, tzinfo=UTC)
+    east = utc.astimezone(timezone(timedelta(hours=8)))
+    for day in (utc, east, utc):
+        request = SearchRequest(filter=DatasetFilter(modified_after=day))
+        known, key = engine._known(request)
+        assert known.filter.modified_after is day
+        assert key == request.key()
