@@ -277,7 +277,8 @@ class FederatedSearch(SourceReading):
         # so no two are equal), and the used-up ones that may still hold rows in a list.
         live, heads, empty = _merge_state(job.batches)
         job.note_all()
-        standings, batches, emitted = job.standings, job.batches, job.emitted
+        standings, batches, emitted, edges = job.standings, job.batches, job.emitted, job.edges
+        by_identifier, groups = job.by_identifier, self._groups
         while len(emitted) < request.first:
             best = batches[heads[0][1]] if heads else None
             first_key = heads[0][0] if heads else None
@@ -313,7 +314,7 @@ class FederatedSearch(SourceReading):
                 break  # every source is used up
             rows = best.rows
             identifier = rows[0][2].identifier
-            group = self._group(best, batches) if identifier and self._groups else ()
+            group = self._group(best, batches) if identifier and groups else ()
             if (
                 group
                 and identifier
@@ -344,16 +345,17 @@ class FederatedSearch(SourceReading):
                 if len(found) > 1:
                     job.merged += 1
                     dataset = with_copies(dataset, (f.dataset for f in found if f is not chosen))
-            seen_at = job.by_identifier.get(dataset.identifier) if dataset.identifier else None
+            identifier = dataset.identifier
+            seen_at = by_identifier.get(identifier) if identifier else None
             if seen_at is not None:
                 # One data, one source: a copy joins the record already on this page.
                 job.page_copies.setdefault(seen_at, []).append((dataset, access))
                 job.merged += 1
                 continue
             emitted.append((best, dataset, access))
-            job.edges.append(Edge(dataset, access, job.cursor_noted(len(emitted)), job.encode))
-            if dataset.identifier:
-                job.by_identifier[dataset.identifier] = len(job.edges) - 1
+            edges.append(Edge(dataset, access, job.cursor_noted(len(emitted)), job.encode))
+            if identifier:
+                by_identifier[identifier] = len(edges) - 1
 
     def _second_shares(
         self,
@@ -401,11 +403,11 @@ class FederatedSearch(SourceReading):
     def _waiting(self, job: SearchJob) -> dict[str, list[Dataset]]:
         """Per source, fetched rows still to serve, less the copies known to be served
         from another record."""
+        if not self._groups:  # no copy is looked up: none is known
+            return {b.source_id: [row[2] for row in b.rows] for b in job.batches}
         return {
             b.source_id: [
-                row[2]
-                for row in b.rows
-                if not (self._groups and self._known_copy(b, job.batches, job.copies, row))
+                row[2] for row in b.rows if not self._known_copy(b, job.batches, job.copies, row)
             ]
             for b in job.batches
         }
