@@ -143,6 +143,8 @@ class SourceBatch:
 
     def point(self, offset: int) -> tuple[int, str] | None:
         """The latest page start at or before ``offset`` with a token, if any."""
+        if not self.points:  # most platforms page by offset alone
+            return None
         start = max((p for p in self.points if p <= offset), default=None)
         return None if start is None else (start, self.points[start])
 
