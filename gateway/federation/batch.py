@@ -143,6 +143,8 @@ class SourceBatch:
 
     def point(self, offset: int) -> tuple[int, str] | None:
         """The latest page start at or before ``offset`` with a token, if any."""
+        if not self.points:  # most platforms page by offset alone
+            return None
         start = max((p for p in self.points if p <= offset), default=None)
         return None if start is None else (start, self.points[start])
 
@@ -150,22 +152,32 @@ class SourceBatch:
         return not (self.failed or self.stalled)
 
 
+# Where one source stands: (the source, its resume_position(), whether it is done);
+# ``None`` for a failed source, retried from where it was on the next page.
+Standing = tuple[SourceBatch, int, bool] | None
+
+
+def standing(batch: SourceBatch) -> Standing:
+    """Where ``batch``'s source stands now, for a cursor."""
+    if batch.failed:
+        return None
+    return (
+        batch,
+        batch.rows[0][1] if batch.rows else batch.offset,
+        batch.exhausted and not batch.rows,
+    )
+
+
 def locator(
     batches: Sequence[SourceBatch], state: CursorState, emitted: int, floor: list[int]
 ) -> Callable[[], CursorState]:
     """Where every source stands after ``emitted`` records of this page, noted now (cheaply)
     and made into a cursor state only if asked. ``floor`` holds the page's count once known."""
-    noted = tuple(
-        # (the source, its resume_position(), whether it is done)
-        (b, b.rows[0][1] if b.rows else b.offset, b.exhausted and not b.rows)
-        for b in batches
-        if not b.failed  # a failed source is retried from where it was on the next page
-    )
-    return functools.partial(_cursor_state, noted, state, emitted, floor)
+    return functools.partial(_cursor_state, tuple(map(standing, batches)), state, emitted, floor)
 
 
 def _cursor_state(
-    noted: Sequence[tuple[SourceBatch, int, bool]],
+    noted: Sequence[Standing],
     state: CursorState,
     emitted: int,
     floor: list[int],
@@ -173,7 +185,10 @@ def _cursor_state(
     positions = dict(state.positions)
     exhausted = set(state.exhausted)
     resume = dict(state.resume)
-    for batch, position, done in noted:
+    for entry in noted:
+        if entry is None:
+            continue
+        batch, position, done = entry
         positions[batch.source_id] = position
         # Page starts fetched later all lie at or past ``position``: the point is the same.
         point = batch.point(position)
@@ -208,13 +223,26 @@ class SearchJob:
     page_copies: dict[int, list[tuple[Dataset, Access]]] = field(default_factory=dict)
     merged: int = 0  # copies merged into another record (upstream totals count each)
     floor: list[int] = field(default_factory=list)  # the page's count, for its cursors
+    # Where each source stands now (by its index), kept by the merge as it takes rows
+    # (``note``) and refills (``note_all``): one record's cursor copies it, no more.
+    standings: list[Standing] = field(default_factory=list)
+    first_round: list[SourceBatch] = field(init=False)  # the sources read on this page
 
-    @property
-    def first_round(self) -> list[SourceBatch]:
-        return [b for b in self.batches if b.source_id not in self.state.exhausted]
+    def __post_init__(self) -> None:
+        self.first_round = [b for b in self.batches if b.source_id not in self.state.exhausted]
 
     def cursor_after(self, emitted: int) -> Callable[[], CursorState]:
         return locator(self.batches, self.state, emitted, self.floor)
+
+    def note_all(self) -> None:
+        self.standings = list(map(standing, self.batches))
+
+    def cursor_noted(self, emitted: int) -> Callable[[], CursorState]:
+        """``cursor_after(emitted)`` from the standings noted: the same as long as every
+        change to a source since ``note_all`` was noted."""
+        return functools.partial(
+            _cursor_state, tuple(self.standings), self.state, emitted, self.floor
+        )
 
 
 def decide(wanted: DatasetFilter, grants: GrantSet, dataset: Dataset) -> Access | None | bool:

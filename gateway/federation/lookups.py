@@ -11,10 +11,10 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from connectors.sdk import Connector, SearchPage, SearchQuery, Sort
+from connectors.sdk import Connector, DatasetFilter, FacetName, SearchPage, SearchQuery, Sort
 from gateway.access import Access
 from gateway.federation.batch import Edge, Row, SearchJob, SourceBatch, upstream_count
 from gateway.federation.copies import (
@@ -27,13 +27,27 @@ from gateway.federation.copies import (
     with_copies,
 )
 from gateway.federation.sources import SourceAccess
-from gateway.federation.upstream import SourceGuard
+from gateway.federation.upstream import SourceGuard, call_key
 from schema.model import Dataset
 
 log = logging.getLogger("gateway.federation")
 
 # Records merged from copies kept (``CopyLookups._merged_record``) before starting over.
 MERGED_ENTRIES = 2048
+# Searches kept (``CopyLookups._search_call``) before starting over.
+QUERY_ENTRIES = 4096
+
+# What a search asks, as ``SearchQuery``'s fields in order (its page token included).
+QueryFields = tuple[
+    str | None,
+    DatasetFilter,
+    Sort,
+    int,
+    int,
+    frozenset[FacetName],
+    tuple[DatasetFilter, ...],
+    tuple[int, str] | None,
+]
 
 
 class CopyLookups(SourceAccess):
@@ -56,17 +70,43 @@ class CopyLookups(SourceAccess):
         # Records merged from copies met on one page, by the identity of the records: the
         # upstream cache hands the same records to many requests (``_merge_copies``).
         self._merged: dict[tuple[int, ...], tuple[tuple[Dataset, ...], int, Dataset]] = {}
+        self._queries: dict[QueryFields, tuple[SearchQuery, Hashable]] = {}
 
-    async def _ask(self, batch: SourceBatch, query: SearchQuery) -> SearchPage | None:
-        """One search on the batch's source, through its guard, before its deadline."""
+    async def _ask(
+        self, batch: SourceBatch, query: SearchQuery, key: Hashable | None = None
+    ) -> SearchPage | None:
+        """One search on the batch's source, through its guard, before its deadline
+        (``key``: the call's key, if kept from ``_search_call``)."""
         connector = batch.connector
         return await self._call(
             connector,
             batch.report,
-            ("search", query),
+            ("search", query) if key is None else key,
             functools.partial(self._search, connector, query),
             batch.deadline,
         )
+
+    def _search_call(self, fields: QueryFields) -> tuple[SearchQuery, Hashable]:
+        """The query of ``fields`` and its call key, the same objects each time the same
+        fields are asked (by value: anyone asking them gets the same upstream answer
+        anyway): a warm query neither builds its queries nor hashes or compares them."""
+        found = self._queries.get(fields)
+        if found is None:
+            text, filter_, sort, offset, limit, facets, any_of, resume = fields
+            query = SearchQuery(
+                text=text,
+                filter=filter_,
+                sort=sort,
+                offset=offset,
+                limit=limit,
+                facets=facets,
+                any_of=any_of,
+                resume=resume,
+            )
+            if len(self._queries) >= QUERY_ENTRIES:
+                self._queries.clear()
+            found = self._queries[fields] = (query, call_key(("search", query)))
+        return found
 
     def _known_copy(
         self, batch: SourceBatch, batches: Sequence[SourceBatch], copies: CopyIndex, row: Row

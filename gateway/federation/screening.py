@@ -157,9 +157,23 @@ class RecordScreen:
         )
 
 
+def _all_safe(dataset: Dataset) -> bool:
+    """Whether every link of ``dataset`` may be served (nearly always: checked first,
+    without building anything)."""
+    safe = _safe_link_memo
+    if not safe(dataset.landing_page):
+        return False
+    for distribution in dataset.distributions:
+        if not (safe(distribution.access_url) and safe(distribution.download_url)):
+            return False
+    return True
+
+
 def _clean_links(dataset: Dataset) -> tuple[Dataset, list[str]]:
     """``dataset`` without the links it may not serve, and the links dropped."""
     dropped: list[str] = []
+    if _all_safe(dataset):
+        return dataset, dropped
 
     def keep(url: str | None) -> str | None:
         if _safe_link_memo(url):

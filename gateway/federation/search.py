@@ -37,11 +37,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import heapq
-import itertools
 import logging
 import time
 from collections.abc import (
     Callable,
+    Coroutine,
     Mapping,
     Sequence,
 )
@@ -52,21 +52,17 @@ from connectors.sdk import (
     Connector,
     DatasetFilter,
     FacetName,
-    SearchQuery,
     Sort,
 )
-from gateway.access import Access, GrantSet
+from gateway.access import GrantSet
 from gateway.federation.batch import (
     MAX_COUNT,
     Edge,
     SearchJob,
     SearchRequest,
     SourceBatch,
-    decide,
     fused_share,
-    page_rows,
     sort_key,
-    upstream_count,
 )
 from gateway.federation.copies import (
     canonical,
@@ -74,7 +70,11 @@ from gateway.federation.copies import (
 )
 from gateway.federation.cursor import CursorCodec, CursorState
 from gateway.federation.facets import count_facets, merge_upstream_facets
-from gateway.federation.lookups import CopyLookups
+from gateway.federation.reading import (
+    MAX_SOURCE_CALLS,
+    READ_AHEAD_ROWS,
+    SourceReading,
+)
 from gateway.federation.sources import (
     REQUEST_DEADLINE,
     SourceReport,
@@ -103,16 +103,8 @@ log = logging.getLogger("gateway.federation")
 
 # Rounds of refills of a source that blocks the merge before the page is ended.
 MAX_FETCH_ROUNDS = 4
-# A source whose answer is not exact (it could not apply a filter or the caller's
-# visibility) is read this many upstream rows on the first page, whatever ``first`` is,
-# so that the count does not depend on the page size...
-READ_AHEAD_ROWS = 200
-# ... in pages of at most this many rows ...
-READ_AHEAD_PAGE = 100
-# ... and no source is asked more than this many times for one page.
-MAX_SOURCE_CALLS = 12
-# A source that cannot sort as asked is read up to this many records and sorted here.
-MAX_SORTED_HERE = 1000
+# Requests kept (``FederatedSearch._known``) before starting over.
+REQUEST_ENTRIES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +130,7 @@ _NOTHING = SearchResult(
 )
 
 
-class FederatedSearch(CopyLookups):
+class FederatedSearch(SourceReading):
     """Fan-out, post-filter, merge and paginate over the configured connectors."""
 
     def __init__(
@@ -158,13 +150,15 @@ class FederatedSearch(CopyLookups):
         super().__init__(connectors, clock=clock, guards=guards)
         self._codec = cursor_codec
         self._sized_fetch = sized_fetch
+        self._requests: dict[SearchRequest, tuple[SearchRequest, str]] = {}
 
     async def search(self, request: SearchRequest, grants: GrantSet) -> SearchResult:
+        request, request_key = self._known(request)
         visibility = grants.visibility()
-        job = self._start(request, grants, visibility)
+        job = self._start(request, request_key, grants, visibility)
         if not visibility:  # the caller may see nothing at all: ask no source
             return _NOTHING
-        await asyncio.gather(*(self._first_fill(job, b) for b in job.first_round))
+        await self._first_round(job)
         await self._merge(job)
         for at, met in job.page_copies.items():
             job.edges[at] = self._merge_copies(job.edges[at], met)
@@ -191,11 +185,32 @@ class FederatedSearch(CopyLookups):
 
     # -- the steps of a search ------------------------------------------------------------
 
+    def _known(self, request: SearchRequest) -> tuple[SearchRequest, str]:
+        """``request`` as first met, and its ``key()``, worked out once: its filter is then
+        the same object on every request, so the memos keyed by it (``_search_call``,
+        ``page_rows``) find it by identity instead of comparing two equal filters.
+
+        A filter with dates is taken as it is: equal dates in two time zones are equal,
+        but print apart, and the key prints them."""
+        wanted = request.filter
+        if wanted.modified_after is not None or wanted.modified_before is not None:
+            return request, request.key()
+        found = self._requests.get(request)
+        if found is None:
+            if len(self._requests) >= REQUEST_ENTRIES:
+                self._requests.clear()
+            found = self._requests[request] = (request, request.key())
+        return found
+
     def _start(
-        self, request: SearchRequest, grants: GrantSet, visibility: tuple[DatasetFilter, ...]
+        self,
+        request: SearchRequest,
+        request_key: str,
+        grants: GrantSet,
+        visibility: tuple[DatasetFilter, ...],
     ) -> SearchJob:
         """Decode the cursor (bound to the query and the grants) and set up each source."""
-        query_key = f"{request.key()}.{grants.key}"
+        query_key = f"{request_key}.{grants.key}"
         state = self._codec.decode(query_key, request.after) if request.after else CursorState()
         selected = [
             c for c in self.connectors if not request.sources or c.source_id in request.sources
@@ -235,13 +250,21 @@ class FederatedSearch(CopyLookups):
             if batch.source_id not in self._groups:
                 batch.share = share
 
-    async def _first_fill(self, job: SearchJob, batch: SourceBatch) -> None:
-        await self._read(job, batch, facets=job.request.want_facets)
-        group = self._group(batch, job.batches)
-        if group and batch.rows:
-            # Look its page's identifiers up at once, while slower sources answer.
-            upcoming = itertools.islice(batch.rows, job.request.first)
-            await self._look_up(job, group, upcoming)
+    async def _first_round(self, job: SearchJob) -> None:
+        """Read every source's first page at once: what the upstream cache answers
+        without a task (``_first_fill_now``), the rest concurrently."""
+        rest: list[Coroutine[Any, Any, None]] = []
+        try:
+            for batch in job.first_round:
+                left = self._first_fill_now(job, batch)
+                if left is not None:
+                    rest.append(left)
+        except BaseException:
+            for coroutine in rest:
+                coroutine.close()  # never started: no "never awaited" warning
+            raise
+        if rest:
+            await asyncio.gather(*rest)
 
     async def _merge(self, job: SearchJob) -> None:
         """The merge loop: emit the next record in order until the page is full."""
@@ -253,16 +276,23 @@ class FederatedSearch(CopyLookups):
         # with rows wait in a heap on their next row's key (keys hold the source's index,
         # so no two are equal), and the used-up ones that may still hold rows in a list.
         live, heads, empty = _merge_state(job.batches)
-        while len(job.emitted) < request.first:
-            best = job.batches[heads[0][1]] if heads else None
+        job.note_all()
+        standings, batches, emitted, edges = job.standings, job.batches, job.emitted, job.edges
+        by_identifier, groups = job.by_identifier, self._groups
+        while len(emitted) < request.first:
+            best = batches[heads[0][1]] if heads else None
             first_key = heads[0][0] if heads else None
             # A source whose fetched rows are used up may still hold rows that sort first.
-            blocking = [
-                b
-                for b in empty
-                # no key seen yet (only skipped rows so far): it may hold anything
-                if first_key is None or b.bound is None or b.bound < first_key
-            ]
+            blocking = (
+                [
+                    b
+                    for b in empty
+                    # no key seen yet (only skipped rows so far): it may hold anything
+                    if first_key is None or b.bound is None or b.bound < first_key
+                ]
+                if empty
+                else empty
+            )
             if blocking:
                 now = asyncio.get_running_loop().time()
                 if rounds >= most or any(
@@ -277,12 +307,19 @@ class FederatedSearch(CopyLookups):
                 blocking += self._second_shares(job, live, blocking, now)
                 await asyncio.gather(*(self._read(job, b, facets=False) for b in blocking))
                 live, heads, empty = _merge_state(job.batches)
+                job.note_all()
+                standings = job.standings
                 continue
             if best is None:
                 break  # every source is used up
-            identifier = best.rows[0][2].identifier
-            group = self._group(best, job.batches) if identifier and self._groups else ()
-            if identifier and any(not copies.asked(b.source_id, identifier) for b in group):
+            rows = best.rows
+            identifier = rows[0][2].identifier
+            group = self._group(best, batches) if identifier and groups else ()
+            if (
+                group
+                and identifier
+                and any(not copies.asked(b.source_id, identifier) for b in group)
+            ):
                 # Look up the rows this page is about to serve, not everything fetched.
                 upcoming = heapq.nsmallest(
                     request.first - len(job.emitted),
@@ -290,11 +327,13 @@ class FederatedSearch(CopyLookups):
                     key=lambda row: row[0],
                 )
                 await self._look_up(job, group, upcoming)
-            _, _, dataset, access = best.rows.popleft()
-            if best.rows:
-                heapq.heapreplace(heads, (best.rows[0][0], best.index))
+            _, _, dataset, access = rows.popleft()
+            if rows:
+                heapq.heapreplace(heads, (rows[0][0], best.index))
+                standings[best.index] = (best, rows[0][1], False)
             else:
                 heapq.heappop(heads)
+                standings[best.index] = (best, best.offset, best.exhausted)
                 if not best.exhausted:
                     empty = [b for b in live if not b.rows and not b.exhausted]
             if group and identifier:
@@ -306,16 +345,17 @@ class FederatedSearch(CopyLookups):
                 if len(found) > 1:
                     job.merged += 1
                     dataset = with_copies(dataset, (f.dataset for f in found if f is not chosen))
-            seen_at = job.by_identifier.get(dataset.identifier) if dataset.identifier else None
+            identifier = dataset.identifier
+            seen_at = by_identifier.get(identifier) if identifier else None
             if seen_at is not None:
                 # One data, one source: a copy joins the record already on this page.
                 job.page_copies.setdefault(seen_at, []).append((dataset, access))
                 job.merged += 1
                 continue
-            job.emitted.append((best, dataset, access))
-            job.edges.append(Edge(dataset, access, job.cursor_after(len(job.emitted)), job.encode))
-            if dataset.identifier:
-                job.by_identifier[dataset.identifier] = len(job.edges) - 1
+            emitted.append((best, dataset, access))
+            edges.append(Edge(dataset, access, job.cursor_noted(len(emitted)), job.encode))
+            if identifier:
+                by_identifier[identifier] = len(edges) - 1
 
     def _second_shares(
         self,
@@ -363,11 +403,11 @@ class FederatedSearch(CopyLookups):
     def _waiting(self, job: SearchJob) -> dict[str, list[Dataset]]:
         """Per source, fetched rows still to serve, less the copies known to be served
         from another record."""
+        if not self._groups:  # no copy is looked up: none is known
+            return {b.source_id: [row[2] for row in b.rows] for b in job.batches}
         return {
             b.source_id: [
-                row[2]
-                for row in b.rows
-                if not (self._groups and self._known_copy(b, job.batches, job.copies, row))
+                row[2] for row in b.rows if not self._known_copy(b, job.batches, job.copies, row)
             ]
             for b in job.batches
         }
@@ -412,167 +452,6 @@ class FederatedSearch(CopyLookups):
             seen = [d for _, d, _ in job.emitted] + [d for rows in waiting.values() for d in rows]
             facets.update(count_facets(seen, missing))
         return facets
-
-    # -- reading a source -----------------------------------------------------------------
-
-    async def _read(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> None:
-        """Fetch the source's next page; then, if its answer is not exact, read on until
-        it holds a page of visible rows and, on the first page, has been read
-        ``READ_AHEAD_ROWS`` far (or it ends, or ``MAX_SOURCE_CALLS`` is reached).
-
-        Only then do the page's size, ``hasNextPage`` and the count depend on what the
-        caller may see rather than on how many hidden records a platform returned."""
-        if batch.calls >= MAX_SOURCE_CALLS:
-            return
-        await self._fill(job, batch, facets=facets)
-        # The first page sets the count; later ones read only what fills them (the
-        # cursor keeps the count from shrinking).
-        batch.window = batch.start + (READ_AHEAD_ROWS if job.request.after is None else 0)
-        while (
-            not batch.exact
-            and not batch.exhausted
-            and batch.answering()
-            and batch.calls < MAX_SOURCE_CALLS
-            and (len(batch.rows) < job.request.first or batch.offset < batch.window)
-        ):
-            await self._fill(job, batch, facets=False)
-
-    async def _fill(self, job: SearchJob, batch: SourceBatch, *, facets: bool) -> None:
-        """Fetch the source's next rows after ``batch.offset`` into the batch."""
-        request = job.request
-        connector = batch.connector
-        capabilities = connector.capabilities
-        if request.sort not in capabilities.sorts:
-            await self._fill_sorted_here(job, batch)
-            return
-        whole = min(max(request.first, 1), capabilities.max_page_size)
-        read = batch.offset - batch.start
-        if not batch.fetched and batch.share is not None:
-            limit = min(batch.share, whole)  # its share of a fused page
-        elif batch.next_limit is not None and batch.exact:
-            limit = min(batch.next_limit, whole)  # its share of the rest (_second_shares)
-        elif batch.fetched and not batch.exact and batch.share is not None and read < whole:
-            # Not exact after all: read up to where a whole first page would have, so that
-            # the rows read ahead, the count and the facets are what they would have been.
-            limit = whole - read
-        elif batch.fetched and not batch.exact:  # reading ahead
-            limit = min(capabilities.max_page_size, READ_AHEAD_PAGE)
-            if batch.offset < batch.window:  # stop exactly there: the count must not
-                limit = min(limit, batch.window - batch.offset)  # depend on `first`
-        else:
-            limit = whole
-        query = SearchQuery(
-            text=request.text,
-            filter=request.filter,
-            sort=request.sort,
-            offset=batch.offset,
-            limit=limit,
-            facets=capabilities.facets if facets else frozenset(),
-            any_of=job.visibility,
-            resume=batch.point(batch.offset),
-        )
-        batch.calls += 1
-        batch.next_limit = None
-        page = await self._ask(batch, query)
-        if page is None:
-            batch.stalled, batch.failed = batch.fetched, not batch.fetched
-            return
-        if not page.sorted:
-            # The source said it could sort but did not: the gateway sorts instead.
-            await self._fill_sorted_here(job, batch)
-            return
-        total = upstream_count(page.total)
-        batch.points.update(page.resume_points)
-        if not batch.fetched:
-            batch.exact = (
-                not batch.report.stale
-                and not (request.filter.active() - page.applied)
-                and page.any_of_applied
-                and total is not None
-                and total == page.total
-            )
-            batch.page_total = total
-            batch.facets = page.facets
-        batch.fetched = True
-        added = page_rows(page, request, job.grants, batch.index, batch.offset)
-        if added.bound is not None:
-            batch.bound = added.bound
-        if added.refuted:
-            # The platform said it applied the filters and the visibility: its count
-            # cannot be trusted any more.
-            batch.exact = False
-        batch.withheld += added.withheld
-        batch.rows.extend(added.rows)
-        batch.report.matched = batch.page_total if batch.exact else None
-        consumed = page.upstream_rows()
-        batch.offset += consumed
-        if total is not None:
-            batch.exhausted = consumed == 0 or batch.offset >= total
-        else:
-            batch.exhausted = consumed < limit
-
-    def _add(
-        self,
-        job: SearchJob,
-        batch: SourceBatch,
-        dataset: Dataset,
-        position: int,
-    ) -> None:
-        key = sort_key(job.request.sort, dataset, batch.index, position)
-        batch.bound = key
-        decision = decide(job.request.filter, job.grants, dataset)
-        if not isinstance(decision, Access):
-            # The platform said it applied the filters and the visibility: its count
-            # cannot be trusted any more.
-            batch.exact = False
-            if decision is None:
-                batch.withheld += 1  # the audit's "withheld": asked for, not the caller's
-            return
-        batch.rows.append((key, position, dataset, decision))
-
-    async def _fill_sorted_here(self, job: SearchJob, batch: SourceBatch) -> None:
-        """For a source that cannot apply the order: read it whole (up to a cap), sort here.
-
-        Positions are then ranks in the gateway's order, stable from page to page.
-        """
-        request = job.request
-        connector = batch.connector
-        limit = connector.capabilities.max_page_size
-        fetched: list[tuple[int, Dataset]] = []
-        offset, total = 0, None
-        while len(fetched) < MAX_SORTED_HERE:
-            query = SearchQuery(
-                text=request.text,
-                filter=request.filter,
-                sort=Sort.RELEVANCE,
-                offset=offset,
-                limit=limit,
-                any_of=job.visibility,
-            )
-            batch.calls += 1
-            page = await self._ask(batch, query)
-            if page is None:
-                batch.stalled, batch.failed = batch.fetched, not batch.fetched
-                return
-            total = upstream_count(page.total)
-            fetched += [(offset + page.position(i), d) for i, d in enumerate(page.datasets)]
-            consumed = page.upstream_rows()
-            offset += consumed
-            if consumed == 0 or (total is not None and offset >= total) or consumed < limit:
-                break
-        complete = total is not None and offset >= total or len(fetched) < MAX_SORTED_HERE
-        fetched.sort(key=lambda item: sort_key(request.sort, item[1], 0, item[0]))
-        batch.fetched = True
-        batch.exact = False
-        batch.report.message = (
-            f"sorted by the gateway (the source cannot sort by {request.sort.value})"
-            + ("" if complete else "; only the first part of its results")
-        )
-        for rank, (_, dataset) in enumerate(fetched):
-            if rank >= batch.offset:
-                self._add(job, batch, dataset, rank)
-        batch.offset = len(fetched)
-        batch.exhausted = True
 
 
 def _merge_state(

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from connectors.sdk import (
     Connector,
@@ -137,6 +137,16 @@ class SourceAccess:
             guard = self._guards[source_id] = SourceGuard(source_id)
         return guard
 
+    def _hit(self, connector: Connector, report: SourceReport, key: Hashable) -> tuple[bool, Any]:
+        """``(True, answer)`` when the source's guard holds a fresh answer to ``key``,
+        recorded in ``report`` as a call answered at once; else ``(False, None)``."""
+        hit, cached = self.guard(connector.source_id).cached(key)
+        if hit:
+            report.latency_ms = report.latency_ms or 0.0
+            if report.status is SourceStatus.SKIPPED:
+                report.status = SourceStatus.OK
+        return hit, cached
+
     async def _call(
         self,
         connector: Connector,
@@ -155,11 +165,8 @@ class SourceAccess:
         """
         guard = self.guard(connector.source_id)
         if key is not None:
-            hit, cached = guard.cached(key)
+            hit, cached = self._hit(connector, report, key)
             if hit:  # a fresh answer: no deadline to arm, nothing to wait for
-                report.latency_ms = report.latency_ms or 0.0
-                if report.status is SourceStatus.SKIPPED:
-                    report.status = SourceStatus.OK
                 found: T = cached
                 return found
         deadline = connector.settings.timeout_seconds

@@ -104,6 +104,17 @@ class _Key:
         return isinstance(other, _Key) and self.hash == other.hash and self.value == other.value
 
 
+def call_key(value: Hashable) -> Hashable:
+    """``value`` as a call's key hashed once. A caller that keeps it (a memo of queries)
+    and passes it for the same call again skips the hashing, and the cache finds the entry
+    stored under this very object by identity, without comparing two equal queries."""
+    return value if isinstance(value, _Key) else _Key(value)
+
+
+def _held(value: Hashable) -> _Key:
+    return value if isinstance(value, _Key) else _Key(value)
+
+
 class SourceGuard:
     """Cache, coalescing, concurrency limit and circuit breaker for one source."""
 
@@ -196,19 +207,19 @@ class SourceGuard:
 
     def cached(self, key: Hashable) -> tuple[bool, Any]:
         """``(True, answer)`` when a fresh answer to ``key`` is cached, else ``(False, None)``."""
-        entry = self._fresh(_Key(key))
+        entry = self._fresh(_held(key))
         return (False, None) if entry is None else (True, entry.value)
 
     def store(self, key: Hashable, value: Any) -> None:
         """Cache ``value`` as the answer to ``key`` (a part of a batched answer)."""
         if self._cache is not None and self.config.cache_ttl_seconds > 0:
-            self._cache[_Key(key)] = _Entry(value, self._clock())
+            self._cache[_held(key)] = _Entry(value, self._clock())
 
     def stale(self, key: Hashable) -> Any | None:
         """A cached answer past its freshness, still within ``stale_ttl_seconds``."""
         if self._cache is None:
             return None
-        entry = self._cache.get(_Key(key))
+        entry = self._cache.get(_held(key))
         return entry.value if entry is not None else None
 
     async def run(self, key: Hashable | None, call: Callable[[], Awaitable[T]]) -> T:
@@ -217,7 +228,7 @@ class SourceGuard:
         ``key`` identifies the upstream request (``None``: never cached or joined). A
         caller that gives up (its deadline) does not cancel the shared upstream call.
         """
-        held = None if key is None else _Key(key)
+        held = None if key is None else _held(key)
         if held is not None:
             entry = self._fresh(held)
             if entry is not None:

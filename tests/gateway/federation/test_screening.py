@@ -9,15 +9,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.sdk import SourceSettings
 from gateway.access.policy import ANONYMOUS, Caller, Policy, Privilege
 from gateway.federation.cursor import CursorCodec
-from gateway.federation.screening import safe_link
+from gateway.federation.screening import _clean_links, safe_link
 from gateway.federation.search import FederatedSearch, SearchRequest
 from schema.model import Department, Distribution, OpenType, Sensitivity, ShareType
 from tests.gateway.conftest import BASE, make_dataset
 from tests.gateway.memory_connector import MemoryConnector
+from tests.gateway.policy_strategies import properties
 
 HR = Department("hr", "Human Resources")
 HEALTH = Department("health", "Health")
@@ -110,3 +113,32 @@ def test_ordinary_links_are_kept(url: str | None) -> None:
 @pytest.mark.parametrize("url", BAD_LINKS)
 def test_each_bad_link_is_refused(url: str) -> None:
     assert not safe_link(url)
+
+
+_LINKS = st.sampled_from(
+    [None, "https://data.example.gov.cn/x.csv", "http://10.1.2.3/x", *BAD_LINKS]
+)
+
+
+@properties(80)
+@given(
+    landing=_LINKS,
+    links=st.lists(st.tuples(_LINKS, _LINKS), max_size=3),
+)
+def test_a_record_whose_links_are_all_safe_is_served_as_it_is_else_without_each_bad_one(
+    landing: str | None, links: list[tuple[str | None, str | None]]
+) -> None:
+    dataset = make_dataset(
+        "s",
+        0,
+        landing_page=landing,
+        distributions=tuple(Distribution(access_url=a, download_url=d) for a, d in links),
+    )
+    cleaned, dropped = _clean_links(dataset)
+    every = [landing, *(url for pair in links for url in pair)]
+    assert dropped == [url for url in every if not safe_link(url)]
+    if not dropped:
+        assert cleaned is dataset
+    kept = [cleaned.landing_page]
+    kept += [url for d in cleaned.distributions for url in (d.access_url, d.download_url)]
+    assert kept == [url if safe_link(url) else None for url in every]
