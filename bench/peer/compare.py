@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from bench.common import LoadResult, child, drive, free_port, peak_rss_mb, wait_for_port
 from bench.harness import (
@@ -178,8 +179,8 @@ def run_peer(args: argparse.Namespace) -> None:
     ):
         urls = json.loads(urls_json)
         tmp = Path(tmp_name)
-        off = write_config(tmp / "off.yaml", urls, cache_ttl=0)
-        warm = write_config(tmp / "on.yaml", urls, cache_ttl=args.cache_ttl)
+        off = without_sweep(write_config(tmp / "off.yaml", urls, cache_ttl=0))
+        warm = without_sweep(write_config(tmp / "on.yaml", urls, cache_ttl=args.cache_ttl))
         supergraph = hive.compose(urls, params, tmp / "supergraph.graphql")
         hive_query = hive.query(len(urls), args.search, args.first)
 
@@ -256,6 +257,17 @@ def run_peer(args: argparse.Namespace) -> None:
             "runs": {k: [r.as_dict() for r in v] for k, v in runs.items()},
         },
     )
+
+
+def without_sweep(config: Path) -> Path:
+    """``config`` with the quality sweep off: 10 s after start it pages through every
+    platform's catalogue (100 rows, 2 requests a second per source), work Hive Gateway
+    does not do, which would land in the gateway's and the platforms' CPU per request
+    and in its upstream calls per request (as in ``bench.federation workers``)."""
+    document = yaml.safe_load(config.read_text())
+    document["quality"] = {"sweep_enabled": False}
+    config.write_text(yaml.safe_dump(document, allow_unicode=True))
+    return config
 
 
 def platform_args(args: argparse.Namespace) -> list[str]:
