@@ -273,16 +273,20 @@ async def upstream_total(urls: list[str], *, reset: bool = False) -> int:
 
 
 async def distinct_load(
-    url: str, name: str, search: str | None, args: argparse.Namespace
+    url: str, name: str, search: str | None, args: argparse.Namespace, *, first_step: int = 0
 ) -> LoadResult:
     """Like ``graphql_load``, but no two requests can share upstream work.
 
     Each request carries a ``modifiedBefore`` bound past every record, one second later
     each time: every upstream request differs (the bound is pushed down to CKAN) while the
     rows stay the same, so neither the cache nor coalescing can answer one request with
-    another's upstream calls.
+    another's upstream calls. Request ``n`` is bounded by ``FAR_FUTURE + first_step + n``
+    seconds: a run that starts past every earlier run's bounds cannot be answered from
+    the platforms' own result memo either.
     """
-    return await _bounded_load(url, name, args, search=search, mix=None, prefill=False)
+    return await _bounded_load(
+        url, name, args, search=search, mix=None, prefill=False, first_step=first_step
+    )
 
 
 async def mix_load(url: str, name: str, args: argparse.Namespace, *, prefill: bool) -> LoadResult:
@@ -301,9 +305,10 @@ async def _bounded_load(
     search: str | None,
     mix: int | None,
     prefill: bool,
+    first_step: int = 0,
 ) -> LoadResult:
-    """Requests whose ``modifiedBefore`` bound moves one second each time (cycling through
-    ``mix`` bounds when given)."""
+    """Requests whose ``modifiedBefore`` bound moves one second each time from
+    ``FAR_FUTURE + first_step`` seconds (cycling through ``mix`` bounds when given)."""
     text = f", search: {json.dumps(search, ensure_ascii=False)}" if search else ""
     query = (
         f"query($before: DateTime) {{ datasets(first: {args.first}{text}, "
@@ -315,7 +320,7 @@ async def _bounded_load(
 
         def body() -> dict[str, Any]:
             step = next(counter)
-            before = FAR_FUTURE + timedelta(seconds=step % mix if mix else step)
+            before = FAR_FUTURE + timedelta(seconds=first_step + (step % mix if mix else step))
             return {"query": query, "variables": {"before": before.isoformat()}}
 
         for _ in range(mix if prefill and mix else 0):

@@ -3,6 +3,8 @@
 ``mesh.config.ts`` describes one JSON-schema subgraph per CKAN platform; ``compose``
 runs ``mesh-compose`` with the platforms' URLs and the fixed ``package_search``
 parameters in the environment, ``serve`` runs ``hive-gateway supergraph`` on loopback.
+``fq`` is an argument, not a fixed parameter: the like-for-like row sends each request
+the filter the catalogue gateway sends for its own distinct request.
 The Node packages come from ``npm ci`` in this folder (package-lock.json pins them).
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 PEER_DIR = Path(__file__).resolve().parent
 BIN = PEER_DIR / "node_modules" / ".bin"
 # The parameters the GraphQL query passes as arguments; every other one is fixed per source.
-ARGUMENTS = ("q", "rows", "start")
+ARGUMENTS = ("q", "rows", "start", "fq")
 ROW_FIELDS = (
     "result { count results { id title metadata_modified organization { title } "
     "resources { format url } } }"
@@ -78,9 +80,11 @@ def serve(supergraph: Path, log: Path, port: int) -> Iterator[int]:
 
 
 def query(sources: int, search: str, rows: int) -> str:
-    """One GraphQL document asking every platform's package_search (search + rows)."""
+    """One GraphQL document asking every platform's package_search with the parameters
+    the gateway sends (search, rows, start 0), the filter query in the variable ``$fq``."""
     q = json.dumps(search, ensure_ascii=False)
     fields = " ".join(
-        f"s{i}: source{i}(q: {q}, rows: {rows}) {{ {ROW_FIELDS} }}" for i in range(sources)
+        f"s{i}: source{i}(q: {q}, rows: {rows}, start: 0, fq: $fq) {{ {ROW_FIELDS} }}"
+        for i in range(sources)
     )
-    return f"{{ {fields} }}"
+    return f"query($fq: String) {{ {fields} }}"

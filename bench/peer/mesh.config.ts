@@ -1,11 +1,13 @@
 // One JSON-schema subgraph per simulated CKAN platform, composed into one supergraph.
 //
 // The platforms' base URLs (PEER_UPSTREAMS, a JSON list) and the package_search
-// parameters every call carries (PEER_FIXED_PARAMS, a JSON object: the anonymous
-// caller's visibility filter `fq` and the sort, exactly what the Python gateway sends)
-// come from the environment; bench/federation.py (scenario `peer`) sets both and runs
-// `mesh-compose -o supergraph.graphql` here. Each platform answers
-// `source<i>(q: String, rows: Int, start: Int): PackageSearchResponse`.
+// parameters every call carries (PEER_FIXED_PARAMS, a JSON object: the sort, exactly
+// what the Python gateway sends) come from the environment; bench/federation.py
+// (scenario `peer`) sets both and runs `mesh-compose -o supergraph.graphql` here. Each
+// platform answers `source<i>(q: String, rows: Int, start: Int, fq: String):
+// PackageSearchResponse`; `fq` is an argument so that each request can carry the filter
+// the Python gateway sends for it (its visibility clause, plus a modifiedBefore bound in
+// the all-distinct load).
 import { defineConfig } from '@graphql-mesh/compose-cli';
 import { loadJSONSchemaSubgraph } from '@omnigraph/json-schema';
 
@@ -30,8 +32,9 @@ export const composeConfig = defineConfig({
             q: { type: 'string' },
             rows: { type: 'integer' },
             start: { type: 'integer' },
+            fq: { type: 'string' },
           },
-          queryParamArgMap: { q: 'q', rows: 'rows', start: 'start' },
+          queryParamArgMap: { q: 'q', rows: 'rows', start: 'start', fq: 'fq' },
           responseSchema: './ckan-package-search.schema.json',
           responseTypeName: `Source${i}PackageSearch`,
         },
