@@ -59,6 +59,7 @@ from bench.common import (
     peak_rss_mb,
     percentile,
     rss_mb,
+    run_load,
 )
 from bench.harness import (
     ROW_FIELDS,
@@ -389,7 +390,7 @@ def run_workers(args: argparse.Namespace) -> None:
                 with gateway(config, workers=workers) as (url, pid):
                     asyncio.run(warm_every_worker(url, query, args.concurrency))
                     gateway_cpu, driver_cpu = tree_cpu_seconds(pid), time.process_time()
-                    result = asyncio.run(
+                    result = run_load(
                         graphql_load(url, name, query, args, accept_encoding=args.accept_encoding)
                     )
                     cpu[name].append(
@@ -461,12 +462,12 @@ def run_fast_path(args: argparse.Namespace) -> None:
             for name, config in configs.items():  # interleaved: both see the same machine
                 with gateway(config) as (url, pid):
                     # drive() warms up first: the upstream cache fills there.
-                    result = asyncio.run(load(url, name=name))
+                    result = run_load(load(url, name=name))
                     result.peak_rss_mb = peak_rss_mb(pid)
                     body = asyncio.run(answer_bytes(url, query))
                 runs[name].append(result)
             with ceiling(body, Path(tmp)) as url:
-                runs[bare].append(asyncio.run(load(url, name=bare)))
+                runs[bare].append(run_load(load(url, name=bare)))
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache warm, response "
         f"cache off, datasets(first: {args.first}), {args.concurrency} clients, "

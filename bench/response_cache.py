@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import LoadResult, drive, peak_rss_mb
+from bench.common import LoadResult, drive, peak_rss_mb, run_load
 from bench.federation import memory_load
 from bench.harness import (
     FAILURES,
@@ -88,13 +88,13 @@ def run_hits(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             with gateway(on_cfg) as (url, pid):
                 body = asyncio.run(answer_bytes(url, query))
-                result = asyncio.run(graphql_load(url, name=hit, query=query, args=args))
+                result = run_load(graphql_load(url, name=hit, query=query, args=args))
                 result.peak_rss_mb = peak_rss_mb(pid)
                 runs[hit].append(result)
             with ceiling(body, tmp) as url:
-                runs[bare].append(asyncio.run(graphql_load(url, name=bare, query=query, args=args)))
+                runs[bare].append(run_load(graphql_load(url, name=bare, query=query, args=args)))
             with gateway(off_cfg) as (url, pid):
-                runs[off].append(asyncio.run(graphql_load(url, name=off, query=query, args=args)))
+                runs[off].append(run_load(graphql_load(url, name=off, query=query, args=args)))
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, datasets(first: {args.first}) "
         f"({len(body)} bytes), {args.concurrency} clients, {args.requests} requests x "
