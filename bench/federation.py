@@ -80,6 +80,7 @@ from bench.harness import (
     write_config,
 )
 from bench.peer.compare import run_peer
+from bench.peer.cpu import tree_cpu
 
 SCENARIOS = ("hung", "deep-page", "cache", "memory", "peer", "workers", "fast-path")
 # Why requests failed, by contender and reason; printed and saved with each scenario.
@@ -352,23 +353,6 @@ async def warm_every_worker(url: str, query: str, concurrency: int) -> None:
             )
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children (the workers), from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:
-            continue
-        pending += [int(child) for child in children]
-    return total
-
-
 def run_workers(args: argparse.Namespace) -> None:
     """``serve --workers 2`` against ``serve`` (one process) on the warm query, the response
     cache off (it measures execution), same run, alternating per round."""
@@ -389,13 +373,13 @@ def run_workers(args: argparse.Namespace) -> None:
             for workers, name in ((1, names[1]), (args.workers, names[2])):
                 with gateway(config, workers=workers) as (url, pid):
                     asyncio.run(warm_every_worker(url, query, args.concurrency))
-                    gateway_cpu, driver_cpu = tree_cpu_seconds(pid), time.process_time()
+                    gateway_cpu, driver_cpu = tree_cpu(pid), time.process_time()
                     result = run_load(
                         graphql_load(url, name, query, args, accept_encoding=args.accept_encoding)
                     )
                     cpu[name].append(
                         (
-                            (tree_cpu_seconds(pid) - gateway_cpu) / result.requests * 1000,
+                            (tree_cpu(pid) - gateway_cpu) / result.requests * 1000,
                             (time.process_time() - driver_cpu) / result.requests * 1000,
                         )
                     )
