@@ -75,7 +75,14 @@ async def make_gateway(
     monkeypatch.setitem(_registry._BUILTINS, "datajson", "connectors.datajson:DataJsonConnector")
     made: list[tuple[Gateway, httpx.AsyncClient]] = []
 
-    async def make(refresh_seconds: float = 300) -> tuple[Gateway, httpx.AsyncClient]:
+    async def make(
+        refresh_seconds: float = 300, loaded: bool = True
+    ) -> tuple[Gateway, httpx.AsyncClient]:
+        """A gateway over the platform; `loaded` waits for its first catalogue load.
+
+        A query's own wait is the source's deadline, which a loaded CI machine can
+        miss while the catalogue is still loading; tests of the cold start say so.
+        """
         config = parse_config(
             {
                 "sources": [
@@ -101,6 +108,10 @@ async def make_gateway(
             transport=httpx.ASGITransport(app=create_app(gateway)), base_url="http://gateway.test"
         )
         made.append((gateway, client))
+        if loaded:
+            for connector in gateway.connectors:
+                if isinstance(connector, DataJsonConnector):
+                    await connector.index()
         return gateway, client
 
     yield make
@@ -242,7 +253,7 @@ async def test_dataset_by_id_and_hidden_ones_like_missing_ones(
 async def test_a_cold_hung_platform_answers_still_loading_within_its_deadline(
     make_gateway: GatewayFactory, datajson_platform: PlatformServer
 ) -> None:
-    _, client = await make_gateway()
+    _, client = await make_gateway(loaded=False)
     datajson_platform.fault.mode = "hang"
     async with asyncio.timeout(DEADLINE * 10):  # does not wait for the hung platform
         body = await graphql(client, SEARCH, {"q": "公交", "first": 5})
@@ -259,6 +270,9 @@ async def test_a_warm_catalogue_keeps_answering_while_the_platform_hangs(
 ) -> None:
     gateway, client = await make_gateway(refresh_seconds=0)
     before = await graphql(client, SEARCH, {"q": "公交", "first": 5})
+    [connector] = gateway.connectors
+    assert isinstance(connector, DataJsonConnector)
+    await connector.refresh()  # the healthy refresh that query started is over
     datajson_platform.fault.mode = "hang"
     after = await graphql(client, SEARCH, {"q": "公交", "first": 5})
     assert "errors" not in after
@@ -279,7 +293,7 @@ async def test_a_broken_platform_is_an_error_cold_and_a_logged_stale_copy_warm(
     mode: str,
     reason: str,
 ) -> None:
-    _, cold = await make_gateway()
+    _, cold = await make_gateway(loaded=False)
     datajson_platform.fault.mode = mode
     body = await graphql(cold, SEARCH, {"first": 5})
     [status] = body["data"]["datasets"]["sources"]
@@ -289,9 +303,10 @@ async def test_a_broken_platform_is_an_error_cold_and_a_logged_stale_copy_warm(
     datajson_platform.fault.reset()
     gateway, warm = await make_gateway(refresh_seconds=0)
     assert "errors" not in await graphql(warm, SEARCH, {"first": 5})
-    datajson_platform.fault.mode = mode
     [connector] = gateway.connectors
     assert isinstance(connector, DataJsonConnector)
+    await connector.refresh()  # the healthy refresh that query started is over
+    datajson_platform.fault.mode = mode
     with caplog.at_level("WARNING", logger="connectors.sdk._static"):
         body = await graphql(warm, SEARCH, {"first": 5})
         with pytest.raises(ConnectorError, match=reason):
