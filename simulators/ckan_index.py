@@ -3,7 +3,8 @@
 ``platform_index()`` precomputes, once per ``PlatformCatalogue``, the serialized records,
 the Solr-style index fields ``fq`` filters match against, weighted free-text parts and
 sort keys; ``PlatformIndex.search`` and ``PlatformIndex.facets`` cache their results
-per query.
+per query, and a query's clauses are evaluated to sets of positions that are kept
+(``DocSets``), so a new query pays only for the clauses no earlier one had.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import json
 import re
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Set as AbstractSet
 from typing import Any, Generic, TypeVar
 
 from simulators.catalogue import PlatformCatalogue
-from simulators.solr_fq import FqSyntaxError, Node, index_fields, parse_fq
+from simulators.solr_fq import DocSets, FqSyntaxError, Node, index_fields, parse_fq
 
 __all__ = ["SORT_FIELDS", "PlatformIndex", "SortSpec", "parse_sort", "platform_index"]
 
@@ -118,6 +120,8 @@ class PlatformIndex:
             "organization": {o["name"]: o["title"] or o["name"] for o in platform.organizations},
             "groups": {g["name"]: g["title"] or g["name"] for g in platform.groups},
         }
+        self.sets = DocSets(self.docs)
+        self._terms: _Lru[dict[int, int]] = _Lru(1024)
         self._results: _Lru[list[int]] = _Lru(512)
         self._facets: _Lru[tuple[dict[str, dict[str, int]], dict[str, Any]]] = _Lru(512)
         self.package_counts: dict[tuple[str, str], int] = Counter()
@@ -151,20 +155,26 @@ class PlatformIndex:
             (m.group(1) if m.group(1) is not None else m.group(2)).lower()
             for m in _TERM.finditer("" if q == "*:*" else q)
         ]
-        terms = [t for t in terms if t]
-        scores: dict[int, float] = {}
-        for i, doc in enumerate(self.docs):
-            if terms:
-                text = self.all_text[i]
-                if not all(t in text for t in terms):
-                    continue
-            if nodes and not all(node.matches(doc) for node in nodes):
-                continue
-            parts = self.parts[i]
-            scores[i] = float(
-                sum(weight * parts[name].count(t) for t in terms for name, weight in WEIGHTS)
-            )
-        return scores
+        weighted = [self._containing(t) for t in terms if t]
+        selected: AbstractSet[int] = self.sets.all
+        for counts in weighted:
+            selected = selected & counts.keys()
+        for node in nodes:
+            selected = selected & self.sets.select(node)
+        return {i: float(sum(counts[i] for counts in weighted)) for i in sorted(selected)}
+
+    def _containing(self, term: str) -> dict[int, int]:
+        """Positions whose searchable text contains ``term``, each with its weighted count
+        of it in the parts (kept, like a clause's set)."""
+        found = self._terms.get(term)
+        if found is None:
+            found = {
+                i: sum(weight * parts[name].count(term) for name, weight in WEIGHTS)
+                for i, (text, parts) in enumerate(zip(self.all_text, self.parts, strict=True))
+                if term in text
+            }
+            self._terms.put(term, found)
+        return found
 
     def facets(
         self, matched: list[int], fields: list[str], limit: int, cache_key: Any = None

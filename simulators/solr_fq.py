@@ -27,12 +27,16 @@ from __future__ import annotations
 import calendar
 import functools
 import re
-from collections.abc import Mapping
+import threading
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
+    "DocSets",
     "FqSyntaxError",
     "Node",
     "check_field",
@@ -180,6 +184,81 @@ class Not(Node):
 
     def matches(self, doc: Doc) -> bool:
         return not self.child.matches(doc)
+
+
+class DocSets:
+    """Evaluates queries over a fixed list of documents to sets of positions, as Solr
+    does over its index: each clause is a set operation on its children's sets, and the
+    sets of clauses seen before are kept (Lucene's term postings and Solr's filterCache),
+    so a new query that shares most of its clauses with earlier ones (a different date
+    bound, say) costs only its new clauses, not a walk of every document.
+
+    ``select(node)`` is ``{i for i, doc in enumerate(docs) if node.matches(doc)}``.
+    """
+
+    def __init__(self, docs: Sequence[Doc], *, kept: int = 4096) -> None:
+        self.docs = docs
+        self.all = frozenset(range(len(docs)))
+        self._kept: OrderedDict[Node, frozenset[int]] = OrderedDict()
+        self._size = kept
+        self._fields: dict[str, tuple[list[str], list[int]]] = {}
+        self._lock = threading.Lock()  # one platform's index may serve several threads
+
+    def select(self, node: Node) -> frozenset[int]:
+        with self._lock:
+            found = self._kept.get(node)
+            if found is not None:
+                self._kept.move_to_end(node)
+                return found
+        found = self._evaluate(node)
+        with self._lock:
+            self._kept[node] = found
+            if len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return found
+
+    def _evaluate(self, node: Node) -> frozenset[int]:
+        if isinstance(node, MatchAll):
+            return self.all
+        if isinstance(node, And):
+            found = self.all
+            for child in node.children:
+                found = found & self.select(child)
+                if not found:
+                    break
+            return found
+        if isinstance(node, Or):
+            return frozenset().union(*(self.select(child) for child in node.children))
+        if isinstance(node, Not):
+            return self.all - self.select(node.child)
+        if isinstance(node, Range) and node.field not in INT_FIELDS:
+            return self._range(node)
+        return frozenset(i for i, doc in enumerate(self.docs) if node.matches(doc))
+
+    def _range(self, node: Range) -> frozenset[int]:
+        """A range of a string or date field, from the field's values in order (Solr's
+        points index): two bisections, not a comparison per document."""
+        values, positions = self._ordered(node.field)
+        low, high = node.low, node.high
+        start = (
+            0 if low is None else (bisect_left if node.include_low else bisect_right)(values, low)
+        )
+        end = (
+            len(values)
+            if high is None
+            else (bisect_right if node.include_high else bisect_left)(values, high)
+        )
+        return frozenset(positions[start:end])
+
+    def _ordered(self, field: str) -> tuple[list[str], list[int]]:
+        """Every value of ``field`` in order, with the position of the document holding it."""
+        ordered = self._fields.get(field)
+        if ordered is None:
+            pairs = sorted((v, i) for i, doc in enumerate(self.docs) for v in doc.get(field, ()))
+            ordered = [v for v, _ in pairs], [i for _, i in pairs]
+            with self._lock:
+                self._fields[field] = ordered
+        return ordered
 
 
 def parse_fq(text: str, *, default_field: str | None = None) -> Node:

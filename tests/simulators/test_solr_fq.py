@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Sequence
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.peer.compare import capture_params
 from simulators.catalogue import build_city_catalogue
-from simulators.solr_fq import FqSyntaxError, index_fields, parse_fq
+from simulators.solr_fq import (
+    And,
+    Doc,
+    DocSets,
+    FqSyntaxError,
+    Node,
+    Not,
+    Or,
+    index_fields,
+    parse_fq,
+)
 
 DOC = {
     "organization": ["transport"],
@@ -152,3 +167,60 @@ def test_index_fields_handles_missing_organization_and_empty_formats():
     doc = index_fields(orgless)
     assert doc["organization"] == []
     assert parse_fq("-organization:*").matches(doc)
+
+
+# -- evaluation over sets of positions (DocSets) ------------------------------------------
+
+CITY_DOCS = [
+    index_fields(package)
+    for platform in build_city_catalogue().platforms.values()
+    for package in platform.packages
+]
+SET_DOCS = [DOC, BARE, *CITY_DOCS[::20]]
+LEAVES = [parse_fq(query) for query, _, _ in CASES]
+
+
+def matching(node: Node, docs: Sequence[Doc] = SET_DOCS) -> frozenset[int]:
+    return frozenset(i for i, doc in enumerate(docs) if node.matches(doc))
+
+
+def test_the_sets_of_every_case_are_the_documents_it_matches():
+    docs = [DOC, BARE, *CITY_DOCS]
+    sets = DocSets(docs)
+    for node in LEAVES:
+        assert sets.select(node) == matching(node, docs)
+    # Asked again, from what was kept: still the same.
+    for node in LEAVES:
+        assert sets.select(node) == matching(node, docs)
+
+
+def test_the_sets_of_the_gateways_own_fq_are_the_documents_it_matches():
+    sets = DocSets(CITY_DOCS)
+    for before in ("2024-01-01T00:00:00Z", "2100-01-01T00:00:00Z"):
+        node = parse_fq(dict(capture_params(20, None))["fq"])
+        bounded = And((node, parse_fq(f"metadata_modified:[* TO {before}}}")))
+        selected = sets.select(bounded)
+        assert selected == matching(bounded, CITY_DOCS)
+        assert 0 < len(selected) < len(CITY_DOCS)
+
+
+trees = st.recursive(
+    st.sampled_from(LEAVES),
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=4).map(lambda c: And(tuple(c))),
+        st.lists(children, min_size=1, max_size=4).map(lambda c: Or(tuple(c))),
+        children.map(Not),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(trees, min_size=1, max_size=6), st.integers(min_value=1, max_value=8))
+def test_sets_equal_matching_whatever_the_nesting_and_whatever_was_kept(
+    nodes: list[Node], kept: int
+) -> None:
+    # A small memo: later queries meet kept, evicted and re-evaluated clauses.
+    sets = DocSets(SET_DOCS, kept=kept)
+    for node in [*nodes, *nodes]:
+        assert sets.select(node) == matching(node)
