@@ -53,6 +53,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bench import wrk as bench_wrk
 from bench.common import (
     LoadResult,
     drive,
@@ -353,10 +354,44 @@ async def warm_every_worker(url: str, query: str, concurrency: int) -> None:
             )
 
 
+def workers_load(
+    url: str, name: str, query: str, args: argparse.Namespace, *, wrk: bool
+) -> tuple[LoadResult, float]:
+    """One measured run of the workers scenario and the driver's CPU seconds: wrk for
+    ``args.seconds`` (the answer checked once first, as wrk reads no body), or the Python
+    driver for ``args.requests``."""
+    if wrk:
+        asyncio.run(check_answer(url, query, args.accept_encoding))
+        body = json.dumps({"query": query}).encode()
+        run = bench_wrk.wrk_load(
+            url,
+            name,
+            body,
+            concurrency=args.concurrency,
+            seconds=args.seconds,
+            accept_encoding=args.accept_encoding,
+        )
+        return run.result, run.cpu_seconds
+    started = time.process_time()
+    result = run_load(graphql_load(url, name, query, args, accept_encoding=args.accept_encoding))
+    return result, time.process_time() - started
+
+
+async def check_answer(url: str, query: str, accept_encoding: str) -> None:
+    """Raise unless the gateway answers ``query`` with data and no errors."""
+    headers = {"accept-encoding": accept_encoding}
+    async with session() as http, http.post(url, json={"query": query}, headers=headers) as r:
+        body = await r.read()
+        if r.status != 200 or b'"errors"' in body or b'"data"' not in body:
+            raise RuntimeError(f"the gateway did not answer the query: {body[:300]!r}")
+
+
 def run_workers(args: argparse.Namespace) -> None:
     """``serve --workers 2`` against ``serve`` (one process) on the warm query, the response
     cache off (it measures execution), same run, alternating per round."""
     query = datasets_query(args.first)
+    use_wrk = args.driver == "wrk" or (args.driver == "auto" and bench_wrk.installed())
+    driver = f"wrk, {args.seconds:g} s a run" if use_wrk else f"{args.requests} requests"
     names = {1: "serve, 1 worker", 2: f"serve --workers {args.workers}"}
     runs: dict[str, list[LoadResult]] = {name: [] for name in names.values()}
     cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in names.values()}
@@ -373,21 +408,19 @@ def run_workers(args: argparse.Namespace) -> None:
             for workers, name in ((1, names[1]), (args.workers, names[2])):
                 with gateway(config, workers=workers) as (url, pid):
                     asyncio.run(warm_every_worker(url, query, args.concurrency))
-                    gateway_cpu, driver_cpu = tree_cpu(pid), time.process_time()
-                    result = run_load(
-                        graphql_load(url, name, query, args, accept_encoding=args.accept_encoding)
-                    )
+                    gateway_cpu = tree_cpu(pid)
+                    result, driver_cpu = workers_load(url, name, query, args, wrk=use_wrk)
                     cpu[name].append(
                         (
                             (tree_cpu(pid) - gateway_cpu) / result.requests * 1000,
-                            (time.process_time() - driver_cpu) / result.requests * 1000,
+                            driver_cpu / result.requests * 1000,
                         )
                     )
                     runs[name].append(result)
     medians = report(
         f"{args.sources} CKAN sources at {args.latency_ms:g} ms, upstream cache warm, "
         f"response cache off, datasets(first: {args.first}), {args.concurrency} clients, "
-        f"{args.requests} requests x {args.rounds} rounds, Accept-Encoding: "
+        f"{driver} x {args.rounds} rounds, Accept-Encoding: "
         f"{args.accept_encoding}; 2 cores shared with the load driver and the simulators",
         runs,
     )
@@ -656,6 +689,14 @@ def main() -> None:
     memory.add_argument("--seed", type=int, default=2026)
     workers = parser.add_argument_group("workers")
     workers.add_argument("--workers", type=int, default=2, help="serve --workers N against 1")
+    workers.add_argument(
+        "--driver",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="workers: the load driver (auto: wrk when installed, it costs the shared cores "
+        "least; python: --requests requests from bench.common's driver)",
+    )
+    workers.add_argument("--seconds", type=float, default=10, help="workers: a wrk run's length")
     workers.add_argument(
         "--accept-encoding",
         default="identity",
