@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import urllib.parse
 import zlib
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.sdk import FatalError, RetriableError, SourceUnavailable, get_json
 
@@ -112,3 +115,40 @@ async def test_a_redirect_the_client_does_not_follow_is_fatal_not_garbage() -> N
     response = httpx.Response(302, headers={"location": "http://127.0.0.1/login"})
     with pytest.raises(FatalError, match="302"):
         await fetch(response)
+
+
+async def test_the_gateway_client_keeps_no_cookie_a_platform_sets() -> None:
+    import respx
+
+    from gateway.federation.http_client import build_client
+
+    with respx.mock(assert_all_mocked=True) as router:
+        route = router.get("http://127.0.0.1/api").mock(
+            return_value=httpx.Response(
+                200, json=[1], headers={"set-cookie": "session=source-a-key; Path=/"}
+            )
+        )
+        async with build_client("httpx") as client:
+            await get_json(client, "http://127.0.0.1/api", source_id="a")
+            await get_json(client, "http://127.0.0.1/api", source_id="b")
+            assert len(client.cookies) == 0
+            with pytest.raises(TypeError):
+                client.cookies = {"session": "x"}
+    first, second = route.calls
+    assert "cookie" not in first.request.headers
+    # Source b, on the same platform, is not sent what the platform gave source a.
+    assert "cookie" not in second.request.headers
+
+
+_QUERY_TEXT = st.text(alphabet=st.sampled_from(list(' +:()"*[]{}-_&=%/中文aZ09\\')), max_size=300)
+# Long values made of `` +``-separated clauses, as a CKAN fq is, and plain text.
+_VALUES = st.one_of(_QUERY_TEXT, st.lists(_QUERY_TEXT, max_size=5).map(" +".join))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_QUERY_TEXT, _VALUES), max_size=4))
+def test_urlencode_reusing_clauses_is_urllibs_urlencode(pairs: list[tuple[str, str]]) -> None:
+    from connectors.sdk._http import urlencode
+
+    assert urlencode(tuple(pairs)) == urllib.parse.urlencode(pairs)
+    assert urlencode(tuple(pairs)) == urllib.parse.urlencode(pairs)  # from the kept clauses
