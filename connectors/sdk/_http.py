@@ -68,7 +68,7 @@ def _url(url: str, params: Params) -> httpx.URL:
         elif "?" not in url and "#" not in url:
             # httpx's own parameter encoding re-parses and re-quotes a long query (a CKAN
             # fq) several times over: encode it once, and attach it to the parsed base.
-            cached = with_query(url, urlencode(key[1]))
+            cached = _attach(url, urlencode(key[1]), encoded=True)
         else:
             # Merged, not replaced: a next-page link keeps the query string it came with.
             cached = httpx.URL(url).copy_merge_params(list(key[1]))
@@ -124,6 +124,12 @@ def with_query(url: str, query: str) -> httpx.URL:
     set on the base URL parsed once, checked by one regular expression; anything else,
     or an httpx whose parsed form is not the named tuple relied on, takes the full parse.
     """
+    return _attach(url, query, encoded=False)
+
+
+def _attach(url: str, query: str, *, encoded: bool) -> httpx.URL:
+    """``with_query``; ``encoded`` says ``urlencode`` wrote ``query``, whose characters
+    are then known to be those ``_ENCODED_QUERY`` allows (checking 2 KB costs ~0.1 ms)."""
     base = _BASES.get(url)
     if base is None:
         base = _BASES[url] = httpx.URL(url)
@@ -133,7 +139,7 @@ def with_query(url: str, query: str) -> httpx.URL:
         replace is None
         or getattr(reference, "query", "") is not None
         or getattr(reference, "fragment", "") is not None
-        or _ENCODED_QUERY.fullmatch(query) is None
+        or (not encoded and _ENCODED_QUERY.fullmatch(query) is None)
     ):
         return httpx.URL(f"{url}?{query}")
     built = httpx.URL(base)

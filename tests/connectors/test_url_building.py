@@ -19,7 +19,9 @@ BASES = st.sampled_from(
         "http://127.0.0.1/",
     ]
 )
-PARAMS = st.lists(st.tuples(st.text(max_size=12), st.text(max_size=40)), max_size=6)
+# Values short, and long as a CKAN fq is (clauses joined by " +", encoded one at a time).
+VALUES = st.one_of(st.text(max_size=40), st.lists(st.text(max_size=200), max_size=4).map(" +".join))
+PARAMS = st.lists(st.tuples(st.text(max_size=12), VALUES), max_size=6)
 
 
 def same(a: httpx.URL, b: httpx.URL) -> None:
