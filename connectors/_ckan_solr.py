@@ -6,6 +6,7 @@ stock CKAN indexes as tokenised text (see ``class_clause``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -98,7 +99,10 @@ def class_clause(
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
+@functools.lru_cache(maxsize=1024)
 def solr_date(value: datetime) -> str:
+    """``value`` as a Solr date (UTC). Memoised: every CKAN source of a request writes
+    the same bound (equal instants in other zones give the same text)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     stamp = value.strftime("%Y-%m-%dT%H:%M:%S")

@@ -34,8 +34,14 @@ class TracedTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport, tracer: trace.Tracer) -> None:
         self.inner = inner
         self.tracer = tracer
+        # Tracing off: a no-op span would only carry the caller's trace context, which
+        # is injected from the current context as it is (no span, no context switch).
+        self._records = not isinstance(tracer, trace.NoOpTracer)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._records:
+            _pass_on(request)
+            return await self.inner.handle_async_request(request)
         url = request.url
         with self.tracer.start_as_current_span(
             f"{request.method} {url.host}",
@@ -50,13 +56,7 @@ class TracedTransport(httpx.AsyncBaseTransport):
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            carrier: dict[str, str] = {}
-            PROPAGATOR.inject(carrier)
-            for name, value in carrier.items():
-                request.headers[name] = value
-            current = request_id.get()
-            if current is not None and "x-request-id" not in request.headers:
-                request.headers["X-Request-Id"] = current
+            _pass_on(request)
             try:
                 response = await self.inner.handle_async_request(request)
             except Exception as exc:
@@ -70,3 +70,14 @@ class TracedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _pass_on(request: httpx.Request) -> None:
+    """Give ``request`` the current trace context and the request id being answered."""
+    carrier: dict[str, str] = {}
+    PROPAGATOR.inject(carrier)
+    for name, value in carrier.items():
+        request.headers[name] = value
+    current = request_id.get()
+    if current is not None and "x-request-id" not in request.headers:
+        request.headers["X-Request-Id"] = current

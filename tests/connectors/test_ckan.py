@@ -1120,3 +1120,15 @@ async def test_unknown_class_spellings_are_the_least_open_never_the_open_default
         OpenType.NOT_OPEN,
         Sensitivity.L4,
     )
+
+
+def test_a_date_bound_is_written_for_its_instant_whatever_its_zone() -> None:
+    from datetime import timedelta, timezone
+
+    from connectors._ckan_solr import solr_date
+
+    utc = datetime(2100, 1, 1, 8, 30, 0, 123456, tzinfo=UTC)
+    beijing = utc.astimezone(timezone(timedelta(hours=8)))
+    # Asked in either order (the written form is memoised per equal datetime).
+    assert solr_date(beijing) == solr_date(utc) == "2100-01-01T08:30:00.123Z"
+    assert solr_date(utc.replace(tzinfo=None, microsecond=0)) == "2100-01-01T08:30:00Z"
