@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 from contextlib import AbstractContextManager, nullcontext
@@ -258,9 +259,26 @@ class TextFormatter(logging.Formatter):
         return self._stamp
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record is emitted, as logging's own
+    last-resort handler does: whoever swaps stderr later (a test runner's capture, a
+    daemon's redirect) never leaves the handler writing to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # always the current sys.stderr
+
+
 def configure_logging(config: LoggingConfig) -> None:
     """Set the root logger's level and format (text or JSON) for the whole process."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     json_lines = config.format == "json"
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()

@@ -257,6 +257,24 @@ def test_configure_logging_sets_the_level_and_the_format() -> None:
             root.addHandler(handler)
 
 
+def test_the_log_handler_writes_to_stderr_as_it_is_when_a_record_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from gateway.http.telemetry import StderrHandler
+
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    handler.emit(logging.makeLogRecord({"msg": "one"}))
+    first.close()  # e.g. a test runner's capture of an earlier test
+    monkeypatch.setattr("sys.stderr", second)
+    handler.emit(logging.makeLogRecord({"msg": "two"}))
+    assert second.getvalue() == "two\n"
+
+
 async def test_a_crash_marks_the_span_failed_without_quoting_the_exception(
     spans: tuple[TracerProvider, InMemorySpanExporter],
 ) -> None:
