@@ -191,6 +191,17 @@ class Clause:
     public: bool = False
     # Data items shown (a grant for named fields); None: every item.
     items: frozenset[str] | None = None
+    # Derived from the fields above, once: every row fetched is decided against them.
+    access: Access = field(init=False, repr=False, compare=False)
+    _grades: tuple[Grade, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "access", Access(self.privilege, self.mask, self.items))
+        if self.own_department:
+            grades = tuple(Grade)
+        else:
+            grades = (Grade.GENERAL,) if self.public else (Grade.IMPORTANT, Grade.GENERAL)
+        object.__setattr__(self, "_grades", grades)
 
     def matches(self, dataset: Dataset) -> bool:
         if not self.filter.matches(dataset):
@@ -201,13 +212,11 @@ class Clause:
         # department only; IMPORTANT data is never public (GB/T 43697).
         if dataset.share_type is ShareType.NOT_SHARED:
             return False
-        return dataset.effective_grade in self.allowed_grades()
+        return dataset.effective_grade in self._grades
 
     def allowed_grades(self) -> tuple[Grade, ...]:
         """The grades this clause may show (all of them for the own department)."""
-        if self.own_department:
-            return tuple(Grade)
-        return (Grade.GENERAL,) if self.public else (Grade.IMPORTANT, Grade.GENERAL)
+        return self._grades
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +250,7 @@ class GrantSet:
             if not clause.matches(dataset):
                 continue
             if best is None:
-                best = Access(clause.privilege, clause.mask, clause.items)
+                best = clause.access  # the same object for every row this clause shows
                 continue
             privilege = max(best.privilege, clause.privilege, key=lambda p: p is Privilege.USE)
             if clause.privilege is best.privilege:

@@ -73,3 +73,19 @@ def test_a_grant_may_reveal_important_data_of_another_department(catalogue: list
     for dataset in catalogue:
         if dataset.grade is Grade.IMPORTANT and dataset.share_type.value != "NOT_SHARED":
             assert staff.visible(dataset)
+
+
+def test_a_clauses_derived_fields_leave_its_key_equality_and_replace_alone() -> None:
+    from dataclasses import replace
+
+    from connectors.sdk import DatasetFilter
+    from gateway.access.policy import Access, Clause, Privilege, grant_key
+
+    clause = Clause("g", DatasetFilter(departments=("transport",)), Privilege.DISCOVER)
+    assert "access" not in repr(clause) and "_grades" not in repr(clause)
+    assert clause == Clause("g", DatasetFilter(departments=("transport",)), Privilege.DISCOVER)
+    assert grant_key((clause,)) == grant_key((replace(clause),))
+    assert clause.access == Access(Privilege.DISCOVER, frozenset(), None)
+    wider = replace(clause, privilege=Privilege.USE, own_department=True)
+    assert wider.access == Access(Privilege.USE, frozenset(), None)  # derived anew
+    assert wider.allowed_grades() == tuple(Grade) and clause.allowed_grades() != tuple(Grade)
