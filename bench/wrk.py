@@ -15,6 +15,7 @@ saves), so callers check the answer once with the Python client before measuring
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -63,7 +64,8 @@ def wrk_load(
     accept_encoding: str = "identity",
 ) -> WrkRun:
     """``concurrency`` connections POSTing ``body`` to ``url`` for ``seconds``."""
-    if not installed():
+    wrk = shutil.which("wrk")
+    if wrk is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk); or --driver python")
     with tempfile.TemporaryDirectory() as tmp:
         script, payload = Path(tmp) / "post.lua", Path(tmp) / "body.json"
@@ -72,7 +74,7 @@ def wrk_load(
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [
-                "wrk",
+                wrk,
                 "--threads",
                 "1",
                 "--connections",
@@ -87,7 +89,11 @@ def wrk_load(
             ],
             capture_output=True,
             text=True,
-            env={"BENCH_WRK_BODY": str(payload), "BENCH_WRK_ENCODING": accept_encoding},
+            env={
+                **os.environ,
+                "BENCH_WRK_BODY": str(payload),
+                "BENCH_WRK_ENCODING": accept_encoding,
+            },
             check=False,
         )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -80,10 +80,10 @@ def _url(url: str, params: Params) -> httpx.URL:
 # Values longer than this are encoded a clause at a time (``urlencode``).
 _LONG_VALUE = 128
 _CLAUSE_GLUE = urllib.parse.quote_plus(" +")
-_CLAUSES: LRUCache[str, str] = LRUCache(maxsize=256)
-quote_plus = urllib.parse.quote_plus
-# Names and short values (rows=20, a sort, a search term) recur: kept, a few µs each.
-_short = functools.lru_cache(maxsize=4096)(quote_plus)
+# Names and short values (rows=20, a sort, a search term) recur, and so do long clauses
+# (a caller's visibility): their encodings are kept, fewer of the long ones.
+_short = functools.lru_cache(maxsize=4096)(urllib.parse.quote_plus)
+_long = functools.lru_cache(maxsize=256)(urllib.parse.quote_plus)
 
 
 def urlencode(pairs: tuple[tuple[str, str], ...]) -> str:
@@ -104,12 +104,7 @@ def _encoded_value(value: str) -> str:
 
 
 def _encoded_clause(clause: str) -> str:
-    if len(clause) <= _LONG_VALUE:
-        return _short(clause)
-    encoded = _CLAUSES.get(clause)
-    if encoded is None:
-        encoded = _CLAUSES[clause] = quote_plus(clause)
-    return encoded
+    return _short(clause) if len(clause) <= _LONG_VALUE else _long(clause)
 
 
 _BASES: LRUCache[str, httpx.URL] = LRUCache(maxsize=256)
